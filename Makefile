@@ -1,0 +1,116 @@
+# bmtrace - eBPF process-tree memory tracer
+#   make            build ./bmtrace
+#   make check      unit tests (also under ASan+UBSan) and integration tests (root)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make format     clang-format the sources
+#   V=1             show the commands
+VERSION     := 0.1.0
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+ARCH        := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BUILD       := build
+CC          ?= cc
+CLANG       ?= clang
+BPFTOOL     ?= bpftool
+PKGS        := libbpf libelf zlib libcjson
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lcjson)
+WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS      ?= -O2 -g
+ALL_CFLAGS  := -std=gnu11 $(WARN) $(CFLAGS) -Ibpf -Iuser -I$(BUILD) $(PKG_CFLAGS) \
+               -DBMT_VERSION='"$(VERSION)"'
+BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ \
+               -Ivmlinux/$(ARCH) -Ibpf -Wall -Werror
+SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Userspace modules: the accounting core and reports have no libbpf dependency.
+CORE_SRCS   := user/collector.c user/stages.c user/tracefile.c user/util.c
+REPORT_SRCS := user/report_text.c user/report_json.c
+APP_SRCS    := user/main.c user/cli.c user/tracer.c user/runner.c user/procscan.c
+SRCS        := $(CORE_SRCS) $(REPORT_SRCS) $(APP_SRCS)
+OBJS        := $(SRCS:user/%.c=$(BUILD)/%.o)
+HDRS        := $(wildcard user/*.h) bpf/bmtrace.h
+
+UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-san/%)
+WORKLOADS   := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c))
+ITEST_SRCS  := $(wildcard tests/integration/*.c)
+
+.DELETE_ON_ERROR:
+.PHONY: all check unit integration install uninstall clean format demo
+
+all: bmtrace
+
+$(BUILD)/bmtrace.bpf.o: bpf/bmtrace.bpf.c bpf/bmtrace.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bmtrace.skel.h: $(BUILD)/bmtrace.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bmtrace > $@
+
+$(BUILD)/tracer.o: $(BUILD)/bmtrace.skel.h
+
+$(BUILD)/%.o: user/%.c $(HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+bmtrace: $(OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(BUILD) $(BUILD)/unit $(BUILD)/unit-san $(BUILD)/workloads:
+	$(Q)mkdir -p $@
+
+# Each unit test links only the modules it names in its first line: "// modules: a b".
+unit_mods = $(addprefix user/,$(addsuffix .c,$(shell sed -n '1s|^// modules:||p' tests/unit/$(1).c)))
+
+.SECONDEXPANSION:
+$(BUILD)/unit/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) tests/unit/*.h | $(BUILD)/unit
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(call unit_mods,$*) -lcmocka $(PKG_LIBS) -o $@
+
+$(BUILD)/unit-san/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) tests/unit/*.h | $(BUILD)/unit-san
+	$(call msg,TEST-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit $< $(call unit_mods,$*) -lcmocka $(PKG_LIBS) -o $@
+
+$(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g $< -lpthread -o $@
+
+$(BUILD)/itest: $(ITEST_SRCS) $(wildcard tests/integration/*.h) | $(BUILD)
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/integration $(ITEST_SRCS) -lcmocka -lcjson -o $@
+
+unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: bmtrace $(WORKLOADS) $(BUILD)/itest
+	$(Q)BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
+		FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/itest
+
+check: unit integration
+
+demo: bmtrace $(BUILD)/workloads/memhog
+	./bmtrace -- $(BUILD)/workloads/memhog demo
+
+install: bmtrace
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 bmtrace $(DESTDIR)$(BINDIR)/bmtrace
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/bmtrace
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
+
+clean:
+	rm -rf $(BUILD) bmtrace

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * bmtrace.bpf.c - follow a process tree and stream every RSS counter change
+ * of its address spaces.
+ *
+ * Two programs see each rss_stat event: the classic tracepoint (exact counter
+ * value, but only a hashed mm_id) and the BTF raw tracepoint (the mm pointer,
+ * but no exact value). Both run back to back on one CPU with preemption off,
+ * so a per-CPU slot pairs them: whichever runs first stashes its half, the
+ * second completes the event. Halves that find no partner are counted.
+ *
+ * Tree membership is decided here, at fork, before the child can run: only
+ * processes in `procs` and address spaces in `mms` produce records. Anything
+ * else costs two lookups.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "bmtrace.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Force a wake-up when this much data waits in the ring; otherwise userspace drains on a timer. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+#define MM_PENDING 0x1 /* met while being built (fork copy, exec); no process bound yet */
+
+struct mm_state {
+	__u32 key;
+	__u32 nr_procs; /* traced processes using it */
+	__u32 creator; /* tgid whose context met it first, for MM_PENDING */
+	__u32 flags;
+	__s64 bytes[BMT_NR_MEMBERS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct bmt_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct mm_state);
+} mms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);
+} rb SEC(".maps");
+
+#define HAVE_BTF 0x1
+#define HAVE_TP 0x2
+
+struct pair_slot {
+	__u64 mm;
+	__s64 bytes;
+	__s32 member;
+	__u32 have;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pair_slot);
+} pair SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bmt_stats);
+} stats SEC(".maps");
+
+#define EXEC_REC_MAX (sizeof(struct bmt_exec) + BMT_FILENAME_MAX + BMT_ARGV_MAX)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[EXEC_REC_MAX]);
+} exec_scratch SEC(".maps");
+
+__u32 next_key; /* last mm key handed out */
+
+static const __u32 zero;
+
+static __always_inline struct bmt_stats *stat(void)
+{
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+#define STAT_INC(field)                                                                            \
+	do {                                                                                       \
+		struct bmt_stats *__s = stat();                                                    \
+		if (__s)                                                                           \
+			__s->field++;                                                              \
+	} while (0)
+
+static __always_inline __u64 wake_flags(void)
+{
+	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+									  BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void *reserve(__u32 size, __u16 type, __u64 ts)
+{
+	struct bmt_hdr *h = bpf_ringbuf_reserve(&rb, size, 0);
+
+	if (!h) {
+		STAT_INC(lost);
+		return NULL;
+	}
+	h->type = type;
+	h->flags = 0;
+	h->size = size;
+	h->ts = ts;
+	return h;
+}
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline struct mm_state *register_mm(__u64 mm, __u32 creator, __u32 flags)
+{
+	struct mm_state fresh = {
+		.key = __sync_fetch_and_add(&next_key, 1) + 1,
+		.creator = creator,
+		.flags = flags,
+	};
+
+	if (bpf_map_update_elem(&mms, &mm, &fresh, BPF_ANY)) {
+		STAT_INC(mms_full);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&mms, &mm);
+}
+
+static __always_inline int all_zero(const struct mm_state *m)
+{
+	return !m->bytes[0] && !m->bytes[1] && !m->bytes[2] && !m->bytes[3];
+}
+
+/* A process stopped using mm: forget it once nobody traced uses it and its pages are gone. */
+static __always_inline void release_mm(__u64 mm)
+{
+	struct mm_state *m = mm ? bpf_map_lookup_elem(&mms, &mm) : NULL;
+
+	if (!m)
+		return;
+	if (m->nr_procs)
+		m->nr_procs--;
+	if (!m->nr_procs && all_zero(m))
+		bpf_map_delete_elem(&mms, &mm);
+}
+
+/*
+ * Make mm the address space of traced process tgid; returns its state. A pending mm built by
+ * this process (exec) is claimed; any other unknown or stale entry gets a fresh key.
+ */
+static __always_inline struct mm_state *bind_mm(__u32 tgid, struct bmt_proc *p, __u64 mm,
+						__u64 ts)
+{
+	struct mm_state *m = bpf_map_lookup_elem(&mms, &mm);
+	struct bmt_mm *r;
+
+	if (p->mm == mm && m)
+		return m;
+	if (!m || (m->flags & MM_PENDING && m->creator != tgid) ||
+	    (!(m->flags & MM_PENDING) && !m->nr_procs))
+		m = register_mm(mm, tgid, 0);
+	if (!m)
+		return NULL;
+	m->flags &= ~MM_PENDING;
+	m->nr_procs++;
+	release_mm(p->mm);
+	p->mm = mm;
+	r = reserve(sizeof(*r), BMT_REC_MM, ts);
+	if (r) {
+		r->pid = tgid;
+		r->mm_key = m->key;
+		bpf_ringbuf_submit(r, wake_flags());
+	}
+	return m;
+}
+
+/*
+ * An rss_stat event for an address space we have no entry for. It is ours when a traced
+ * process is building it (fork copies it in the parent's context, exec fills the new one
+ * before switching to it): keep it pending until fork or exec binds it. An adopted process
+ * (-p) meets its own mm here the first time it faults.
+ */
+static __always_inline struct mm_state *unknown_mm(__u64 mm, __u64 ts)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = current_tgid();
+	struct bmt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct mm_struct *mmp = (struct mm_struct *)mm;
+
+	if (!p)
+		return NULL;
+	if ((__u64)task->mm == mm) {
+		if (p->flags & BMT_PROC_ADOPTED)
+			return bind_mm(tgid, p, mm, ts);
+		return NULL; /* the root's own pre-exec copy of bmtrace: not the command's */
+	}
+	if (!BPF_CORE_READ(mmp, mm_users.counter))
+		return NULL; /* torn down: an mm we never counted */
+	return register_mm(mm, tgid, MM_PENDING);
+}
+
+static __always_inline void rss_event(__u64 mm, __u32 member, __s64 bytes)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	struct mm_state *m = bpf_map_lookup_elem(&mms, &mm);
+	struct bmt_rss *r;
+
+	if (member >= BMT_NR_MEMBERS)
+		return;
+	if (!m) {
+		m = unknown_mm(mm, ts);
+		if (!m)
+			return;
+	} else if (m->flags & MM_PENDING && m->creator == current_tgid()) {
+		/* exec just switched to the mm it built: bind it before the ELF load counts */
+		struct task_struct *task = bpf_get_current_task_btf();
+		__u32 tgid = current_tgid();
+		struct bmt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+
+		if (p && (__u64)task->mm == mm)
+			m = bind_mm(tgid, p, mm, ts);
+		if (!m)
+			return;
+	}
+	barrier_var(member); /* keep the mask: the verifier loses the range check above */
+	m->bytes[member & (BMT_NR_MEMBERS - 1)] = bytes;
+	STAT_INC(events);
+	r = reserve(sizeof(*r), BMT_REC_RSS, ts);
+	if (r) {
+		r->mm_key = m->key;
+		r->member = member;
+		r->bytes = bytes;
+		bpf_ringbuf_submit(r, wake_flags());
+	}
+	if (!bytes && !m->nr_procs && all_zero(m) &&
+	    !BPF_CORE_READ((struct mm_struct *)mm, mm_users.counter))
+		bpf_map_delete_elem(&mms, &mm); /* teardown done: the pointer may now be reused */
+}
+
+static __always_inline struct pair_slot *slot(void)
+{
+	return bpf_map_lookup_elem(&pair, &zero);
+}
+
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_stat_btf, struct mm_struct *mm, int member)
+{
+	struct pair_slot *s = slot();
+
+	if (!s)
+		return 0;
+	if (s->have == HAVE_TP && s->member == member) {
+		s->have = 0;
+		rss_event((__u64)mm, member, s->bytes);
+		return 0;
+	}
+	if (s->have)
+		STAT_INC(unpaired);
+	s->mm = (__u64)mm;
+	s->member = member;
+	s->have = HAVE_BTF;
+	return 0;
+}
+
+SEC("tp/kmem/rss_stat")
+int rss_stat_tp(struct trace_event_raw_rss_stat *ctx)
+{
+	struct pair_slot *s = slot();
+	__s32 member = ctx->member;
+
+	if (!s)
+		return 0;
+	if (s->have == HAVE_BTF && s->member == member) {
+		s->have = 0;
+		rss_event(s->mm, member, ctx->size);
+		return 0;
+	}
+	if (s->have)
+		STAT_INC(unpaired);
+	s->bytes = ctx->size;
+	s->member = member;
+	s->have = HAVE_TP;
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	struct bmt_proc *pp = bpf_map_lookup_elem(&procs, &ptgid);
+	struct bmt_proc cp = {};
+	struct mm_state *pm = NULL, *cm;
+	__u64 ts, cmm = (__u64)child->mm;
+	struct bmt_fork *r;
+	__u16 flags = 0;
+
+	if (!pp || ctgid == ptgid)
+		return 0; /* untraced parent, or a new thread of a traced process */
+	ts = bpf_ktime_get_ns();
+	if (!pp->mm && pp->flags & BMT_PROC_ADOPTED && parent->mm)
+		bind_mm(ptgid, pp, (__u64)parent->mm, ts);
+	if (pp->mm)
+		pm = bpf_map_lookup_elem(&mms, &pp->mm);
+	if (cmm && cmm == pp->mm) {
+		flags = BMT_FORK_SHARED_MM; /* vfork, posix_spawn: one address space, counted once */
+		cm = pm;
+	} else if (cmm) {
+		cm = bpf_map_lookup_elem(&mms, &cmm);
+		if (!cm || !(cm->flags & MM_PENDING) || cm->creator != ptgid)
+			cm = register_mm(cmm, ptgid, 0);
+	} else {
+		cm = NULL;
+	}
+	if (cm) {
+		cm->flags &= ~MM_PENDING;
+		cm->nr_procs++;
+	}
+	cp.mm = cm ? cmm : 0;
+	if (bpf_map_update_elem(&procs, &ctgid, &cp, BPF_NOEXIST)) {
+		STAT_INC(procs_full);
+		if (cm)
+			release_mm(cmm);
+		return 0;
+	}
+	/* re-read: a hash update may have recycled an element we held a pointer to */
+	pm = pp->mm ? bpf_map_lookup_elem(&mms, &pp->mm) : NULL;
+	cm = cp.mm ? bpf_map_lookup_elem(&mms, &cmm) : NULL;
+	r = reserve(sizeof(*r), BMT_REC_FORK, ts);
+	if (!r)
+		return 0;
+	r->hdr.flags = flags;
+	r->ppid = ptgid;
+	r->pid = ctgid;
+	r->parent_mm_key = pm ? pm->key : 0;
+	r->child_mm_key = cm ? cm->key : 0;
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), child->comm);
+	bpf_ringbuf_submit(r, wake_flags());
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	struct bmt_proc *ps = bpf_map_lookup_elem(&procs, &tgid);
+	struct mm_struct *mm = p->mm;
+	struct mm_state *m;
+	struct bmt_exec *r;
+	__u64 ts, arg_start, arg_end;
+	__u32 fn_len, argv_len = 0, size;
+	long n;
+
+	if (!ps || !mm)
+		return 0;
+	ts = bpf_ktime_get_ns();
+	m = bind_mm(tgid, ps, (__u64)mm, ts);
+	r = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!r)
+		return 0;
+	r->hdr.type = BMT_REC_EXEC;
+	r->hdr.flags = 0;
+	r->hdr.ts = ts;
+	r->pid = tgid;
+	r->mm_key = m ? m->key : 0;
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
+	n = bpf_probe_read_kernel_str(r->data, BMT_FILENAME_MAX, bprm->filename);
+	fn_len = n > 0 ? n : 0;
+	if (!fn_len) {
+		r->data[0] = 0;
+		fn_len = 1;
+	}
+	if (fn_len > BMT_FILENAME_MAX)
+		fn_len = BMT_FILENAME_MAX;
+	arg_start = mm->arg_start;
+	arg_end = mm->arg_end;
+	if (arg_end > arg_start) {
+		argv_len = arg_end - arg_start;
+		if (argv_len > BMT_ARGV_MAX) {
+			argv_len = BMT_ARGV_MAX;
+			r->hdr.flags |= BMT_EXEC_ARGV_TRUNCATED;
+		}
+		if (bpf_probe_read_user(r->data + fn_len, argv_len, (void *)arg_start))
+			argv_len = 0;
+	}
+	r->filename_len = fn_len;
+	r->argv_len = argv_len;
+	size = sizeof(*r) + fn_len + argv_len;
+	if (size > EXEC_REC_MAX)
+		size = EXEC_REC_MAX;
+	r->hdr.size = size;
+	if (bpf_ringbuf_output(&rb, r, size, wake_flags()))
+		STAT_INC(lost);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = p->tgid;
+	struct bmt_proc *ps;
+	struct bmt_exit *r;
+
+	if (!group_dead)
+		return 0;
+	ps = bpf_map_lookup_elem(&procs, &tgid);
+	if (!ps)
+		return 0;
+	release_mm(ps->mm);
+	bpf_map_delete_elem(&procs, &tgid);
+	r = reserve(sizeof(*r), BMT_REC_EXIT, bpf_ktime_get_ns());
+	if (!r)
+		return 0;
+	r->pid = tgid;
+	r->exit_code = p->exit_code;
+	bpf_ringbuf_submit(r, wake_flags());
+	return 0;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bmtrace.h - the only types shared by the BPF programs and userspace.
+ *
+ * Every record the kernel side emits starts with struct bmt_hdr; userspace
+ * dispatches on hdr.type and rejects unknown types and records shorter than
+ * their type requires. The same records, unchanged, form the body of a
+ * recorded trace (user/tracefile.h), so live runs and replays share one path.
+ *
+ * Address spaces are named by mm keys: small integers the BPF side hands out
+ * from a counter when it first meets an mm_struct. A key is never reused, so a
+ * freed and reallocated mm_struct (same pointer, same rss_stat mm_id) always
+ * gets a new key and can never inherit the old one's counters.
+ */
+#ifndef BMTRACE_H
+#define BMTRACE_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u8.. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define BMT_COMM_LEN 16
+#define BMT_FILENAME_MAX 256
+#define BMT_ARGV_MAX 8192 /* argv bytes kept per exec; longer argv is truncated and flagged */
+
+/* rss_stat members, as the kernel numbers them (MM_FILEPAGES..MM_SHMEMPAGES). */
+enum bmt_member {
+	BMT_FILE = 0,
+	BMT_ANON = 1,
+	BMT_SWAP = 2,
+	BMT_SHMEM = 3,
+	BMT_NR_MEMBERS = 4,
+};
+
+enum bmt_rec_type {
+	BMT_REC_RSS = 1,   /* one counter of one address space changed */
+	BMT_REC_FORK = 2,  /* a traced process created a process */
+	BMT_REC_MM = 3,    /* a traced process switched to another address space (exec) */
+	BMT_REC_EXEC = 4,  /* the names of a process after exec */
+	BMT_REC_EXIT = 5,  /* the last thread of a traced process exited */
+	BMT_REC_ADOPT = 6, /* userspace only: a process already running at attach (-p) */
+	BMT_REC_MAX,
+};
+
+struct bmt_hdr {
+	__u16 type;
+	__u16 flags;
+	__u32 size; /* whole record, header included */
+	__u64 ts;   /* CLOCK_MONOTONIC ns */
+};
+
+struct bmt_rss {
+	struct bmt_hdr hdr;
+	__u32 mm_key;
+	__u32 member; /* enum bmt_member */
+	__u64 bytes;  /* the counter's exact value after the change */
+};
+
+#define BMT_FORK_SHARED_MM 0x1 /* CLONE_VM without CLONE_THREAD: vfork, posix_spawn */
+
+struct bmt_fork {
+	struct bmt_hdr hdr; /* flags: BMT_FORK_* */
+	__u32 ppid;
+	__u32 pid;
+	__u32 parent_mm_key; /* 0 when the parent's address space is not known yet */
+	__u32 child_mm_key;
+	char comm[BMT_COMM_LEN];
+};
+
+struct bmt_mm {
+	struct bmt_hdr hdr;
+	__u32 pid;
+	__u32 mm_key;
+};
+
+#define BMT_EXEC_ARGV_TRUNCATED 0x1
+
+struct bmt_exec {
+	struct bmt_hdr hdr; /* flags: BMT_EXEC_* */
+	__u32 pid;
+	__u32 mm_key;
+	__u32 filename_len; /* bytes of data[] holding the filename, NUL included */
+	__u32 argv_len;     /* bytes after it: the arguments, each NUL-terminated */
+	char comm[BMT_COMM_LEN];
+	char data[]; /* filename, then argv */
+};
+
+struct bmt_exit {
+	struct bmt_hdr hdr;
+	__u32 pid;
+	__s32 exit_code; /* task->exit_code: status << 8 | signal, as wait(2) encodes it */
+};
+
+struct bmt_adopt {
+	struct bmt_hdr hdr;
+	__u32 pid;
+	__u32 ppid;
+	__u64 bytes[BMT_NR_MEMBERS]; /* seeded from /proc/PID/status at attach */
+};
+
+/* A traced process, the value of the BPF procs map (key: tgid); userspace adds the root. */
+struct bmt_proc {
+	__u64 mm;    /* the mm_struct it uses; 0 until known */
+	__u32 flags; /* BMT_PROC_* */
+	__u32 pad;
+};
+
+#define BMT_PROC_ADOPTED 0x1 /* found running at attach: bind its mm when first seen */
+
+/* Counters the BPF side keeps in .bss; userspace reads them for the report. */
+struct bmt_stats {
+	__u64 events;       /* rss_stat events for traced address spaces */
+	__u64 lost;         /* records the ring buffer had no room for */
+	__u64 unpaired;     /* rss_stat halves (tp / tp_btf) that found no partner */
+	__u64 procs_full;   /* processes not traced: procs map full */
+	__u64 mms_full;     /* address spaces not traced: mms map full */
+};
+
+#endif /* BMTRACE_H */

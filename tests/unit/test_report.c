@@ -1,0 +1,605 @@
+// modules: report_json report_text util
+// SPDX-License-Identifier: MIT
+/* report: JSON schema 1 and the text summary, from hand-built results. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include "report.h"
+
+#define MiB (1024ull * 1024)
+#define GiB (1024 * MiB)
+#define T0  100000000000ull /* time zero: 100 s of CLOCK_MONOTONIC */
+#define SEC 1000000000ull
+
+#define BIG_ARG_LEN (100 * 1024)
+
+/* One run with three processes at the peak, one of them with a hostile comm and argv. */
+struct fixture {
+	struct bmt_run run;
+	struct bmt_result r;
+	struct bmt_peak_proc procs[3];
+	struct bmt_stage_result stages[2];
+	struct bmt_command_result commands[3];
+	struct bmt_alive_proc alive[1];
+	char *big_arg;
+	char *big_argv[3];
+	char path[64];
+};
+
+static char *run_argv[] = { "make", "-j2", NULL };
+static char *skc_argv[] = { "skc", "-O2", "big.c", NULL };
+static char *evil_argv[] = { "evil", "say \"hi\"", "<svg onload=x>", "two\nlines", "bad\xff\xfe",
+			     NULL };
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct bmt_result *r;
+	size_t i;
+
+	if (!fx)
+		return -1;
+	fx->big_arg = malloc(BIG_ARG_LEN + 1);
+	if (!fx->big_arg)
+		return -1;
+	memset(fx->big_arg, 'a', BIG_ARG_LEN);
+	fx->big_arg[BIG_ARG_LEN] = '\0';
+	fx->big_argv[0] = "clang";
+	fx->big_argv[1] = fx->big_arg;
+
+	fx->run = (struct bmt_run){
+		.argv = run_argv,
+		.root_pid = 4200,
+		.exit_code = 0,
+		.start_ts = T0,
+		.end_ts = T0 + 35 * SEC + 200000000,
+		.page_size = 4096,
+		.kernel = "6.1.0-test",
+		.stats = { .events = 1052113 },
+	};
+	fx->procs[0] = (struct bmt_peak_proc){ 4242, 4200, "skc", skc_argv, "compile",
+					       3400 * MiB, 3300 * MiB, 100 * MiB, 0 };
+	fx->procs[1] = (struct bmt_peak_proc){ 4250, 4200, "clang", fx->big_argv, "compile",
+					       940 * MiB, 900 * MiB, 28 * MiB, 12 * MiB };
+	fx->procs[2] = (struct bmt_peak_proc){ 4201, 4200, "evil\n\x1b[2J\xff\"", evil_argv, "link",
+					       5 * MiB, 5 * MiB, 0, 0 };
+	r = &fx->r;
+	r->peak_procs = fx->procs;
+	r->n_peak_procs = 3;
+	for (i = 0; i < r->n_peak_procs; i++) {
+		r->peak.bytes += fx->procs[i].bytes;
+		r->peak.anon_bytes += fx->procs[i].anon_bytes;
+		r->peak.file_bytes += fx->procs[i].file_bytes;
+		r->peak.shmem_bytes += fx->procs[i].shmem_bytes;
+	}
+	r->peak.ts = T0 + 12 * SEC + 410000000;
+	r->anon_peak = (struct bmt_peak){ .bytes = 4300 * MiB, .ts = T0 + 12 * SEC };
+	r->raw_peak = (struct bmt_peak){ .bytes = 5 * GiB, .ts = T0 + 12 * SEC + 400000000 };
+	/* Past 2^53: a double would lose the last digit. */
+	r->swap_at_peak = (1ull << 54) + 1;
+	fx->stages[0] = (struct bmt_stage_result){ "compile", 4340 * MiB, 4400 * MiB,
+						   T0 + 13 * SEC, 200 };
+	fx->stages[1] = (struct bmt_stage_result){ "link", 5 * MiB, 900 * MiB, T0 + 30 * SEC, 14 };
+	r->stages = fx->stages;
+	r->n_stages = 2;
+	fx->commands[0] = (struct bmt_command_result){ "skc", 3400 * MiB, 3400 * MiB,
+						       T0 + 12 * SEC, 1 };
+	fx->commands[1] = (struct bmt_command_result){ "clang", 940 * MiB, 1000 * MiB,
+						       T0 + 11 * SEC, 150 };
+	fx->commands[2] = (struct bmt_command_result){ "ld", 0, 900 * MiB, T0 - 5, 14 };
+	r->commands = fx->commands;
+	r->n_commands = 3;
+	fx->alive[0] = (struct bmt_alive_proc){ 4300, "daemon\x1b]0;pwned\x07" };
+	r->alive = fx->alive;
+	r->n_alive = 1;
+	r->processes_total = 214;
+	r->events = 1052113;
+	r->first_ts = T0;
+	r->last_ts = fx->run.end_ts;
+
+	strcpy(fx->path, "/tmp/bmt-test-report-XXXXXX");
+	if (!mkdtemp(fx->path))
+		return -1;
+	strcat(fx->path, "/r.json");
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	unlink(fx->path);
+	*strrchr(fx->path, '/') = '\0';
+	rmdir(fx->path);
+	free(fx->big_arg);
+	free(fx);
+	return 0;
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Every byte sequence is valid UTF-8 (what a strict JSON parser demands). */
+static bool valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int n, i;
+
+	while (*p) {
+		n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
+		    (*p & 0xf8) == 0xf0 ? 4 : 0;
+		if (!n || (n == 2 && *p < 0xc2))
+			return false;
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+		p += n;
+	}
+	return true;
+}
+
+/* Write the JSON, check it is valid and ends in a newline, and parse it. */
+static cJSON *json_of(struct fixture *fx, char **text)
+{
+	cJSON *root;
+
+	assert_int_equal(report_json(fx->path, &fx->run, &fx->r), 0);
+	*text = read_all(fx->path);
+	assert_true(strlen(*text) > 2);
+	assert_int_equal((*text)[strlen(*text) - 1], '\n');
+	assert_true(valid_utf8(*text));
+	root = cJSON_Parse(*text);
+	assert_non_null(root);
+	return root;
+}
+
+static cJSON *field(const cJSON *obj, const char *name)
+{
+	cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!item)
+		fail_msg("missing field \"%s\"", name);
+	return item;
+}
+
+static double num(const cJSON *obj, const char *name)
+{
+	cJSON *item = field(obj, name);
+
+	if (!cJSON_IsNumber(item))
+		fail_msg("\"%s\" is not a number", name);
+	return item->valuedouble;
+}
+
+/* A JSON integer (no fraction, no exponent in the text) equal to want. */
+static void assert_bytes(const cJSON *obj, const char *name, uint64_t want)
+{
+	double v = num(obj, name);
+
+	assert_true(v >= 0 && v == (double)(uint64_t)v);
+	assert_true(v == (double)want);
+}
+
+static const char *str(const cJSON *obj, const char *name)
+{
+	cJSON *item = field(obj, name);
+
+	if (!cJSON_IsString(item))
+		fail_msg("\"%s\" is not a string", name);
+	return item->valuestring;
+}
+
+static cJSON *arr(const cJSON *obj, const char *name)
+{
+	cJSON *item = field(obj, name);
+
+	if (!cJSON_IsArray(item))
+		fail_msg("\"%s\" is not an array", name);
+	return item;
+}
+
+static cJSON *obj(const cJSON *parent, const char *name)
+{
+	cJSON *item = field(parent, name);
+
+	if (!cJSON_IsObject(item))
+		fail_msg("\"%s\" is not an object", name);
+	return item;
+}
+
+static void assert_time(const cJSON *o, const char *name, double want)
+{
+	double got = num(o, name);
+
+	assert_true(got > want - 1e-9 && got < want + 1e-9);
+}
+
+static void test_json_schema1(void **state)
+{
+	struct fixture *fx = *state;
+	char *text;
+	cJSON *root = json_of(fx, &text);
+	cJSON *peak = obj(root, "peak"), *p, *s, *c;
+	uint64_t sum = 0;
+
+	assert_int_equal(num(root, "schema"), 1);
+	assert_string_equal(str(root, "bmtrace_version"), BMT_VERSION);
+	assert_int_equal(cJSON_GetArraySize(arr(root, "command")), 2);
+	assert_string_equal(cJSON_GetArrayItem(arr(root, "command"), 1)->valuestring, "-j2");
+	assert_int_equal(num(root, "exit_code"), 0);
+	assert_true(cJSON_IsNull(field(root, "signal")));
+	assert_time(root, "duration_s", 35.2);
+
+	assert_bytes(peak, "bytes", fx->r.peak.bytes);
+	assert_time(peak, "time_s", 12.41);
+	assert_bytes(peak, "anon_bytes", fx->r.peak.anon_bytes);
+	assert_bytes(peak, "file_bytes", fx->r.peak.file_bytes);
+	assert_bytes(peak, "shmem_bytes", fx->r.peak.shmem_bytes);
+	assert_int_equal(cJSON_GetArraySize(arr(peak, "processes")), 3);
+	cJSON_ArrayForEach(p, arr(peak, "processes")) {
+		assert_true(num(p, "pid") > 0 && num(p, "ppid") > 0);
+		str(p, "comm");
+		str(p, "stage");
+		assert_true(cJSON_GetArraySize(arr(p, "argv")) >= 2);
+		num(p, "anon_bytes");
+		num(p, "file_bytes");
+		num(p, "shmem_bytes");
+		sum += (uint64_t)num(p, "bytes");
+	}
+	assert_int_equal(sum, num(peak, "bytes"));
+	p = cJSON_GetArrayItem(arr(peak, "processes"), 0);
+	assert_int_equal(num(p, "pid"), 4242);
+	assert_string_equal(str(p, "comm"), "skc");
+	assert_string_equal(str(p, "stage"), "compile");
+	assert_bytes(p, "bytes", 3400 * MiB);
+
+	assert_bytes(obj(root, "anon_peak"), "bytes", 4300 * MiB);
+	assert_time(obj(root, "anon_peak"), "time_s", 12.0);
+	assert_bytes(obj(root, "raw_sum_peak"), "bytes", 5 * GiB);
+	assert_time(obj(root, "raw_sum_peak"), "time_s", 12.4);
+
+	assert_int_equal(cJSON_GetArraySize(arr(root, "stages")), 2);
+	s = cJSON_GetArrayItem(arr(root, "stages"), 1);
+	assert_string_equal(str(s, "name"), "link");
+	assert_bytes(s, "bytes_at_peak", 5 * MiB);
+	assert_bytes(s, "peak_bytes", 900 * MiB);
+	assert_time(s, "peak_time_s", 30.0);
+	assert_int_equal(num(s, "processes"), 14);
+
+	assert_int_equal(cJSON_GetArraySize(arr(root, "commands")), 3);
+	c = cJSON_GetArrayItem(arr(root, "commands"), 1);
+	assert_string_equal(str(c, "name"), "clang");
+	assert_bytes(c, "bytes_at_peak", 940 * MiB);
+	assert_bytes(c, "peak_bytes", 1000 * MiB);
+	assert_int_equal(num(c, "processes"), 150);
+	/* A time before time zero is 0, not a huge number. */
+	assert_time(cJSON_GetArrayItem(arr(root, "commands"), 2), "peak_time_s", 0.0);
+
+	assert_int_equal(num(root, "processes_total"), 214);
+	assert_int_equal(num(root, "events"), 1052113);
+	assert_int_equal(num(root, "lost_events"), 0);
+	assert_true(cJSON_IsNull(field(root, "cgroup_peak_bytes")));
+
+	/* Added fields. */
+	assert_non_null(strstr(text, "\"swap_at_peak_bytes\":\t18014398509481985,"));
+	assert_int_equal(num(root, "unpaired_events"), 0);
+	assert_int_equal(num(root, "untraced_processes"), 0);
+	assert_int_equal(num(root, "untraced_mms"), 0);
+	assert_true(cJSON_IsFalse(field(root, "peak_is_lower_bound")));
+	assert_true(cJSON_IsNull(field(root, "attached_pid")));
+	assert_int_equal(cJSON_GetArraySize(arr(root, "still_running")), 1);
+	assert_int_equal(num(cJSON_GetArrayItem(arr(root, "still_running"), 0), "pid"), 4300);
+	assert_string_equal(str(root, "kernel"), "6.1.0-test");
+	assert_int_equal(num(root, "page_size"), 4096);
+
+	/* Byte counts are integers in the text, never "1e+15" or "4.5e9". */
+	assert_null(strstr(text, "e+"));
+	cJSON_Delete(root);
+	free(text);
+}
+
+static void test_json_hostile_strings(void **state)
+{
+	struct fixture *fx = *state;
+	char *text;
+	cJSON *root = json_of(fx, &text);
+	cJSON *procs = arr(obj(root, "peak"), "processes");
+	cJSON *evil = cJSON_GetArrayItem(procs, 2), *argv = arr(evil, "argv");
+	cJSON *big = arr(cJSON_GetArrayItem(procs, 1), "argv");
+
+	/* Valid parts round-trip exactly; each invalid byte becomes U+FFFD. */
+	assert_string_equal(str(evil, "comm"), "evil\n\x1b[2J\xef\xbf\xbd\"");
+	assert_int_equal(cJSON_GetArraySize(argv), 5);
+	assert_string_equal(cJSON_GetArrayItem(argv, 1)->valuestring, "say \"hi\"");
+	assert_string_equal(cJSON_GetArrayItem(argv, 2)->valuestring, "<svg onload=x>");
+	assert_string_equal(cJSON_GetArrayItem(argv, 3)->valuestring, "two\nlines");
+	assert_string_equal(cJSON_GetArrayItem(argv, 4)->valuestring,
+			    "bad\xef\xbf\xbd\xef\xbf\xbd");
+	assert_string_equal(str(cJSON_GetArrayItem(arr(root, "still_running"), 0), "comm"),
+			    "daemon\x1b]0;pwned\x07");
+	/* No raw control byte reaches the file: a newline is "\n", ESC "\u001b". */
+	assert_null(strchr(text, '\x1b'));
+	assert_non_null(strstr(text, "two\\nlines"));
+
+	assert_int_equal(strlen(cJSON_GetArrayItem(big, 1)->valuestring), BIG_ARG_LEN);
+	cJSON_Delete(root);
+	free(text);
+}
+
+/* Every sequence an attacker can put in a name: overlong, surrogate, truncated, too large. */
+static void test_json_invalid_utf8(void **state)
+{
+	static char *argv[] = {
+		"\xc0\xaf",         /* overlong '/' */
+		"\xed\xa0\x80",     /* a UTF-16 surrogate */
+		"\xe2\x82",         /* truncated */
+		"\xf4\x90\x80\x80", /* past U+10FFFF */
+		"\x80x",            /* a lone continuation byte */
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", /* valid: kept */
+		NULL,
+	};
+	struct fixture *fx = *state;
+	char *text;
+	cJSON *root, *out;
+
+	fx->run.argv = argv;
+	root = json_of(fx, &text);
+	out = arr(root, "command");
+	assert_string_equal(cJSON_GetArrayItem(out, 0)->valuestring, "\xef\xbf\xbd\xef\xbf\xbd");
+	assert_string_equal(cJSON_GetArrayItem(out, 4)->valuestring, "\xef\xbf\xbdx");
+	assert_string_equal(cJSON_GetArrayItem(out, 5)->valuestring, argv[5]);
+	cJSON_Delete(root);
+	free(text);
+}
+
+static void test_json_signal_attached_lost(void **state)
+{
+	struct fixture *fx = *state;
+	char *text;
+	cJSON *root;
+
+	fx->run.exit_code = -1;
+	fx->run.signal = 9;
+	fx->run.attached = 1;
+	fx->run.stats.lost = 3;
+	fx->run.stats.procs_full = 2;
+	fx->run.end_ts = T0 - 1; /* a clock that went wrong must not yield a negative duration */
+	root = json_of(fx, &text);
+	assert_int_equal(num(root, "exit_code"), -1);
+	assert_int_equal(num(root, "signal"), 9);
+	assert_int_equal(num(root, "attached_pid"), 4200);
+	assert_int_equal(num(root, "lost_events"), 3);
+	assert_int_equal(num(root, "untraced_processes"), 2);
+	assert_true(cJSON_IsTrue(field(root, "peak_is_lower_bound")));
+	assert_time(root, "duration_s", 0.0);
+	cJSON_Delete(root);
+	free(text);
+}
+
+/* An empty result (nothing traced) is still complete schema 1. */
+static void test_json_empty(void **state)
+{
+	struct fixture *fx = *state;
+	char *text;
+	cJSON *root;
+
+	memset(&fx->r, 0, sizeof(fx->r));
+	fx->run.argv = NULL;
+	root = json_of(fx, &text);
+	assert_int_equal(cJSON_GetArraySize(arr(root, "command")), 0);
+	assert_int_equal(cJSON_GetArraySize(arr(obj(root, "peak"), "processes")), 0);
+	assert_int_equal(cJSON_GetArraySize(arr(root, "stages")), 0);
+	assert_int_equal(cJSON_GetArraySize(arr(root, "still_running")), 0);
+	assert_bytes(obj(root, "peak"), "bytes", 0);
+	cJSON_Delete(root);
+	free(text);
+}
+
+static void test_json_write_error(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(report_json("/nonexistent-dir/r.json", &fx->run, &fx->r), -ENOENT);
+}
+
+/* The text report, as a string. */
+static char *text_of(struct fixture *fx)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(report_text(f, &fx->run, &fx->r), 0);
+	fclose(f);
+	return buf;
+}
+
+/* No line is wider than 100 columns (one per UTF-8 character). */
+static void assert_width(const char *text)
+{
+	int cols = 0;
+
+	for (; *text; text++) {
+		if (*text == '\n')
+			cols = 0;
+		else if ((*text & 0xc0) != 0x80 && ++cols > 100)
+			fail_msg("line wider than 100 columns near \"%.40s\"", text - 60);
+	}
+}
+
+static void test_text_summary(void **state)
+{
+	struct fixture *fx = *state;
+	char *out = text_of(fx);
+
+	if (getenv("BMT_SHOW"))
+		fputs(out, stderr);
+	assert_non_null(strstr(out, "bmtrace: make -j2\n"));
+	assert_non_null(strstr(out, "exit status 0, 35.20 s, 214 processes, 1,052,113 events"));
+	assert_non_null(strstr(out, "peak tree RSS    4.24 GiB at 12.410 s"));
+	assert_non_null(strstr(out, "raw RSS sum      5.00 GiB at 12.400 s"));
+	assert_non_null(strstr(out, "anon peak        4.20 GiB at 12.000 s"));
+	/* The columns widen to fit (at most 16 columns) the escaped names. */
+	assert_non_null(strstr(out, "   4242  skc             compile    3.32 GiB   78.3%  "
+				    "skc -O2 big.c\n"));
+	assert_non_null(strstr(out, "stages:"));
+	assert_non_null(strstr(out, "commands:"));
+	assert_non_null(strstr(out, "still running when tracing stopped: 1"));
+	assert_null(strstr(out, "WARNING"));
+	assert_null(strstr(out, "attached"));
+	/* The 100 KiB argument is cut to fit. */
+	assert_non_null(strstr(out, "  clang aaaa"));
+	assert_non_null(strstr(out, "aaa…\n"));
+	assert_width(out);
+	free(out);
+}
+
+static void test_text_escapes(void **state)
+{
+	struct fixture *fx = *state;
+	const unsigned char *c;
+	char *out;
+
+	fx->run.argv = evil_argv; /* the command line has room for all of it */
+	out = text_of(fx);
+	/* Only line ends: no ESC, BEL, DEL, CR or invalid byte reaches the terminal. */
+	for (c = (const unsigned char *)out; *c; c++)
+		if ((*c < 0x20 && *c != '\n') || *c == 0x7f || *c == 0xff || *c == 0xfe)
+			fail_msg("raw byte 0x%02x in the text report", *c);
+	assert_non_null(strstr(out, "  evil\\n\\x1b[2J…  link  ")); /* cut to 16 columns */
+	assert_non_null(strstr(out, "bmtrace: evil say \"hi\" <svg onload=x> two\\nlines "
+				    "bad\\xff\\xfe\n"));
+	assert_non_null(strstr(out, "daemon\\x1b]0;pwned\\x07"));
+	free(out);
+}
+
+/* C1 controls and bidi overrides, valid UTF-8 that a terminal acts on, are escaped too. */
+static void test_text_escapes_unicode(void **state)
+{
+	static char *argv[] = { "\xc2\x9b" "31m", "abc\xe2\x80\xae" "fed", "caf\xc3\xa9", NULL };
+	struct fixture *fx = *state;
+	char *out;
+
+	fx->run.argv = argv;
+	out = text_of(fx);
+	assert_non_null(strstr(out, "bmtrace: \\xc2\\x9b31m abc\\u202efed caf\xc3\xa9\n"));
+	free(out);
+}
+
+static void test_text_signal_attached_lost(void **state)
+{
+	struct fixture *fx = *state;
+	char *out;
+
+	fx->run.exit_code = -1;
+	fx->run.signal = 9;
+	fx->run.attached = 1;
+	fx->run.stats.lost = 1200;
+	fx->run.stats.unpaired = 3;
+	fx->run.stats.mms_full = 2;
+	out = text_of(fx);
+	assert_non_null(strstr(out, "attached to PID 4200, killed by signal 9 (SIGKILL)"));
+	assert_non_null(strstr(out, "1,200 lost"));
+	assert_non_null(strstr(out, "WARNING: events were lost (1,200 lost, 3 unpaired): "
+				    "the peak is a lower bound\n"));
+	assert_non_null(strstr(out, "0 processes and 2 address spaces not traced"));
+	free(out);
+
+	fx->run.signal = 0;
+	fx->run.stats = (struct bmt_stats){ 0 };
+	out = text_of(fx);
+	assert_non_null(strstr(out, "exit status unknown"));
+	assert_null(strstr(out, "WARNING"));
+	free(out);
+}
+
+/* Long lists are cut: 20 processes at the peak, 10 commands, 10 survivors. */
+static void test_text_long_lists(void **state)
+{
+	enum { N = 25 };
+	struct fixture *fx = *state;
+	struct bmt_peak_proc procs[N];
+	struct bmt_command_result cmds[N];
+	struct bmt_alive_proc alive[N];
+	char *out;
+	int i;
+
+	fx->r.peak.bytes = 0;
+	for (i = 0; i < N; i++) {
+		procs[i] = fx->procs[0];
+		procs[i].pid = 5000 + (uint32_t)i;
+		procs[i].bytes = 10 * MiB;
+		fx->r.peak.bytes += procs[i].bytes;
+		cmds[i] = fx->commands[0];
+		alive[i] = (struct bmt_alive_proc){ 6000 + (uint32_t)i, "sleep" };
+	}
+	fx->r.peak_procs = procs;
+	fx->r.n_peak_procs = N;
+	fx->r.commands = cmds;
+	fx->r.n_commands = N;
+	fx->r.alive = alive;
+	fx->r.n_alive = N;
+	out = text_of(fx);
+	assert_non_null(strstr(out, "   5019  skc"));
+	assert_null(strstr(out, "   5020  skc"));
+	assert_non_null(strstr(out, "… 5 more processes, 50.0 MiB\n"));
+	assert_non_null(strstr(out, "… 15 more commands\n"));
+	assert_non_null(strstr(out, "   6009  sleep\n"));
+	assert_null(strstr(out, "6010"));
+	assert_non_null(strstr(out, "… 15 more\n"));
+	assert_width(out);
+	free(out);
+}
+
+static void test_text_write_error(void **state)
+{
+	struct fixture *fx = *state;
+	FILE *f = fopen("/dev/full", "w");
+
+	if (!f)
+		skip();
+	assert_int_equal(report_text(f, &fx->run, &fx->r), -EIO);
+	fclose(f);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_json_schema1),	      T(test_json_hostile_strings),
+		T(test_json_invalid_utf8),    T(test_json_signal_attached_lost),
+		T(test_json_empty),	      T(test_json_write_error),
+		T(test_text_summary),	      T(test_text_escapes),
+		T(test_text_escapes_unicode), T(test_text_signal_attached_lost),
+		T(test_text_long_lists),      T(test_text_write_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* cli - options into one config struct (interface.md). Pure: no I/O besides --help text. */
+#ifndef BMT_CLI_H
+#define BMT_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "stages.h"
+
+enum bmt_mode {
+	MODE_RUN,    /* bmtrace [OPTIONS] -- COMMAND */
+	MODE_PID,    /* bmtrace [OPTIONS] -p PID */
+	MODE_REPORT, /* bmtrace report [OPTIONS] TRACE */
+};
+
+struct config {
+	enum bmt_mode mode;
+	char **argv;          /* COMMAND (MODE_RUN) */
+	uint32_t pid;         /* MODE_PID */
+	const char *trace;    /* MODE_REPORT */
+	const char *output;   /* -o: human summary (default stderr) */
+	const char *json;     /* --json */
+	const char *record;   /* -w */
+	const char *user;     /* -u */
+	char **stage_specs;   /* --stage, in order; NULL-terminated */
+	size_t n_stage_specs;
+	int quiet, verbose, wait_all;
+	uint64_t ring_bytes;  /* --ring-size; 0 = default */
+};
+
+/*
+ * Parse argv. Returns 0 to run, 1 when --help or --version was printed to out (exit 0),
+ * or -EINVAL with a one-line reason in err naming the option.
+ */
+int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, size_t errlen);
+void cli_free(struct config *cfg);
+
+/* Compile cfg's stage specs; NULL with a reason in err. */
+struct stages *cli_stages(char *const specs[], char *err, size_t errlen);
+
+#endif /* BMT_CLI_H */

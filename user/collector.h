@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collector - pure accounting: records in, tree state and peaks out.
+ *
+ * Implements ../shared/design/accounting.md. No libbpf, no /proc, no clock: it
+ * is fed the records of bpf/bmtrace.h (live from the ring buffer, or replayed
+ * from a trace file) and nothing else, so every rule is a unit test.
+ *
+ * Invariants:
+ * - an address space (mm key) counts once, whatever number of processes use it;
+ * - a fork child's address space contributes, per member, only what it holds
+ *   beyond its counters at fork, until its parent's address space has been torn
+ *   down (then in full) or it execs (a new key, in full);
+ * - an address space counts from the moment a process is bound to it (FORK, MM,
+ *   EXEC, ADOPT) until its counters fall to zero; events before the binding
+ *   update its counters but count nothing (fork copies made in the parent's
+ *   context are never a phantom);
+ * - tree bytes = sum of contributions; peak.bytes = max over time, and the
+ *   processes listed at the peak add up to it exactly.
+ */
+#ifndef BMT_COLLECTOR_H
+#define BMT_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "stages.h"
+
+struct collector;
+
+/* One process alive at the peak with a non-zero contribution. */
+struct bmt_peak_proc {
+	uint32_t pid, ppid;
+	const char *comm;   /* executable name after the last exec (or the inherited one) */
+	char *const *argv;  /* NULL-terminated */
+	const char *stage;
+	uint64_t bytes, anon_bytes, file_bytes, shmem_bytes;
+};
+
+struct bmt_stage_result {
+	const char *name;
+	uint64_t bytes_at_peak;
+	uint64_t peak_bytes; /* its own maximum over time */
+	uint64_t peak_ts;
+	uint64_t processes;  /* processes that belonged to it at any time */
+};
+
+struct bmt_command_result {
+	const char *name;
+	uint64_t bytes_at_peak;
+	uint64_t peak_bytes;
+	uint64_t peak_ts;
+	uint64_t processes;
+};
+
+/* A process still alive when tracing stopped. */
+struct bmt_alive_proc {
+	uint32_t pid;
+	const char *comm;
+};
+
+struct bmt_peak {
+	uint64_t bytes, ts; /* ts: the record timestamp (monotonic ns) of the peak */
+	uint64_t anon_bytes, file_bytes, shmem_bytes;
+};
+
+struct bmt_result {
+	struct bmt_peak peak;           /* tree RSS: anon + file + shmem, inherited pages once */
+	const struct bmt_peak_proc *peak_procs; /* largest first; sum == peak.bytes */
+	size_t n_peak_procs;
+	struct bmt_peak anon_peak;      /* max of anon + shmem (same inherited-page rule) */
+	struct bmt_peak raw_peak;       /* max of the plain sum of counters of counted mms */
+	uint64_t swap_at_peak;          /* swap entries of the counted mms at the peak (not in RSS) */
+	const struct bmt_stage_result *stages; /* in rule order, the root's default stage first */
+	size_t n_stages;
+	const struct bmt_command_result *commands; /* largest bytes_at_peak first, then peak_bytes */
+	size_t n_commands;
+	const struct bmt_alive_proc *alive; /* processes alive at the end, by pid */
+	size_t n_alive;
+	uint64_t processes_total;       /* processes seen, the root included */
+	uint64_t events;                /* RSS records fed */
+	uint64_t rejected;              /* records rejected as unknown or short */
+	uint64_t first_ts, last_ts;     /* of the records fed */
+};
+
+/* Per change of the tree total: called with the new totals after each change. */
+struct bmt_sample {
+	uint64_t ts;
+	uint64_t tree_bytes, anon_bytes;
+	const uint64_t *stage_bytes; /* n_stages entries, in result order */
+	size_t n_stages;
+};
+typedef void (*bmt_sample_fn)(void *ctx, const struct bmt_sample *s);
+
+/*
+ * Returns NULL with errno set on failure. stages may be NULL (one default stage). The
+ * collector keeps a pointer to stages: it must outlive the collector.
+ */
+struct collector *collector__new(const struct stages *stages);
+void collector__free(struct collector *c);
+
+/* Receive every change of the tree total (for timelines); fn NULL turns it off. */
+void collector__on_sample(struct collector *c, bmt_sample_fn fn, void *ctx);
+
+/*
+ * Declare the root process before its records arrive (wrap mode: bmtrace forked it). argv
+ * is the command as the user gave it; it names the root and its default stage until its
+ * exec is seen. Returns 0 or -errno.
+ */
+int collector__add_root(struct collector *c, uint32_t pid, char *const argv[], uint64_t ts);
+
+/*
+ * Feed one record (bpf/bmtrace.h). Returns 0; -EINVAL for an unknown type or a record
+ * shorter than its type needs (counted in result.rejected, state unchanged); -ENOMEM.
+ */
+int collector__feed(struct collector *c, const void *rec, size_t len);
+
+/* Number of traced processes alive now (for --wait-all). */
+size_t collector__alive(const struct collector *c);
+
+/*
+ * Compute the result. Valid until the next feed or free. NULL with errno set on
+ * allocation failure.
+ */
+const struct bmt_result *collector__result(struct collector *c);
+
+#endif /* BMT_COLLECTOR_H */

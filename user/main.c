@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bmtrace - how much memory did a command's whole process tree hold at its worst
+ * moment, when, and who held it.
+ *
+ * main is thin: parse -> trace (or replay) -> report -> exit status. Records flow
+ * one way: kernel -> tracer -> collector (and the recording) -> reports.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+#include "collector.h"
+#include "procscan.h"
+#include "report.h"
+#include "run.h"
+#include "runner.h"
+#include "tracefile.h"
+#include "tracer.h"
+#include "util.h"
+
+#define EXIT_BMTRACE 125 /* bmtrace itself could not run */
+#define DRAIN_MS 50      /* records are sent without wake-ups: drain at least this often */
+
+struct session {
+	struct config *cfg;
+	struct collector *coll;
+	struct tracer *tracer;
+	struct tracefile_writer *rec;
+	int rec_errno;     /* the recording failed: reported at the end, the command unharmed */
+	uint64_t feed_errors;
+	struct bmt_run run;
+	struct runner_creds creds;
+};
+
+static void die_line(const char *what, const char *why)
+{
+	fprintf(stderr, "bmtrace: %s%s%s\n", what, why ? ": " : "", why ? why : "");
+}
+
+/* Every record, live or synthetic: into the recording, then the collector. */
+static int on_record(void *ctx, const void *rec, size_t len)
+{
+	struct session *s = ctx;
+	int rc;
+
+	if (s->rec && !s->rec_errno) {
+		rc = tracefile__write(s->rec, rec, len);
+		if (rc)
+			s->rec_errno = -rc;
+	}
+	rc = collector__feed(s->coll, rec, len);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc)
+		s->feed_errors++;
+	return 0;
+}
+
+static int add_pid(void *ctx, uint32_t pid)
+{
+	struct session *s = ctx;
+
+	return tracer__add_pid(s->tracer, pid, BMT_PROC_ADOPTED);
+}
+
+/* Output files belong to the user who ran sudo, not to root. */
+static void give_back(const struct session *s, const char *path)
+{
+	if (path && strcmp(path, "-") && s->creds.uid != (uid_t)-1 &&
+	    chown(path, s->creds.uid, s->creds.gid))
+		fprintf(stderr, "bmtrace: warning: cannot give %s to uid %u: %s\n", path,
+			s->creds.uid, strerror(errno));
+}
+
+static int write_text(FILE *f, void *ctx)
+{
+	struct session *s = ctx;
+	const struct bmt_result *r = collector__result(s->coll);
+
+	return r ? report_text(f, &s->run, r) : -ENOMEM;
+}
+
+/* Write every report asked for; returns 0 or the number of reports that failed. */
+static int write_reports(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	const struct bmt_result *r = collector__result(s->coll);
+	int failed = 0, rc;
+
+	if (!r) {
+		die_line("cannot build the result", strerror(ENOMEM));
+		return 1;
+	}
+	if (!cfg->quiet) {
+		if (cfg->output)
+			rc = util_write_atomic(cfg->output, write_text, s);
+		else
+			rc = report_text(stderr, &s->run, r);
+		if (rc) {
+			fprintf(stderr, "bmtrace: cannot write the summary to %s: %s\n",
+				cfg->output ? cfg->output : "stderr", strerror(-rc));
+			failed++;
+		}
+		give_back(s, cfg->output);
+	}
+	if (cfg->json) {
+		rc = report_json(cfg->json, &s->run, collector__result(s->coll));
+		if (rc) {
+			fprintf(stderr, "bmtrace: cannot write %s: %s\n", cfg->json, strerror(-rc));
+			failed++;
+		}
+		give_back(s, cfg->json);
+	}
+	return failed;
+}
+
+static void fill_machine(struct bmt_run *run)
+{
+	struct utsname u;
+	struct timespec ts;
+
+	if (!uname(&u))
+		snprintf(run->kernel, sizeof(run->kernel), "%s", u.release);
+	run->page_size = sysconf(_SC_PAGESIZE);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	run->start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	run->exit_code = -1;
+}
+
+static int open_recording(struct session *s)
+{
+	if (!s->cfg->record)
+		return 0;
+	s->rec = tracefile__create(s->cfg->record, &s->run, s->cfg->stage_specs);
+	if (!s->rec) {
+		fprintf(stderr, "bmtrace: cannot create %s: %s\n", s->cfg->record,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Was this signal typed at our terminal? Then COMMAND, in our process group, has it too. */
+static int from_our_tty(const struct signalfd_siginfo *si, pid_t child)
+{
+	return si->ssi_code == SI_KERNEL && child > 0 && getpgid(child) == getpgrp();
+}
+
+struct loop_state {
+	pid_t child;     /* MODE_RUN: COMMAND; else -1 */
+	int pidfd;       /* MODE_PID: the root; else -1 */
+	int root_done;
+	int stop;        /* a signal ended -p tracing */
+	int status;      /* COMMAND's wait status */
+};
+
+static void handle_signal(struct session *s, struct loop_state *ls,
+			  const struct signalfd_siginfo *si)
+{
+	if (si->ssi_signo == SIGCHLD) {
+		if (ls->child > 0 && !ls->root_done &&
+		    waitpid(ls->child, &ls->status, WNOHANG) == ls->child)
+			ls->root_done = 1;
+		return;
+	}
+	if (ls->child <= 0) {
+		ls->stop = 1; /* -p: Ctrl-C ends the tracing, not the traced process */
+		return;
+	}
+	if (!ls->root_done && !from_our_tty(si, ls->child))
+		kill(ls->child, si->ssi_signo);
+	if (s->cfg->verbose)
+		fprintf(stderr, "bmtrace: got signal %u, waiting for COMMAND\n", si->ssi_signo);
+}
+
+/* Trace until the root is done (and, with --wait-all, every descendant). */
+static int event_loop(struct session *s, struct loop_state *ls, int sfd)
+{
+	struct epoll_event ev[4];
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		return -errno;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tracer__fd(s->tracer),
+		  &(struct epoll_event){ .events = EPOLLIN, .data.fd = tracer__fd(s->tracer) });
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = sfd });
+	if (ls->pidfd >= 0)
+		epoll_ctl(ep, EPOLL_CTL_ADD, ls->pidfd,
+			  &(struct epoll_event){ .events = EPOLLIN, .data.fd = ls->pidfd });
+	for (;;) {
+		int n = epoll_wait(ep, ev, 4, DRAIN_MS);
+
+		if (tracer__drain(s->tracer) < 0) {
+			close(ep);
+			return -ENOMEM;
+		}
+		for (int i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (ev[i].data.fd == sfd) {
+				while (read(sfd, &si, sizeof(si)) == sizeof(si))
+					handle_signal(s, ls, &si);
+			} else if (ev[i].data.fd == ls->pidfd) {
+				ls->root_done = 1;
+			}
+		}
+		if (ls->stop)
+			break;
+		if (ls->root_done && (!s->cfg->wait_all || !collector__alive(s->coll)))
+			break;
+	}
+	tracer__drain(s->tracer);
+	close(ep);
+	return 0;
+}
+
+static int exit_status_of(struct session *s, int status)
+{
+	if (WIFSIGNALED(status)) {
+		s->run.signal = WTERMSIG(status);
+		s->run.exit_code = -1;
+		return 128 + WTERMSIG(status);
+	}
+	s->run.exit_code = WEXITSTATUS(status);
+	return s->run.exit_code;
+}
+
+static int start_command(struct session *s, struct loop_state *ls, const sigset_t *old_mask)
+{
+	struct runner r;
+	int rc = runner__spawn(&r, s->cfg->argv, &s->creds, old_mask);
+	if (rc) {
+		die_line("cannot start COMMAND", strerror(-rc));
+		return -EXIT_BMTRACE;
+	}
+	ls->child = r.pid;
+	s->run.root_pid = r.pid;
+	rc = tracer__add_pid(s->tracer, r.pid, 0);
+	s->run.start_ts = procscan__now();
+	if (!rc)
+		rc = collector__add_root(s->coll, r.pid, s->cfg->argv, s->run.start_ts);
+	if (!rc && open_recording(s))
+		rc = -EIO;
+	if (rc) {
+		if (rc != -EIO)
+			die_line("cannot follow COMMAND", strerror(-rc));
+		close(r.gate_fd); /* the child sees EOF and exits 125 */
+		waitpid(r.pid, NULL, 0);
+		return -EXIT_BMTRACE;
+	}
+	rc = runner__release(&r);
+	if (rc) {
+		fprintf(stderr, "bmtrace: %s: %s\n", s->cfg->argv[0], strerror(rc > 0 ? rc : -rc));
+		waitpid(r.pid, &ls->status, 0);
+		tracefile__abort(s->rec);
+		s->rec = NULL;
+		return -(rc == ENOENT ? 127 : rc > 0 ? 126 : EXIT_BMTRACE);
+	}
+	return 0;
+}
+
+static int attach_pid(struct session *s, struct loop_state *ls)
+{
+	struct procscan_ops ops = { add_pid, on_record, s };
+	char err[256];
+	size_t found;
+
+	ls->pidfd = syscall(SYS_pidfd_open, s->cfg->pid, 0);
+	if (ls->pidfd < 0) {
+		fprintf(stderr, "bmtrace: -p %u: %s\n", s->cfg->pid,
+			errno == ESRCH ? "no such process" : strerror(errno));
+		return -EXIT_BMTRACE;
+	}
+	s->run.root_pid = s->cfg->pid;
+	s->run.attached = 1;
+	s->run.start_ts = procscan__now();
+	if (open_recording(s))
+		return -EXIT_BMTRACE;
+	if (procscan__adopt(s->cfg->pid, &ops, &found, err, sizeof(err))) {
+		die_line(err, NULL);
+		return -EXIT_BMTRACE;
+	}
+	if (s->cfg->verbose)
+		fprintf(stderr, "bmtrace: attached to %zu running processes\n", found);
+	return 0;
+}
+
+/* Signals bmtrace reads through a signalfd: forwarded to COMMAND, or they end -p tracing. */
+static const int caught[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static int trace(struct config *cfg)
+{
+	struct session s = { .cfg = cfg };
+	struct loop_state ls = { .child = -1, .pidfd = -1 };
+	struct tracer_opts topts = { cfg->ring_bytes, cfg->verbose, on_record, &s };
+	struct stages *stages;
+	sigset_t mask, old_mask;
+	int sfd = -1, code = EXIT_BMTRACE, rc;
+	char err[512];
+
+	stages = cli_stages(cfg->stage_specs, err, sizeof(err));
+	if (!stages) {
+		die_line(err, NULL);
+		return EXIT_BMTRACE;
+	}
+	if (cfg->mode == MODE_RUN && runner__resolve_creds(cfg->user, &s.creds, err, sizeof(err))) {
+		die_line(err, NULL);
+		goto out;
+	}
+	s.coll = collector__new(stages);
+	if (!s.coll) {
+		die_line("out of memory", NULL);
+		goto out;
+	}
+	fill_machine(&s.run);
+	s.run.argv = cfg->argv;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		sigaddset(&mask, caught[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old_mask);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	s.tracer = tracer__open(&topts, err, sizeof(err));
+	if (!s.tracer) {
+		die_line(err, NULL);
+		goto out;
+	}
+	rc = cfg->mode == MODE_RUN ? start_command(&s, &ls, &old_mask) : attach_pid(&s, &ls);
+	if (rc) {
+		code = -rc;
+		goto out;
+	}
+	if (event_loop(&s, &ls, sfd)) {
+		die_line("out of memory while tracing; the report would be wrong", NULL);
+		goto out;
+	}
+	s.run.end_ts = procscan__now();
+	tracer__stats(s.tracer, &s.run.stats);
+	code = cfg->mode == MODE_RUN ? exit_status_of(&s, ls.status) : 0;
+	if (s.rec) {
+		rc = s.rec_errno ? -s.rec_errno : tracefile__close(s.rec, &s.run);
+		if (s.rec_errno)
+			tracefile__abort(s.rec);
+		s.rec = NULL;
+		if (rc) {
+			fprintf(stderr, "bmtrace: recording %s failed: %s\n", cfg->record,
+				strerror(-rc));
+			code = code ? code : EXIT_BMTRACE;
+		}
+		give_back(&s, cfg->record);
+	}
+	if (write_reports(&s))
+		code = code ? code : EXIT_BMTRACE;
+out:
+	if (s.rec)
+		tracefile__abort(s.rec);
+	tracer__close(s.tracer);
+	collector__free(s.coll);
+	stages__free(stages);
+	runner__free_creds(&s.creds);
+	if (sfd >= 0)
+		close(sfd);
+	if (ls.pidfd >= 0)
+		close(ls.pidfd);
+	return code;
+}
+
+static int replay(struct config *cfg)
+{
+	struct session s = { .cfg = cfg, .creds = { .uid = (uid_t)-1 } };
+	struct tracefile_reader *r;
+	struct stages *stages = NULL;
+	char err[512], **recorded;
+	const void *rec;
+	size_t len;
+	int rc, code = EXIT_BMTRACE;
+
+	r = tracefile__open(cfg->trace, &s.run, &recorded, err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "bmtrace: %s: %s\n", cfg->trace, err);
+		return EXIT_BMTRACE;
+	}
+	/* the stages given now, or else those the recording was made with */
+	stages = cli_stages(cfg->n_stage_specs ? cfg->stage_specs : recorded, err, sizeof(err));
+	if (!stages) {
+		die_line(err, NULL);
+		goto out;
+	}
+	s.coll = collector__new(stages);
+	if (!s.coll) {
+		die_line("out of memory", NULL);
+		goto out;
+	}
+	if (!s.run.attached &&
+	    collector__add_root(s.coll, s.run.root_pid, s.run.argv, s.run.start_ts)) {
+		die_line("out of memory", NULL);
+		goto out;
+	}
+	while ((rc = tracefile__next(r, &rec, &len, &s.run, err, sizeof(err))) > 0)
+		if (on_record(&s, rec, len)) {
+			die_line("out of memory", NULL);
+			goto out;
+		}
+	if (rc < 0) {
+		fprintf(stderr, "bmtrace: %s: %s\n", cfg->trace, err);
+		goto out;
+	}
+	code = write_reports(&s) ? EXIT_BMTRACE : 0;
+out:
+	collector__free(s.coll);
+	stages__free(stages);
+	tracefile__close_reader(r);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	char err[512];
+	int rc = cli_parse(argc, argv, &cfg, stdout, err, sizeof(err));
+
+	if (rc) {
+		if (rc < 0)
+			die_line(err, NULL);
+		cli_free(&cfg);
+		return rc < 0 ? EXIT_BMTRACE : 0;
+	}
+	rc = cfg.mode == MODE_REPORT ? replay(&cfg) : trace(&cfg);
+	cli_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: MIT
+/*
+ * report_json - the result as JSON schema 1 (../shared/design/interface.md).
+ *
+ * Byte counts and counters are printed from their uint64_t as raw JSON integers: cJSON
+ * prints doubles of 10^15 and more in exponent form, and loses digits past 2^53. Strings
+ * come from other processes (comm, argv): invalid UTF-8 is replaced with U+FFFD so the
+ * output stays valid JSON; cJSON escapes quotes and control characters.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "report.h"
+#include "util.h"
+
+#ifndef BMT_VERSION
+#define BMT_VERSION "0.0.0"
+#endif
+
+#define JSON_SCHEMA 1
+
+struct json {
+	const struct bmt_run *run;
+	const struct bmt_result *r;
+	bool failed; /* an allocation failed: the document is incomplete */
+};
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when s does not start one. */
+static int utf8_len(const unsigned char *s)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	uint32_t cp;
+	int n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* the terminating NUL stops here too */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A copy of s with each byte that is not part of valid UTF-8 replaced by U+FFFD. */
+static char *utf8_clean(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out = malloc(strlen(s) * 3 + 1), *o = out;
+	int n;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		n = utf8_len(p);
+		if (n) {
+			memcpy(o, p, (size_t)n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static cJSON *str_item(const char *s)
+{
+	char *clean = utf8_clean(s ? s : "");
+	cJSON *item;
+
+	if (!clean)
+		return NULL;
+	item = cJSON_CreateString(clean);
+	free(clean);
+	return item;
+}
+
+static cJSON *u64_item(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return cJSON_CreateRaw(buf);
+}
+
+/* Seconds since the run's time zero; 0 for a time before it. */
+static cJSON *time_item(const struct json *j, uint64_t ts)
+{
+	uint64_t start = j->run->start_ts;
+
+	return cJSON_CreateNumber(ts > start ? (double)(ts - start) / 1e9 : 0.0);
+}
+
+/*
+ * Attach item to obj (an object when name is set, else an array). Returns item, or NULL
+ * after freeing it and marking the document failed. A NULL obj (an earlier failure) or
+ * item (a failed allocation) fails, so callers check once, at the end.
+ */
+static cJSON *put(struct json *j, cJSON *obj, const char *name, cJSON *item)
+{
+	bool ok = name ? cJSON_AddItemToObject(obj, name, item) : cJSON_AddItemToArray(obj, item);
+
+	if (!ok) {
+		cJSON_Delete(item);
+		j->failed = true;
+		return NULL;
+	}
+	return item;
+}
+
+static cJSON *argv_item(struct json *j, char *const *argv)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (; arr && argv && *argv; argv++)
+		put(j, arr, NULL, str_item(*argv));
+	return arr;
+}
+
+static void add_peak_proc(struct json *j, cJSON *arr, const struct bmt_peak_proc *p)
+{
+	cJSON *o = put(j, arr, NULL, cJSON_CreateObject());
+
+	put(j, o, "pid", u64_item(p->pid));
+	put(j, o, "ppid", u64_item(p->ppid));
+	put(j, o, "comm", str_item(p->comm));
+	put(j, o, "argv", argv_item(j, p->argv));
+	put(j, o, "stage", str_item(p->stage));
+	put(j, o, "bytes", u64_item(p->bytes));
+	put(j, o, "anon_bytes", u64_item(p->anon_bytes));
+	put(j, o, "file_bytes", u64_item(p->file_bytes));
+	put(j, o, "shmem_bytes", u64_item(p->shmem_bytes));
+}
+
+static void add_peak(struct json *j, cJSON *root)
+{
+	const struct bmt_result *r = j->r;
+	cJSON *peak = put(j, root, "peak", cJSON_CreateObject());
+	cJSON *procs;
+	size_t i;
+
+	put(j, peak, "bytes", u64_item(r->peak.bytes));
+	put(j, peak, "time_s", time_item(j, r->peak.ts));
+	put(j, peak, "anon_bytes", u64_item(r->peak.anon_bytes));
+	put(j, peak, "file_bytes", u64_item(r->peak.file_bytes));
+	put(j, peak, "shmem_bytes", u64_item(r->peak.shmem_bytes));
+	procs = put(j, peak, "processes", cJSON_CreateArray());
+	for (i = 0; procs && i < r->n_peak_procs; i++)
+		add_peak_proc(j, procs, &r->peak_procs[i]);
+}
+
+static void add_simple_peak(struct json *j, cJSON *root, const char *name,
+			    const struct bmt_peak *p)
+{
+	cJSON *o = put(j, root, name, cJSON_CreateObject());
+
+	put(j, o, "bytes", u64_item(p->bytes));
+	put(j, o, "time_s", time_item(j, p->ts));
+}
+
+static void add_stages(struct json *j, cJSON *root)
+{
+	cJSON *arr = put(j, root, "stages", cJSON_CreateArray());
+	size_t i;
+
+	for (i = 0; arr && i < j->r->n_stages; i++) {
+		const struct bmt_stage_result *s = &j->r->stages[i];
+		cJSON *o = put(j, arr, NULL, cJSON_CreateObject());
+
+		put(j, o, "name", str_item(s->name));
+		put(j, o, "bytes_at_peak", u64_item(s->bytes_at_peak));
+		put(j, o, "peak_bytes", u64_item(s->peak_bytes));
+		put(j, o, "peak_time_s", time_item(j, s->peak_ts));
+		put(j, o, "processes", u64_item(s->processes));
+	}
+}
+
+static void add_commands(struct json *j, cJSON *root)
+{
+	cJSON *arr = put(j, root, "commands", cJSON_CreateArray());
+	size_t i;
+
+	for (i = 0; arr && i < j->r->n_commands; i++) {
+		const struct bmt_command_result *c = &j->r->commands[i];
+		cJSON *o = put(j, arr, NULL, cJSON_CreateObject());
+
+		put(j, o, "name", str_item(c->name));
+		put(j, o, "bytes_at_peak", u64_item(c->bytes_at_peak));
+		put(j, o, "peak_bytes", u64_item(c->peak_bytes));
+		put(j, o, "processes", u64_item(c->processes));
+		put(j, o, "peak_time_s", time_item(j, c->peak_ts));
+	}
+}
+
+static void add_still_running(struct json *j, cJSON *root)
+{
+	cJSON *arr = put(j, root, "still_running", cJSON_CreateArray());
+	size_t i;
+
+	for (i = 0; arr && i < j->r->n_alive; i++) {
+		cJSON *o = put(j, arr, NULL, cJSON_CreateObject());
+
+		put(j, o, "pid", u64_item(j->r->alive[i].pid));
+		put(j, o, "comm", str_item(j->r->alive[i].comm));
+	}
+}
+
+/* The fields of schema 1, in its order. */
+static void add_schema1(struct json *j, cJSON *root)
+{
+	const struct bmt_run *run = j->run;
+
+	put(j, root, "schema", u64_item(JSON_SCHEMA));
+	put(j, root, "bmtrace_version", str_item(BMT_VERSION));
+	put(j, root, "command", argv_item(j, run->argv));
+	put(j, root, "exit_code", cJSON_CreateNumber(run->exit_code));
+	put(j, root, "signal", run->signal ? cJSON_CreateNumber(run->signal) : cJSON_CreateNull());
+	put(j, root, "duration_s", time_item(j, run->end_ts));
+	add_peak(j, root);
+	add_simple_peak(j, root, "anon_peak", &j->r->anon_peak);
+	add_simple_peak(j, root, "raw_sum_peak", &j->r->raw_peak);
+	add_stages(j, root);
+	add_commands(j, root);
+	put(j, root, "processes_total", u64_item(j->r->processes_total));
+	put(j, root, "events", u64_item(run->stats.events));
+	put(j, root, "lost_events", u64_item(run->stats.lost));
+	put(j, root, "cgroup_peak_bytes", cJSON_CreateNull());
+}
+
+/* Fields added to schema 1. */
+static void add_extras(struct json *j, cJSON *root)
+{
+	const struct bmt_run *run = j->run;
+	const struct bmt_stats *st = &run->stats;
+	char kernel[BMT_KERNEL_LEN + 1];
+	bool lower_bound = st->lost || st->unpaired || st->procs_full || st->mms_full;
+
+	put(j, root, "swap_at_peak_bytes", u64_item(j->r->swap_at_peak));
+	put(j, root, "unpaired_events", u64_item(st->unpaired));
+	put(j, root, "untraced_processes", u64_item(st->procs_full));
+	put(j, root, "untraced_mms", u64_item(st->mms_full));
+	put(j, root, "peak_is_lower_bound", cJSON_CreateBool(lower_bound));
+	put(j, root, "attached_pid",
+	    run->attached ? u64_item(run->root_pid) : cJSON_CreateNull());
+	add_still_running(j, root);
+	/* A trace file's header may fill kernel[] to the brim, without a NUL. */
+	snprintf(kernel, sizeof(kernel), "%.*s", BMT_KERNEL_LEN, run->kernel);
+	put(j, root, "kernel", str_item(kernel));
+	put(j, root, "page_size", u64_item(run->page_size));
+}
+
+static int write_text(FILE *f, void *ctx)
+{
+	if (fputs(ctx, f) == EOF || fputc('\n', f) == EOF)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int report_json(const char *path, const struct bmt_run *run, const struct bmt_result *r)
+{
+	struct json j = { .run = run, .r = r };
+	cJSON *root = cJSON_CreateObject();
+	char *text = NULL;
+	int err;
+
+	if (root) {
+		add_schema1(&j, root);
+		add_extras(&j, root);
+		if (!j.failed)
+			text = cJSON_Print(root);
+	}
+	cJSON_Delete(root);
+	if (!text)
+		return -ENOMEM;
+	err = util_write_atomic(path, write_text, text);
+	cJSON_free(text);
+	return err;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run - what is known about one traced run besides the accounting: the command,
+ * how it ended, how long it took, and the transport's counters. Filled live by
+ * main.c, or from a trace file's header and end record by `bmtrace report`.
+ */
+#ifndef BMT_RUN_H
+#define BMT_RUN_H
+
+#include <stdint.h>
+#include "bmtrace.h"
+
+#define BMT_KERNEL_LEN 65
+
+struct bmt_run {
+	char **argv;          /* the command (NULL-terminated); for -p, the root's cmdline */
+	uint32_t root_pid;
+	int attached;         /* -p: the tree was already running */
+	int exit_code;        /* COMMAND's exit status; -1 when unknown (-p, or killed by a signal) */
+	int signal;           /* the signal that ended COMMAND, or 0 */
+	uint64_t start_ts;    /* CLOCK_MONOTONIC ns of time zero */
+	uint64_t end_ts;      /* CLOCK_MONOTONIC ns when tracing stopped */
+	uint64_t start_realtime_ns; /* wall clock at time zero */
+	uint32_t page_size;
+	char kernel[BMT_KERNEL_LEN]; /* uname -r of the machine that traced */
+	struct bmt_stats stats; /* from the BPF side */
+	uint64_t ring_bytes;
+};
+
+#endif /* BMT_RUN_H */

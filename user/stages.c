@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+/* stages - NAME=REGEX rules matched against argv at exec (see stages.h). */
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "stages.h"
+
+struct rule {
+	char *spec; /* "NAME=REGEX" as given */
+	char *name;
+	regex_t re;
+};
+
+struct stages {
+	struct rule *rules;
+	size_t n, cap;
+	char *joined; /* scratch for the joined argv */
+	size_t joined_cap;
+};
+
+static void rule_free(struct rule *r)
+{
+	free(r->spec);
+	free(r->name);
+}
+
+struct stages *stages__new(void)
+{
+	return calloc(1, sizeof(struct stages));
+}
+
+void stages__free(struct stages *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		regfree(&s->rules[i].re);
+		rule_free(&s->rules[i]);
+	}
+	free(s->rules);
+	free(s->joined);
+	free(s);
+}
+
+static int find(const struct stages *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->rules[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int stages__add(struct stages *s, const char *spec, char *err, size_t errlen)
+{
+	const char *eq = strchr(spec, '=');
+	struct rule r = {};
+	int rc;
+
+	if (!eq || eq == spec) {
+		snprintf(err, errlen, "stage '%s': expected NAME=REGEX", spec);
+		return -EINVAL;
+	}
+	if (!eq[1]) {
+		snprintf(err, errlen, "stage '%s': empty regular expression", spec);
+		return -EINVAL;
+	}
+	r.spec = strdup(spec);
+	r.name = strndup(spec, eq - spec);
+	if (!r.spec || !r.name) {
+		rule_free(&r);
+		return -ENOMEM;
+	}
+	if (find(s, r.name) >= 0) {
+		snprintf(err, errlen, "stage '%s' is defined twice", r.name);
+		rule_free(&r);
+		return -EINVAL;
+	}
+	rc = regcomp(&r.re, eq + 1, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		char why[128];
+
+		regerror(rc, &r.re, why, sizeof(why));
+		snprintf(err, errlen, "stage '%s': bad regular expression: %s", r.name, why);
+		rule_free(&r);
+		return -EINVAL;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		struct rule *rules = realloc(s->rules, cap * sizeof(*rules));
+
+		if (!rules) {
+			regfree(&r.re);
+			rule_free(&r);
+			return -ENOMEM;
+		}
+		s->rules = rules;
+		s->cap = cap;
+	}
+	s->rules[s->n++] = r;
+	return 0;
+}
+
+size_t stages__count(const struct stages *s)
+{
+	return s ? s->n : 0;
+}
+
+const char *stages__name(const struct stages *s, size_t i)
+{
+	return s->rules[i].name;
+}
+
+const char *stages__spec(const struct stages *s, size_t i)
+{
+	return s->rules[i].spec;
+}
+
+/* argv joined by single spaces into the scratch buffer; NULL on allocation failure. */
+static const char *join(struct stages *s, char *const argv[])
+{
+	size_t len = 1, off = 0;
+
+	for (size_t i = 0; argv[i]; i++)
+		len += strlen(argv[i]) + 1;
+	if (len > s->joined_cap) {
+		char *p = realloc(s->joined, len);
+
+		if (!p)
+			return NULL;
+		s->joined = p;
+		s->joined_cap = len;
+	}
+	for (size_t i = 0; argv[i]; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (i)
+			s->joined[off++] = ' ';
+		memcpy(s->joined + off, argv[i], n);
+		off += n;
+	}
+	s->joined[off] = '\0';
+	return s->joined;
+}
+
+int stages__match(const struct stages *s, char *const argv[])
+{
+	const char *line;
+
+	if (!s || !s->n || !argv)
+		return -1;
+	/* the scratch buffer is an implementation detail: matching is logically const */
+	line = join((struct stages *)s, argv);
+	if (!line)
+		return -1;
+	for (size_t i = 0; i < s->n; i++)
+		if (!regexec(&s->rules[i].re, line, 0, NULL, 0))
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/* tracer - load, attach and drain the BPF side (see tracer.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "tracer.h"
+#include "bmtrace.skel.h"
+
+#define DEFAULT_RING (32ull << 20)
+
+struct tracer {
+	struct bmtrace *skel;
+	struct ring_buffer *rb;
+	tracer_record_fn fn;
+	void *ctx;
+	int stop;
+};
+
+static int verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (!verbose)
+		return 0; /* failures become bmtrace's own one-line errors; -v shows libbpf's */
+	return vfprintf(stderr, fmt, args);
+}
+
+/* Capabilities of this process (effective set), without libcap. */
+static int has_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;
+	return !!(data[cap / 32].effective & (1u << (cap % 32)));
+}
+
+static int check_privileges(char *err, size_t errlen)
+{
+	const char *missing[3];
+	int n = 0;
+
+	if (!geteuid())
+		return 0;
+	if (!has_cap(CAP_BPF))
+		missing[n++] = "CAP_BPF";
+	if (!has_cap(CAP_PERFMON))
+		missing[n++] = "CAP_PERFMON";
+	if (!has_cap(CAP_SYS_ADMIN))
+		missing[n++] = "CAP_SYS_ADMIN"; /* tracefs mount, BTF raw tracepoints on older kernels */
+	if (!n)
+		return 0;
+	snprintf(err, errlen,
+		 "tracing needs root (missing %s%s%s%s%s): run it with sudo, or replay a recorded "
+		 "trace with 'bmtrace report'",
+		 missing[0], n > 1 ? ", " : "", n > 1 ? missing[1] : "", n > 2 ? ", " : "",
+		 n > 2 ? missing[2] : "");
+	return -EPERM;
+}
+
+static int tracefs_ready(void)
+{
+	return !access("/sys/kernel/tracing/events/kmem/rss_stat", F_OK) ||
+	       !access("/sys/kernel/debug/tracing/events/kmem/rss_stat", F_OK);
+}
+
+/* libbpf finds classic tracepoints' ids in tracefs: mount it when nobody has. */
+static int ensure_tracefs(char *err, size_t errlen)
+{
+	if (tracefs_ready())
+		return 0;
+	if (access("/sys/kernel/tracing", F_OK) == 0 &&
+	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY) {
+		snprintf(err, errlen, "cannot mount tracefs on /sys/kernel/tracing: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	if (tracefs_ready())
+		return 0;
+	snprintf(err, errlen,
+		 "this kernel has no kmem:rss_stat tracepoint (needs Linux 6.2+ with "
+		 "CONFIG_TRACEPOINTS and CONFIG_BPF_EVENTS)");
+	return -ENOENT;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct tracer *t = ctx;
+	int rc = t->fn(t->ctx, data, len);
+
+	return rc < 0 ? rc : 0;
+}
+
+static uint64_t ring_size(uint64_t want)
+{
+	uint64_t page = sysconf(_SC_PAGESIZE), size = page;
+
+	if (!want)
+		want = DEFAULT_RING;
+	while (size < want)
+		size <<= 1;
+	return size;
+}
+
+struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t errlen)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+	uint64_t ring = ring_size(opts->ring_bytes);
+	int rc;
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	verbose = opts->verbose;
+	libbpf_set_print(print_libbpf);
+	t->fn = opts->fn;
+	t->ctx = opts->ctx;
+	if (check_privileges(err, errlen))
+		goto fail;
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errlen,
+			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux): bmtrace needs a "
+			 "kernel built with CONFIG_DEBUG_INFO_BTF=y");
+		goto fail;
+	}
+	if (ensure_tracefs(err, errlen))
+		goto fail;
+	t->skel = bmtrace__open();
+	if (!t->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	t->skel->rodata->wakeup_bytes = ring / 4;
+	bpf_map__set_max_entries(t->skel->maps.rb, ring);
+	rc = bmtrace__load(t->skel);
+	if (rc) {
+		snprintf(err, errlen,
+			 "the kernel refused bmtrace's BPF programs (%s); rerun with -v for the "
+			 "verifier's log",
+			 strerror(-rc));
+		goto fail;
+	}
+	rc = bmtrace__attach(t->skel);
+	if (rc) {
+		snprintf(err, errlen,
+			 "cannot attach to the sched/rss_stat tracepoints (%s); rerun with -v for "
+			 "details",
+			 strerror(-rc));
+		goto fail;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.rb), on_record, t, NULL);
+	if (!t->rb) {
+		snprintf(err, errlen, "cannot map the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return t;
+fail:
+	tracer__close(t);
+	return NULL;
+}
+
+void tracer__close(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	bmtrace__destroy(t->skel);
+	free(t);
+}
+
+int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags)
+{
+	struct bmt_proc v = { .flags = flags };
+
+	if (bpf_map__update_elem(t->skel->maps.procs, &pid, sizeof(pid), &v, sizeof(v),
+				 BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+int tracer__fd(const struct tracer *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+int tracer__drain(struct tracer *t)
+{
+	return ring_buffer__consume(t->rb);
+}
+
+void tracer__stats(const struct tracer *t, struct bmt_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct bmt_stats *per;
+	__u32 zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return;
+	if (!bpf_map__lookup_elem(t->skel->maps.stats, &zero, sizeof(zero), per,
+				  sizeof(*per) * ncpu, 0)) {
+		for (int i = 0; i < ncpu; i++) {
+			out->events += per[i].events;
+			out->lost += per[i].lost;
+			out->unpaired += per[i].unpaired;
+			out->procs_full += per[i].procs_full;
+			out->mms_full += per[i].mms_full;
+		}
+	}
+	free(per);
+}

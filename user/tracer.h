@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tracer - the only module that sees the BPF skeleton: check the kernel, load,
+ * attach, add processes to the traced set, drain the ring buffer, read stats.
+ */
+#ifndef BMT_TRACER_H
+#define BMT_TRACER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bmtrace.h"
+
+struct tracer;
+
+/* Receives each record as the kernel wrote it; a negative return stops the drain. */
+typedef int (*tracer_record_fn)(void *ctx, const void *rec, size_t len);
+
+struct tracer_opts {
+	uint64_t ring_bytes; /* 0: the default (32 MiB); rounded up to a power of two pages */
+	int verbose;         /* libbpf's own log on stderr */
+	tracer_record_fn fn;
+	void *ctx;
+};
+
+/*
+ * Check privileges and the kernel (BTF, tracefs, the tracepoints), mount tracefs when
+ * absent, load and attach. NULL on failure with a one-line reason in err that says what
+ * to do.
+ */
+struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t errlen);
+void tracer__close(struct tracer *t);
+
+/* Add pid to the traced set (flags: BMT_PROC_*). 0, -EEXIST when already traced, -errno. */
+int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags);
+
+/* A file descriptor that becomes readable when records are waiting (for epoll). */
+int tracer__fd(const struct tracer *t);
+
+/* Hand every waiting record to opts->fn; returns the number handled or -errno. */
+int tracer__drain(struct tracer *t);
+
+/* The BPF side's counters, summed over CPUs. */
+void tracer__stats(const struct tracer *t, struct bmt_stats *out);
+
+#endif /* BMT_TRACER_H */

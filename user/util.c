@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/* util - small helpers shared by several modules (util.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "util.h"
+
+#define TEMP_ATTEMPTS 100
+
+/* "dir/.base.XXXXXX" beside path; the suffix comes from the pid, a counter and the clock. */
+static void temp_name(char *buf, size_t len, const char *path)
+{
+	static unsigned int counter;
+	const char *base = util_basename(path);
+	struct timespec now;
+	unsigned int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	r = (unsigned int)now.tv_nsec ^ (unsigned int)getpid() << 8 ^ ++counter * 2654435761u;
+	snprintf(buf, len, "%.*s.%s.%06x", (int)(base - path), path, base, r & 0xffffff);
+}
+
+/* Create a new temp file beside path; returns its fd or -errno. */
+static int temp_create(char *buf, size_t len, const char *path)
+{
+	int i, fd;
+
+	if (strlen(path) + 16 > len)
+		return -ENAMETOOLONG;
+	for (i = 0; i < TEMP_ATTEMPTS; i++) {
+		temp_name(buf, len, path);
+		fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
+/* Push f's buffer to the kernel and, for a file, to the disk; 0 or -errno. */
+static int flush_sync(FILE *f, bool sync)
+{
+	if (fflush(f) || (sync && fsync(fileno(f))))
+		return -errno;
+	return ferror(f) ? -EIO : 0;
+}
+
+int util_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx)
+{
+	char tmp[4096];
+	FILE *f;
+	int fd, err;
+
+	if (!strcmp(path, "-")) {
+		err = fn(stdout, ctx);
+		return err < 0 ? err : flush_sync(stdout, false);
+	}
+	fd = temp_create(tmp, sizeof(tmp), path);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		goto cleanup;
+	}
+	err = fn(f, ctx);
+	if (err >= 0)
+		err = flush_sync(f, true);
+	if (fclose(f) && err >= 0)
+		err = -errno;
+	if (err >= 0 && rename(tmp, path))
+		err = -errno;
+cleanup:
+	if (err < 0) {
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+/* Binary multiplier of a suffix ("", "K", "Mi", "GiB", "tb", "B"), or 0 if it is junk. */
+static uint64_t size_suffix(const char *s)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	uint64_t mult = 1;
+
+	if (*s && (u = strchr(units, toupper((unsigned char)*s)))) {
+		mult <<= 10 * (u - units + 1);
+		s++;
+		if (*s == 'i' || *s == 'I')
+			s++;
+	}
+	if (*s == 'b' || *s == 'B')
+		s++;
+	return *s ? 0 : mult;
+}
+
+int util_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t whole = 0, frac = 0, scale = 1, mult;
+	const char *p = s;
+	bool digits = false;
+
+	for (; *p >= '0' && *p <= '9'; p++, digits = true) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (whole > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		whole = whole * 10 + d;
+	}
+	if (*p == '.') {
+		if (!(p[1] >= '0' && p[1] <= '9'))
+			return -EINVAL;
+		/* Six decimals are plenty; keeping frac * mult within 64 bits (10^6 * 2^40). */
+		for (p++; *p >= '0' && *p <= '9'; p++, digits = true) {
+			if (scale < 1000000) {
+				frac = frac * 10 + (uint64_t)(*p - '0');
+				scale *= 10;
+			}
+		}
+	}
+	mult = size_suffix(p);
+	if (!digits || !mult || (frac && mult == 1) || whole > UINT64_MAX / mult)
+		return -EINVAL;
+	whole *= mult;
+	if (whole > UINT64_MAX - frac * mult / scale)
+		return -EINVAL;
+	*out = whole + frac * mult / scale;
+	return 0;
+}
+
+const char *util_fmt_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)bytes / 1024;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%u B", (unsigned int)bytes);
+		return buf;
+	}
+	/* Move up a unit where rounding would print "1024.0". */
+	while (v >= 1023.95 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, v < 9.995 ? "%.2f %s" : "%.1f %s", v, units[u]);
+	return buf;
+}
+
+const char *util_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}

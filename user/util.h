@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* util - small helpers shared by several modules. Look here before writing another. */
+#ifndef BMT_UTIL_H
+#define BMT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/*
+ * Write path atomically: fn writes into a temp file created (O_EXCL, mode 0644) in
+ * the same directory, which is then fsynced and renamed over path, so a reader never
+ * sees half a file. "-" writes to stdout instead. Returns 0, fn's negative result, or
+ * -errno; on failure the temp file is removed and path is untouched.
+ */
+int util_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
+
+/*
+ * Parse a size: plain bytes ("1048576") or a number with a binary suffix K, M, G, T
+ * (case-insensitive, optional "i"/"iB"/"B": "4G", "3500M", "512KiB", "1.5G").
+ * Returns 0 or -EINVAL (empty, negative, junk, overflow).
+ */
+int util_parse_size(const char *s, uint64_t *out);
+
+/* "812.0 KiB", "1.23 GiB", "17 B": three significant digits, binary units. */
+const char *util_fmt_bytes(uint64_t bytes, char *buf, size_t len);
+
+/* The part after the last '/', or the whole string. */
+const char *util_basename(const char *path);
+
+#endif /* BMT_UTIL_H */
