@@ -44,8 +44,12 @@ UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-san/
 WORKLOADS   := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c))
 ITEST_SRCS  := $(wildcard tests/integration/*.c)
 
+# What a fresh Debian 12 needs to build and test (make deps, as root).
+DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
+                libcjson-dev libcmocka-dev
+
 .DELETE_ON_ERROR:
-.PHONY: all check unit integration install uninstall clean format demo
+.PHONY: all check unit integration install uninstall clean format demo deps
 
 all: bmtrace
 
@@ -74,11 +78,11 @@ $(BUILD) $(BUILD)/unit $(BUILD)/unit-san $(BUILD)/workloads:
 unit_mods = $(addprefix user/,$(addsuffix .c,$(shell sed -n '1s|^// modules:||p' tests/unit/$(1).c)))
 
 .SECONDEXPANSION:
-$(BUILD)/unit/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) tests/unit/*.h | $(BUILD)/unit
+$(BUILD)/unit/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) $$(wildcard tests/unit/*.h) | $(BUILD)/unit
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(call unit_mods,$*) -lcmocka $(PKG_LIBS) -o $@
 
-$(BUILD)/unit-san/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) tests/unit/*.h | $(BUILD)/unit-san
+$(BUILD)/unit-san/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) $$(wildcard tests/unit/*.h) | $(BUILD)/unit-san
 	$(call msg,TEST-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit $< $(call unit_mods,$*) -lcmocka $(PKG_LIBS) -o $@
 
@@ -98,6 +102,9 @@ integration: bmtrace $(WORKLOADS) $(BUILD)/itest
 		FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/itest
 
 check: unit integration
+
+deps:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 
 demo: bmtrace $(BUILD)/workloads/memhog
 	./bmtrace -- $(BUILD)/workloads/memhog demo

@@ -259,6 +259,17 @@ static __always_inline struct pair_slot *slot(void)
 	return bpf_map_lookup_elem(&pair, &zero);
 }
 
+/*
+ * A half found no partner. While the two programs are being attached, every event on the
+ * machine leaves one: count only halves that may be ours (a tp half has no mm to check).
+ */
+static __always_inline void count_unpaired(struct pair_slot *s)
+{
+	if (s->have == HAVE_BTF && !bpf_map_lookup_elem(&mms, &s->mm))
+		return;
+	STAT_INC(unpaired);
+}
+
 SEC("tp_btf/rss_stat")
 int BPF_PROG(rss_stat_btf, struct mm_struct *mm, int member)
 {
@@ -272,7 +283,7 @@ int BPF_PROG(rss_stat_btf, struct mm_struct *mm, int member)
 		return 0;
 	}
 	if (s->have)
-		STAT_INC(unpaired);
+		count_unpaired(s);
 	s->mm = (__u64)mm;
 	s->member = member;
 	s->have = HAVE_BTF;
@@ -293,7 +304,7 @@ int rss_stat_tp(struct trace_event_raw_rss_stat *ctx)
 		return 0;
 	}
 	if (s->have)
-		STAT_INC(unpaired);
+		count_unpaired(s);
 	s->bytes = ctx->size;
 	s->member = member;
 	s->have = HAVE_TP;
