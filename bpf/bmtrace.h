@@ -98,6 +98,7 @@ struct bmt_adopt {
 	__u32 pid;
 	__u32 ppid;
 	__u64 bytes[BMT_NR_MEMBERS]; /* seeded from /proc/PID/status at attach */
+	char comm[BMT_COMM_LEN];     /* /proc/PID/comm; an EXEC record with its argv follows */
 };
 
 /* A traced process, the value of the BPF procs map (key: tgid); userspace adds the root. */

@@ -402,6 +402,15 @@ static void update_peaks(struct collector *c, uint64_t ts)
 		c->raw_peak = (struct bmt_peak){ c->raw, ts, 0, 0, 0 };
 }
 
+/* Did attribution between stages change since the last sample? (The total did not.) */
+static int stages_moved(const struct collector *c)
+{
+	for (size_t i = 0; c->sample_fn && i < c->n_stages; i++)
+		if (c->sample_stage[i] != c->stages[i].bytes)
+			return 1;
+	return 0;
+}
+
 static void emit_sample(struct collector *c, uint64_t ts)
 {
 	struct bmt_sample s;
@@ -629,6 +638,17 @@ static void bind(struct collector *c, struct proc *p, struct mm *m)
 	}
 }
 
+/* p has exited (and left the pid table): release its mm; free it unless it still owns one. */
+static void proc_exit(struct collector *c, struct proc *p)
+{
+	p->alive = 0;
+	c->alive--;
+	p->owned++; /* pinned: retiring its mm below must not free it under us */
+	unbind(c, p);
+	p->owned--;
+	proc_maybe_free(p);
+}
+
 static struct proc *proc_new(struct collector *c, uint32_t pid, uint32_t ppid)
 {
 	struct proc *p = calloc(1, sizeof(*p)), *old = table_get(&c->procs, pid);
@@ -638,10 +658,7 @@ static struct proc *proc_new(struct collector *c, uint32_t pid, uint32_t ppid)
 	if (old) { /* its EXIT was lost, and the pid reused */
 		leave_peak(c);
 		table_del(&c->procs, pid);
-		old->alive = 0;
-		c->alive--;
-		unbind(c, old);
-		proc_maybe_free(old);
+		proc_exit(c, old);
 	}
 	p->pid = pid;
 	p->ppid = ppid;
@@ -704,8 +721,6 @@ static int rec_rss(struct collector *c, const struct bmt_rss *r)
 {
 	struct mm *m;
 
-	if (r->member >= BMT_NR_MEMBERS)
-		return -EINVAL;
 	c->events++;
 	m = mm_get(c, r->mm_key);
 	if (!m)
@@ -717,6 +732,21 @@ static int rec_rss(struct collector *c, const struct bmt_rss *r)
 	refresh(c, m);
 	maybe_retire(c, m);
 	return 1;
+}
+
+/* Names for a process known only by its comm (not NUL-terminated when 16 bytes long). */
+static struct names *names_from_comm(struct collector *c, const char *raw)
+{
+	char comm[BMT_COMM_LEN + 1];
+	struct names *n;
+
+	snprintf(comm, sizeof(comm), "%.*s", BMT_COMM_LEN, raw);
+	n = names_new("", 0, comm);
+	if (n && (n->cmd = command_index(c, comm)) < 0) {
+		names_put(n);
+		return NULL;
+	}
+	return n;
 }
 
 static int count_new_proc(struct collector *c, struct proc *p)
@@ -739,13 +769,9 @@ static int rec_fork(struct collector *c, const struct bmt_fork *r)
 		p->stage = parent->stage;
 		p->names = names_get(parent->names);
 	} else {
-		char comm[BMT_COMM_LEN + 1];
-
-		snprintf(comm, sizeof(comm), "%.*s", BMT_COMM_LEN, r->comm);
-		p->names = names_new("", 0, comm);
+		p->names = names_from_comm(c, r->comm);
 		if (!p->names)
 			return -ENOMEM;
-		p->names->cmd = command_index(c, comm);
 	}
 	count_new_proc(c, p);
 	m = mm_get(c, r->child_mm_key);
@@ -787,16 +813,13 @@ static int rec_mm(struct collector *c, uint32_t pid, uint32_t key)
 	return 1;
 }
 
-static int rec_exec(struct collector *c, const struct bmt_exec *r, size_t len)
+static int rec_exec(struct collector *c, const struct bmt_exec *r)
 {
 	struct proc *p = table_get(&c->procs, r->pid);
 	char fname[BMT_FILENAME_MAX + 1], comm[BMT_COMM_LEN + 1];
 	struct names *n;
 	int rule, rc;
 
-	if (r->filename_len > len || r->argv_len > len - r->filename_len ||
-	    sizeof(*r) + r->filename_len + r->argv_len > len)
-		return -EINVAL;
 	if (!p)
 		return 0;
 	rc = rec_mm(c, r->pid, r->mm_key);
@@ -826,10 +849,7 @@ static int rec_exit(struct collector *c, const struct bmt_exit *r)
 	if (!p)
 		return 0;
 	table_del(&c->procs, r->pid);
-	p->alive = 0;
-	c->alive--;
-	unbind(c, p);
-	proc_maybe_free(p);
+	proc_exit(c, p);
 	return 1;
 }
 
@@ -845,15 +865,13 @@ static int rec_adopt(struct collector *c, const struct bmt_adopt *r)
 		c->have_root = 1;
 		c->root_pid = r->pid;
 	}
-	if (parent) {
+	if (parent)
 		p->stage = parent->stage;
-		p->names = names_get(parent->names);
-	} else {
-		p->names = names_new("", 0, "");
-		if (!p->names)
-			return -ENOMEM;
-		p->names->cmd = -1;
-	}
+	p->names = names_from_comm(c, r->comm);
+	if (!p->names)
+		return -ENOMEM;
+	if (p->pid == c->root_pid)
+		name_default_stage(c, c->cmds[p->names->cmd].name);
 	count_new_proc(c, p);
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -876,18 +894,33 @@ static const size_t min_size[BMT_REC_MAX] = {
 	[BMT_REC_EXIT] = sizeof(struct bmt_exit), [BMT_REC_ADOPT] = sizeof(struct bmt_adopt),
 };
 
+/* Shape checks, all before any state changes: a rejected record leaves no trace. */
+static int well_formed(const void *rec, size_t len)
+{
+	const struct bmt_hdr *h = rec;
+	const struct bmt_exec *e = rec;
+
+	if (len < sizeof(*h) || !h->type || h->type >= BMT_REC_MAX || len < min_size[h->type] ||
+	    h->size > len || h->size < min_size[h->type])
+		return 0;
+	if (h->type == BMT_REC_RSS)
+		return ((const struct bmt_rss *)rec)->member < BMT_NR_MEMBERS;
+	if (h->type == BMT_REC_EXEC)
+		return e->filename_len <= h->size - sizeof(*e) &&
+		       e->argv_len <= h->size - sizeof(*e) - e->filename_len;
+	return 1;
+}
+
 int collector__feed(struct collector *c, const void *rec, size_t len)
 {
 	const struct bmt_hdr *h = rec;
 	uint64_t before = sum3(c->tree);
 	int rc;
 
-	if (len < sizeof(*h) || !h->type || h->type >= BMT_REC_MAX || len < min_size[h->type] ||
-	    h->size > len || h->size < min_size[h->type]) {
+	if (!well_formed(rec, len)) {
 		c->rejected++;
 		return -EINVAL;
 	}
-	len = h->size;
 	c->now = h->ts > c->now ? h->ts : c->now; /* CPUs' records may interleave by a few ns */
 	if (!c->first_ts)
 		c->first_ts = h->ts;
@@ -905,7 +938,7 @@ int collector__feed(struct collector *c, const void *rec, size_t len)
 		rc = rec_mm(c, ((const struct bmt_mm *)rec)->pid, ((const struct bmt_mm *)rec)->mm_key);
 		break;
 	case BMT_REC_EXEC:
-		rc = rec_exec(c, rec, len);
+		rc = rec_exec(c, rec);
 		break;
 	case BMT_REC_EXIT:
 		rc = rec_exit(c, rec);
@@ -914,12 +947,10 @@ int collector__feed(struct collector *c, const void *rec, size_t len)
 		rc = rec_adopt(c, rec);
 		break;
 	}
-	if (rc == -EINVAL)
-		c->rejected++;
 	if (rc <= 0)
 		return rc;
 	update_peaks(c, c->now);
-	if (sum3(c->tree) != before || h->type != BMT_REC_RSS)
+	if (sum3(c->tree) != before || (h->type != BMT_REC_RSS && stages_moved(c)))
 		emit_sample(c, c->now);
 	return 0;
 }
@@ -1025,8 +1056,6 @@ int collector__add_root(struct collector *c, uint32_t pid, char *const argv[], u
 	for (size_t i = 0, off = 0; argv && argv[i]; off += strlen(argv[i]) + 1, i++)
 		memcpy(buf + off, argv[i], strlen(argv[i]) + 1);
 	c->now = ts > c->now ? ts : c->now;
-	if (!c->first_ts)
-		c->first_ts = ts;
 	p = proc_new(c, pid, 0);
 	if (!p) {
 		free(buf);

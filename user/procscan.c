@@ -98,6 +98,10 @@ static int emit_adopt(uint32_t pid, uint32_t ppid, const struct procscan_ops *op
 	a.bytes[BMT_ANON] = status_kb(status, "\nRssAnon:");
 	a.bytes[BMT_SHMEM] = status_kb(status, "\nRssShmem:");
 	a.bytes[BMT_SWAP] = status_kb(status, "\nVmSwap:");
+	/* "Name:\t<comm>\n" is the first line */
+	if (!strncmp(status, "Name:\t", 6))
+		memcpy(a.comm, status + 6, strcspn(status + 6, "\n") < BMT_COMM_LEN ?
+						   strcspn(status + 6, "\n") : BMT_COMM_LEN);
 	free(status);
 	return ops->emit(ops->ctx, &a, sizeof(a));
 }

@@ -146,8 +146,10 @@ static inline size_t rec_exit(void *buf, uint64_t ts, uint32_t pid, int32_t exit
 	return sizeof(*r);
 }
 
-static inline size_t rec_adopt(void *buf, uint64_t ts, uint32_t pid, uint32_t ppid, uint64_t file,
-			       uint64_t anon, uint64_t swap, uint64_t shmem)
+/* -p: a process found running at attach, its counters from /proc/PID/status. */
+static inline size_t rec_adopt(void *buf, uint64_t ts, uint32_t pid, uint32_t ppid,
+			       const char *comm, uint64_t file, uint64_t anon, uint64_t swap,
+			       uint64_t shmem)
 {
 	struct bmt_adopt *r = buf;
 
@@ -158,6 +160,7 @@ static inline size_t rec_adopt(void *buf, uint64_t ts, uint32_t pid, uint32_t pp
 	r->bytes[BMT_ANON] = anon;
 	r->bytes[BMT_SWAP] = swap;
 	r->bytes[BMT_SHMEM] = shmem;
+	rec_comm(r->comm, comm);
 	return sizeof(*r);
 }
 
@@ -261,13 +264,23 @@ static inline uint64_t feed_exit(struct feeder *f, uint32_t pid)
 	return feed_ok(f, rb.b, rec_exit(rb.b, feeder_tick(f), pid, 0));
 }
 
-static inline uint64_t feed_adopt(struct feeder *f, uint32_t pid, uint32_t ppid, uint64_t file,
-				  uint64_t anon, uint64_t swap, uint64_t shmem)
+static inline uint64_t feed_adopt(struct feeder *f, uint32_t pid, uint32_t ppid, const char *comm,
+				  uint64_t file, uint64_t anon, uint64_t swap, uint64_t shmem)
 {
 	struct rec_buf rb;
 
 	return feed_ok(f, rb.b,
-		       rec_adopt(rb.b, feeder_tick(f), pid, ppid, file, anon, swap, shmem));
+		       rec_adopt(rb.b, feeder_tick(f), pid, ppid, comm, file, anon, swap, shmem));
+}
+
+/*
+ * -p: the names of an adopted process (/proc/PID/exe and cmdline), sent right after its
+ * ADOPT as an exec record that binds no address space (mm_key 0).
+ */
+static inline uint64_t feed_adopt_names(struct feeder *f, uint32_t pid, const char *exe,
+					const char *const argv[])
+{
+	return feed_exec(f, pid, 0, exe, argv);
 }
 
 #endif /* BMT_TEST_RECORDS_H */

@@ -87,11 +87,15 @@ struct ctx {
 	struct trace t;
 };
 
+/* The test's context, freed by the teardown when an assertion ends the test early. */
+static struct ctx *live_ctx;
+
 static struct ctx *ctx_new(struct stages *s)
 {
 	struct ctx *x = calloc(1, sizeof(*x));
 
 	assert_non_null(x);
+	live_ctx = x;
 	x->s = s;
 	x->c = collector__new(s);
 	assert_non_null(x->c);
@@ -105,6 +109,14 @@ static void ctx_free(struct ctx *x)
 	collector__free(x->c);
 	stages__free(x->s);
 	free(x);
+	live_ctx = NULL;
+}
+
+static int free_live_ctx(void **state)
+{
+	if (live_ctx)
+		ctx_free(live_ctx);
+	return 0;
 }
 
 static struct stages *compile_link_stages(void)
@@ -1235,16 +1247,23 @@ static void test_exec_truncated_argv(void **state)
 
 /* ---- -p mode: processes adopted at attach ---- */
 
+/*
+ * ADOPT (seeded counters, comm) then its names as an exec record with no mm; the first one
+ * is the root. The seeds count in full; when the process's mm is met (MM) and one member
+ * changes, the other members keep their seeded values.
+ */
 static void test_adopt(void **state)
 {
-	struct ctx *x = ctx_new(NULL);
+	struct ctx *x = ctx_new(compile_link_stages());
 	const struct bmt_result *r;
 	const struct bmt_peak_proc *p;
 	uint64_t ts_peak;
 
-	feed_adopt(&x->f, 500, 1, 10 * MiB, 200 * MiB, 7 * MiB, 5 * MiB); /* the root */
-	assert_tree(x, 215 * MiB);
-	feed_adopt(&x->f, 501, 500, 2 * MiB, 50 * MiB, 0, 0);
+	feed_adopt(&x->f, 500, 1, "make", 10 * MiB, 200 * MiB, 7 * MiB, 5 * MiB); /* the root */
+	feed_adopt_names(&x->f, 500, "/usr/bin/make", ARGV("make", "-j4"));
+	assert_tree(x, 215 * MiB); /* swap is not RSS */
+	feed_adopt(&x->f, 501, 500, "gcc", 2 * MiB, 50 * MiB, 0, 0);
+	feed_adopt_names(&x->f, 501, "/usr/bin/gcc", ARGV("gcc", "-c", "a.c"));
 	assert_tree(x, 267 * MiB);
 	assert_u64(collector__alive(x->c), 2);
 	/* first fault after attach: the mm is bound, then one member changes */
@@ -1256,7 +1275,7 @@ static void test_adopt(void **state)
 	ts_peak = feed_rss(&x->f, 8, BMT_FILE, 3 * MiB);
 	assert_tree(x, 278 * MiB);
 	/* an adopted process forks: the inherited rule as usual */
-	fork_copy(x, 500, 502, 7, 9, 210 * MiB, 10 * MiB, "server");
+	fork_copy(x, 500, 502, 7, 9, 210 * MiB, 10 * MiB, "make");
 	assert_tree(x, 278 * MiB);
 	feed_exit(&x->f, 501);
 	feed_rss(&x->f, 8, BMT_ANON, 0); /* the seeded 50 falls */
@@ -1270,37 +1289,78 @@ static void test_adopt(void **state)
 	assert_u64(r->peak.ts, ts_peak);
 	assert_bytes(r->swap_at_peak, 7 * MiB);
 	assert_int_equal(r->n_peak_procs, 2);
-	p = assert_row(r, 0, 500, NULL, NULL, 225 * MiB);
+	p = assert_row(r, 0, 500, "make", "make", 225 * MiB);
 	assert_bytes(p->anon_bytes, 210 * MiB);
 	assert_bytes(p->file_bytes, 10 * MiB);
 	assert_bytes(p->shmem_bytes, 5 * MiB);
-	p = assert_row(r, 1, 501, NULL, NULL, 53 * MiB);
+	assert_argv(p->argv, "make", "-j4");
+	p = assert_row(r, 1, 501, "gcc", "compile", 53 * MiB);
 	assert_u64(p->ppid, 500);
 	assert_bytes(p->anon_bytes, 50 * MiB);
 	assert_bytes(p->file_bytes, 3 * MiB);
-	assert_int_equal(r->n_stages, 1);
+	assert_argv(p->argv, "gcc", "-c", "a.c");
+	assert_str(r->stages[0].name, "make");
+	assert_bytes(stage(r, "compile")->bytes_at_peak, 53 * MiB);
+	assert_bytes(command(r, "gcc")->bytes_at_peak, 53 * MiB);
 	assert_u64(r->processes_total, 3);
 	assert_int_equal(r->n_alive, 2);
 	assert_u64(r->alive[0].pid, 500);
+	assert_str(r->alive[0].comm, "make");
 	assert_u64(r->alive[1].pid, 502);
+	assert_str(r->alive[1].comm, "make");
 	ctx_free(x);
 }
 
-/* An adopted process that exits before its mm was ever bound: no teardown records will
- * come for its seeded bytes, so they stop counting at its exit. */
+/*
+ * An adopted process that exits before its mm was ever bound: no teardown records will
+ * come for its seeded bytes, so they stop counting at its exit. Names: the root's
+ * /proc/PID/exe and cmdline were unreadable (an empty filename and argv: named by its comm);
+ * 501 exited before its names were read (named by the ADOPT's comm).
+ */
 static void test_adopt_exit_unbound(void **state)
 {
 	struct ctx *x = ctx_new(NULL);
 	const struct bmt_result *r;
+	struct rec_buf rb;
+	size_t len;
 
-	feed_adopt(&x->f, 500, 1, 0, 100 * MiB, 0, 0);
-	feed_adopt(&x->f, 501, 500, 0, 40 * MiB, 0, 0);
+	feed_adopt(&x->f, 500, 1, "server", 0, 100 * MiB, 0, 0);
+	len = rec_exec(rb.b, feeder_tick(&x->f), 500, 0, "", NULL);
+	rec_comm(((struct bmt_exec *)rb.b)->comm, "server");
+	feed_ok(&x->f, rb.b, len);
+	feed_adopt(&x->f, 501, 500, "worker", 0, 40 * MiB, 0, 0);
 	feed_exit(&x->f, 501);
 	assert_tree(x, 100 * MiB);
 	assert_u64(collector__alive(x->c), 1);
 	r = result(x);
 	assert_bytes(r->peak.bytes, 140 * MiB);
+	assert_row(r, 0, 500, "server", "server", 100 * MiB);
+	assert_row(r, 1, 501, "worker", "server", 40 * MiB);
 	assert_int_equal(r->n_alive, 1);
+	ctx_free(x);
+}
+
+/*
+ * A process whose mm has no counters when it exits (its RSS records were lost, or it never
+ * faulted): the exit retires the mm at once; the process is gone, nothing is freed twice.
+ */
+static void test_exit_with_empty_mm(void **state)
+{
+	struct ctx *x = ctx_new(NULL);
+	const struct bmt_result *r;
+
+	feed_add_root(&x->f, 100, ARGV("make"));
+	feed_mm(&x->f, 100, 1);
+	feed_rss(&x->f, 1, BMT_ANON, 10 * MiB);
+	feed_fork(&x->f, 100, 101, 1, 2, "make"); /* no copy records: key 2 is empty */
+	feed_exit(&x->f, 101);
+	feed_exit(&x->f, 100);
+	feed_rss(&x->f, 1, BMT_ANON, 0);
+	assert_u64(collector__alive(x->c), 0);
+	r = result(x);
+	assert_bytes(r->peak.bytes, 10 * MiB);
+	assert_u64(r->processes_total, 2);
+	assert_int_equal(r->n_alive, 0);
 	ctx_free(x);
 }
 
@@ -1519,7 +1579,7 @@ static void test_reject_short_records(void **state)
 	FEED_SHORT(rec_fork(rb.b, feeder_tick(&x->f), 0, 100, 101, 1, 1, "make"));
 	FEED_SHORT(rec_mm(rb.b, feeder_tick(&x->f), 100, 2));
 	FEED_SHORT(rec_exit(rb.b, feeder_tick(&x->f), 100, 0));
-	FEED_SHORT(rec_adopt(rb.b, feeder_tick(&x->f), 600, 100, 0, 500 * MiB, 0, 0));
+	FEED_SHORT(rec_adopt(rb.b, feeder_tick(&x->f), 600, 100, "x", 0, 500 * MiB, 0, 0));
 #undef FEED_SHORT
 
 	/* an exec record shorter than its fixed part */
@@ -1600,40 +1660,43 @@ static void test_reject_bad_member(void **state)
 	ctx_free(x);
 }
 
+#define TEST(fn) cmocka_unit_test_teardown(fn, free_live_ctx)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fork_exec),
-		cmocka_unit_test(test_posix_spawn),
-		cmocka_unit_test(test_exec_into),
-		cmocka_unit_test(test_threads),
-		cmocka_unit_test(test_spike_20ms),
-		cmocka_unit_test(test_fork_cow_rewrite),
-		cmocka_unit_test(test_nested_fork_tree),
-		cmocka_unit_test(test_daemonize_parent_exits),
-		cmocka_unit_test(test_parent_exec_releases_inherited),
-		cmocka_unit_test(test_old_mm_teardown_after_exec),
-		cmocka_unit_test(test_mm_and_pid_reuse),
-		cmocka_unit_test(test_rss_before_binding),
-		cmocka_unit_test(test_exec_binds_without_mm),
-		cmocka_unit_test(test_peak_table_at_peak),
-		cmocka_unit_test(test_anon_peak_and_swap),
-		cmocka_unit_test(test_stages),
-		cmocka_unit_test(test_stage_nearest_match_first_rule),
-		cmocka_unit_test(test_root_named_from_argv),
-		cmocka_unit_test(test_command_inherited_name),
-		cmocka_unit_test(test_exec_truncated_argv),
-		cmocka_unit_test(test_adopt),
-		cmocka_unit_test(test_adopt_exit_unbound),
-		cmocka_unit_test(test_counters),
-		cmocka_unit_test(test_alive),
-		cmocka_unit_test(test_sample_off),
-		cmocka_unit_test(test_sample_only_on_change),
-		cmocka_unit_test(test_reject_unknown_type),
-		cmocka_unit_test(test_reject_short_records),
-		cmocka_unit_test(test_zero_length_feed),
-		cmocka_unit_test(test_reject_size_mismatch),
-		cmocka_unit_test(test_reject_bad_member),
+		TEST(test_fork_exec),
+		TEST(test_posix_spawn),
+		TEST(test_exec_into),
+		TEST(test_threads),
+		TEST(test_spike_20ms),
+		TEST(test_fork_cow_rewrite),
+		TEST(test_nested_fork_tree),
+		TEST(test_daemonize_parent_exits),
+		TEST(test_parent_exec_releases_inherited),
+		TEST(test_old_mm_teardown_after_exec),
+		TEST(test_mm_and_pid_reuse),
+		TEST(test_rss_before_binding),
+		TEST(test_exec_binds_without_mm),
+		TEST(test_peak_table_at_peak),
+		TEST(test_anon_peak_and_swap),
+		TEST(test_stages),
+		TEST(test_stage_nearest_match_first_rule),
+		TEST(test_root_named_from_argv),
+		TEST(test_command_inherited_name),
+		TEST(test_exec_truncated_argv),
+		TEST(test_adopt),
+		TEST(test_adopt_exit_unbound),
+		TEST(test_exit_with_empty_mm),
+		TEST(test_counters),
+		TEST(test_alive),
+		TEST(test_sample_off),
+		TEST(test_sample_only_on_change),
+		TEST(test_reject_unknown_type),
+		TEST(test_reject_short_records),
+		TEST(test_zero_length_feed),
+		TEST(test_reject_size_mismatch),
+		TEST(test_reject_bad_member),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
