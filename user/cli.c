@@ -105,9 +105,9 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		argc--;
 	}
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* glibc: 0 fully resets getopt, whose state would leak between parses */
 	/* '+': stop at COMMAND, whose own options are its business */
-	while ((c = getopt_long(argc, argv, report ? "o:qvhV" : "+o:w:qp:u:vhV", options,
+	while ((c = getopt_long(argc, argv, report ? ":o:qvhV" : "+:o:w:qp:u:vhV", options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -168,13 +168,17 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 				    "");
 		default:
 			if (optopt)
-				return fail(err, errlen, "unknown option '-%c'%s",
+				return fail(err, errlen, "unknown option '-%s'%s",
 					    (char[]){ (char)optopt, 0 }, " (see bmtrace --help)");
 			return fail(err, errlen, "unknown option '%s'%s", argv[optind - 1],
 				    " (see bmtrace --help)");
 		}
 	}
 	if (report) {
+		if (cfg->record || cfg->user || cfg->wait_all || cfg->mode == MODE_PID)
+			return fail(err, errlen, "report: %s applies only while tracing%s",
+				    cfg->record ? "-w" : cfg->user ? "-u" :
+				    cfg->wait_all ? "--wait-all" : "-p", "");
 		cfg->mode = MODE_REPORT;
 		if (optind != argc - 1)
 			return fail(err, errlen, "report: expected one TRACE file%s%s",

@@ -24,13 +24,13 @@
 #include "bmtrace.h"
 #include "collector.h"
 
-#define KiB 1024ull
-#define MiB (1024 * KiB)
-#define GiB (1024 * MiB)
+#define KiB  1024ull
+#define MiB  (1024 * KiB)
+#define GiB  (1024 * MiB)
 #define MSEC 1000000ull
 
 /* A NULL-terminated argv from string literals: ARGV("cc", "-c", "a.c"). */
-#define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* Room for the largest record: an exec with a full filename and argv. */
 #define REC_BUF_MAX (sizeof(struct bmt_exec) + BMT_FILENAME_MAX + BMT_ARGV_MAX)
@@ -167,8 +167,8 @@ static inline size_t rec_adopt(void *buf, uint64_t ts, uint32_t pid, uint32_t pp
 /* Feeds records with a monotonic fake clock. */
 struct feeder {
 	struct collector *c;
-	uint64_t ts;    /* of the last record fed (or add_root) */
-	uint64_t step;  /* ns between two records */
+	uint64_t ts;	/* of the last record fed (or add_root) */
+	uint64_t step;	/* ns between two records */
 	uint64_t n_rss; /* RSS records fed and accepted */
 	uint64_t n_fed; /* records fed and accepted */
 };
@@ -226,9 +226,9 @@ static inline uint64_t feed_fork(struct feeder *f, uint32_t ppid, uint32_t pid,
 {
 	struct rec_buf rb;
 
-	return feed_ok(f, rb.b,
-		       rec_fork(rb.b, feeder_tick(f), 0, ppid, pid, parent_mm_key, child_mm_key,
-				comm));
+	return feed_ok(
+	    f, rb.b,
+	    rec_fork(rb.b, feeder_tick(f), 0, ppid, pid, parent_mm_key, child_mm_key, comm));
 }
 
 /* vfork / posix_spawn: the child shares its parent's address space. */
@@ -237,9 +237,9 @@ static inline uint64_t feed_vfork(struct feeder *f, uint32_t ppid, uint32_t pid,
 {
 	struct rec_buf rb;
 
-	return feed_ok(f, rb.b,
-		       rec_fork(rb.b, feeder_tick(f), BMT_FORK_SHARED_MM, ppid, pid, mm_key, mm_key,
-				comm));
+	return feed_ok(
+	    f, rb.b,
+	    rec_fork(rb.b, feeder_tick(f), BMT_FORK_SHARED_MM, ppid, pid, mm_key, mm_key, comm));
 }
 
 static inline uint64_t feed_mm(struct feeder *f, uint32_t pid, uint32_t mm_key)

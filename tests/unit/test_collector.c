@@ -28,8 +28,8 @@ struct trace {
 	uint64_t max_tree, max_tree_ts, max_anon, max_anon_ts;
 	size_t n_stages;
 	size_t stage_sum_mismatches; /* samples whose stage bytes do not add up to the tree */
-	size_t anon_over_tree;       /* samples with anon > tree: an underflow somewhere */
-	size_t absurd;               /* samples over 1 TiB: a wrapped unsigned */
+	size_t anon_over_tree;	     /* samples with anon > tree: an underflow somewhere */
+	size_t absurd;		     /* samples over 1 TiB: a wrapped unsigned */
 	uint64_t last_ts;
 	size_t ts_backwards;
 	uint64_t prev_stage[16];
@@ -175,8 +175,8 @@ static void assert_argv_at(char *const *got, const char *const *want, const char
 	}
 	for (i = 0; want[i]; i++) {
 		if (!got[i] || strcmp(got[i], want[i])) {
-			print_error("%s[%zu] = %s, want \"%s\"\n", what, i, got[i] ? got[i] : "NULL",
-				    want[i]);
+			print_error("%s[%zu] = %s, want \"%s\"\n", what, i,
+				    got[i] ? got[i] : "NULL", want[i]);
 			_fail(file, line);
 		}
 	}
@@ -188,8 +188,8 @@ static void assert_argv_at(char *const *got, const char *const *want, const char
 
 /* The tree totals seen by the sample callback, consecutive repeats collapsed, in MiB. */
 #define assert_seq(x, ...)                                                                         \
-	assert_seq_at(&(x)->t, (const uint64_t[]){ __VA_ARGS__ },                                  \
-		      sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t), __FILE__,      \
+	assert_seq_at(&(x)->t, (const uint64_t[]){__VA_ARGS__},                                    \
+		      sizeof((const uint64_t[]){__VA_ARGS__}) / sizeof(uint64_t), __FILE__,        \
 		      __LINE__)
 static void assert_seq_at(const struct trace *t, const uint64_t *want_mib, size_t n,
 			  const char *file, int line)
@@ -211,7 +211,8 @@ static void assert_seq_at(const struct trace *t, const uint64_t *want_mib, size_
 }
 
 /* The tree total now, as the last sample reported it. */
-#define assert_tree(x, want) assert_bytes_at((x)->t.cur_tree, (want), "tree total now", __FILE__, __LINE__)
+#define assert_tree(x, want)                                                                       \
+	assert_bytes_at((x)->t.cur_tree, (want), "tree total now", __FILE__, __LINE__)
 
 static const struct bmt_peak_proc *peak_proc(const struct bmt_result *r, uint32_t pid)
 {
@@ -1461,17 +1462,17 @@ static void test_sample_only_on_change(void **state)
 	struct ctx *x = ctx_new(compile_link_stages());
 
 	feed_add_root(&x->f, 100, ARGV("make"));
-	feed_mm(&x->f, 100, 1);                                  /* empty mm: 0 -> 0 */
+	feed_mm(&x->f, 100, 1);					 /* empty mm: 0 -> 0 */
 	feed_exec(&x->f, 100, 1, "/usr/bin/make", ARGV("make")); /* no stage moves */
 	feed_rss(&x->f, 1, BMT_ANON, 10 * MiB);
 	feed_rss(&x->f, 1, BMT_SWAP, 1 * MiB);
-	fork_copy(x, 100, 101, 1, 2, 10 * MiB, 0, "make");      /* adds 0 */
-	feed_rss(&x->f, 3, BMT_ANON, 1 * MiB);                   /* unbound */
-	feed_rss(&x->f, 2, BMT_ANON, 0);                         /* inherited only: adds 0 */
-	feed_mm(&x->f, 101, 3);                                  /* +1 */
+	fork_copy(x, 100, 101, 1, 2, 10 * MiB, 0, "make");	    /* adds 0 */
+	feed_rss(&x->f, 3, BMT_ANON, 1 * MiB);			    /* unbound */
+	feed_rss(&x->f, 2, BMT_ANON, 0);			    /* inherited only: adds 0 */
+	feed_mm(&x->f, 101, 3);					    /* +1 */
 	feed_exec(&x->f, 101, 3, "/usr/bin/cc", ARGV("cc", "a.c")); /* 1 MiB: make -> compile */
 	feed_rss(&x->f, 3, BMT_ANON, 5 * MiB);
-	feed_exit(&x->f, 101);                                   /* freed at teardown */
+	feed_exit(&x->f, 101); /* freed at teardown */
 	feed_rss(&x->f, 3, BMT_ANON, 0);
 
 	assert_seq(x, 10, 11, 15, 10);
@@ -1495,16 +1496,16 @@ static struct snapshot snap(struct ctx *x)
 
 	assert_non_null(r);
 	s = (struct snapshot){
-		.peak = r->peak.bytes,
-		.peak_ts = r->peak.ts,
-		.raw = r->raw_peak.bytes,
-		.events = r->events,
-		.procs = r->processes_total,
-		.last_ts = r->last_ts,
-		.rejected = r->rejected,
-		.n_peak_procs = r->n_peak_procs,
-		.alive = collector__alive(x->c),
-		.calls = x->t.calls,
+	    .peak = r->peak.bytes,
+	    .peak_ts = r->peak.ts,
+	    .raw = r->raw_peak.bytes,
+	    .events = r->events,
+	    .procs = r->processes_total,
+	    .last_ts = r->last_ts,
+	    .rejected = r->rejected,
+	    .n_peak_procs = r->n_peak_procs,
+	    .alive = collector__alive(x->c),
+	    .calls = x->t.calls,
 	};
 	return s;
 }
@@ -1542,7 +1543,7 @@ static void test_reject_unknown_type(void **state)
 {
 	struct ctx *x = small_tree();
 	struct snapshot before = snap(x);
-	const uint16_t types[] = { 0, BMT_REC_MAX, 0x7fff, 0xffff };
+	const uint16_t types[] = {0, BMT_REC_MAX, 0x7fff, 0xffff};
 	struct rec_buf rb;
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
@@ -1665,38 +1666,38 @@ static void test_reject_bad_member(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TEST(test_fork_exec),
-		TEST(test_posix_spawn),
-		TEST(test_exec_into),
-		TEST(test_threads),
-		TEST(test_spike_20ms),
-		TEST(test_fork_cow_rewrite),
-		TEST(test_nested_fork_tree),
-		TEST(test_daemonize_parent_exits),
-		TEST(test_parent_exec_releases_inherited),
-		TEST(test_old_mm_teardown_after_exec),
-		TEST(test_mm_and_pid_reuse),
-		TEST(test_rss_before_binding),
-		TEST(test_exec_binds_without_mm),
-		TEST(test_peak_table_at_peak),
-		TEST(test_anon_peak_and_swap),
-		TEST(test_stages),
-		TEST(test_stage_nearest_match_first_rule),
-		TEST(test_root_named_from_argv),
-		TEST(test_command_inherited_name),
-		TEST(test_exec_truncated_argv),
-		TEST(test_adopt),
-		TEST(test_adopt_exit_unbound),
-		TEST(test_exit_with_empty_mm),
-		TEST(test_counters),
-		TEST(test_alive),
-		TEST(test_sample_off),
-		TEST(test_sample_only_on_change),
-		TEST(test_reject_unknown_type),
-		TEST(test_reject_short_records),
-		TEST(test_zero_length_feed),
-		TEST(test_reject_size_mismatch),
-		TEST(test_reject_bad_member),
+	    TEST(test_fork_exec),
+	    TEST(test_posix_spawn),
+	    TEST(test_exec_into),
+	    TEST(test_threads),
+	    TEST(test_spike_20ms),
+	    TEST(test_fork_cow_rewrite),
+	    TEST(test_nested_fork_tree),
+	    TEST(test_daemonize_parent_exits),
+	    TEST(test_parent_exec_releases_inherited),
+	    TEST(test_old_mm_teardown_after_exec),
+	    TEST(test_mm_and_pid_reuse),
+	    TEST(test_rss_before_binding),
+	    TEST(test_exec_binds_without_mm),
+	    TEST(test_peak_table_at_peak),
+	    TEST(test_anon_peak_and_swap),
+	    TEST(test_stages),
+	    TEST(test_stage_nearest_match_first_rule),
+	    TEST(test_root_named_from_argv),
+	    TEST(test_command_inherited_name),
+	    TEST(test_exec_truncated_argv),
+	    TEST(test_adopt),
+	    TEST(test_adopt_exit_unbound),
+	    TEST(test_exit_with_empty_mm),
+	    TEST(test_counters),
+	    TEST(test_alive),
+	    TEST(test_sample_off),
+	    TEST(test_sample_only_on_change),
+	    TEST(test_reject_unknown_type),
+	    TEST(test_reject_short_records),
+	    TEST(test_zero_length_feed),
+	    TEST(test_reject_size_mismatch),
+	    TEST(test_reject_bad_member),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

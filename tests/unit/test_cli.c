@@ -1,0 +1,169 @@
+// modules: cli stages util
+/* Options into the config struct; every bad value a one-line error naming the option. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "cli.h"
+
+#define ARGS(...) ((char *[]){ "bmtrace", __VA_ARGS__, NULL })
+#define NARGS(a) ((int)(sizeof(a) / sizeof(a[0])) - 1)
+
+static int parse(char **argv, int argc, struct config *cfg, char *err)
+{
+	FILE *out = fopen("/dev/null", "w");
+	int rc;
+
+	assert_non_null(out);
+	err[0] = '\0';
+	rc = cli_parse(argc, argv, cfg, out, err, 256);
+	fclose(out);
+	return rc;
+}
+
+static void test_run_mode(void **state)
+{
+	char *a[] = { "bmtrace", "--json", "r.json", "-w", "t.bmt", "--stage", "cc=gcc",
+		      "--stage", "ld=ld$", "-q", "--", "make", "-j2", NULL };
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(a, NARGS(a), &cfg, err), 0);
+	assert_int_equal(cfg.mode, MODE_RUN);
+	assert_string_equal(cfg.json, "r.json");
+	assert_string_equal(cfg.record, "t.bmt");
+	assert_int_equal(cfg.n_stage_specs, 2);
+	assert_string_equal(cfg.stage_specs[1], "ld=ld$");
+	assert_null(cfg.stage_specs[2]);
+	assert_true(cfg.quiet);
+	assert_string_equal(cfg.argv[0], "make");
+	assert_string_equal(cfg.argv[1], "-j2");
+	cli_free(&cfg);
+}
+
+/* COMMAND's own options are its own, with or without "--". */
+static void test_command_options_untouched(void **state)
+{
+	char *a[] = { "bmtrace", "ls", "-l", "--json", NULL };
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(a, NARGS(a), &cfg, err), 0);
+	assert_null(cfg.json);
+	assert_string_equal(cfg.argv[0], "ls");
+	assert_string_equal(cfg.argv[2], "--json");
+	cli_free(&cfg);
+}
+
+static void test_pid_and_report_modes(void **state)
+{
+	char *p[] = { "bmtrace", "-p", "4242", "--wait-all", NULL };
+	char *r[] = { "bmtrace", "report", "t.bmt", "--json", "-", "--stage", "x=y", NULL };
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(p, NARGS(p), &cfg, err), 0);
+	assert_int_equal(cfg.mode, MODE_PID);
+	assert_int_equal(cfg.pid, 4242);
+	assert_true(cfg.wait_all);
+	cli_free(&cfg);
+	assert_int_equal(parse(r, NARGS(r), &cfg, err), 0);
+	assert_int_equal(cfg.mode, MODE_REPORT);
+	assert_string_equal(cfg.trace, "t.bmt");
+	assert_string_equal(cfg.json, "-");
+	assert_int_equal(cfg.n_stage_specs, 1);
+	cli_free(&cfg);
+}
+
+static void test_help_version(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(ARGS("--help"), 2, &cfg, err), 1);
+	cli_free(&cfg);
+	assert_int_equal(parse(ARGS("-V"), 2, &cfg, err), 1);
+	cli_free(&cfg);
+}
+
+/* Each bad command line: rejected, and the error names what was wrong. */
+static void test_bad_options(void **state)
+{
+	static const struct {
+		char *argv[8];
+		const char *says;
+	} bad[] = {
+		{ { "bmtrace", "--no-such-option", "--", "true" }, "--no-such-option" },
+		{ { "bmtrace", "-Z", "--", "true" }, "-Z" },
+		{ { "bmtrace", "--json" }, "--json" },
+		{ { "bmtrace", "-p", "abc" }, "-p 'abc'" },
+		{ { "bmtrace", "-p", "0" }, "-p '0'" },
+		{ { "bmtrace", "-p", "12", "make" }, "no COMMAND" },
+		{ { "bmtrace", "-p", "12", "-u", "nobody" }, "-u" },
+		{ { "bmtrace", "--stage", "noequals", "--", "true" }, "--stage 'noequals'" },
+		{ { "bmtrace", "--stage", "=x", "--", "true" }, "--stage '=x'" },
+		{ { "bmtrace", "--ring-size", "lots", "--", "true" }, "--ring-size 'lots'" },
+		{ { "bmtrace", "--ring-size", "2", "--", "true" }, "--ring-size '2'" },
+		{ { "bmtrace" }, "no COMMAND" },
+		{ { "bmtrace", "-q" }, "no COMMAND" },
+		{ { "bmtrace", "report" }, "TRACE" },
+		{ { "bmtrace", "report", "a", "b" }, "TRACE" },
+		{ { "bmtrace", "report", "-w", "x", "a" }, "-w" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct config cfg;
+		char err[256];
+		int argc = 0;
+
+		while (bad[i].argv[argc])
+			argc++;
+		assert_int_equal(parse((char **)bad[i].argv, argc, &cfg, err), -EINVAL);
+		if (!strstr(err, bad[i].says))
+			fail_msg("case %zu: error '%s' does not mention '%s'", i, err, bad[i].says);
+		assert_null(strchr(err, '\n'));
+		cli_free(&cfg);
+	}
+}
+
+static void test_stage_rules(void **state)
+{
+	char *good[] = { "cc=(^| )(cc|gcc)( |$)", "ld=ld", NULL };
+	char *dup[] = { "cc=gcc", "cc=clang", NULL };
+	char *badre[] = { "cc=(unclosed", NULL };
+	char err[256];
+	struct stages *s = cli_stages(good, err, sizeof(err));
+
+	assert_non_null(s);
+	assert_int_equal(stages__count(s), 2);
+	assert_string_equal(stages__name(s, 0), "cc");
+	assert_string_equal(stages__spec(s, 0), "cc=(^| )(cc|gcc)( |$)");
+	assert_int_equal(stages__match(s, (char *[]){ "gcc", "-c", "a.c", NULL }), 0);
+	assert_int_equal(stages__match(s, (char *[]){ "/usr/bin/ld", "-o", "a", NULL }), 1);
+	assert_int_equal(stages__match(s, (char *[]){ "make", NULL }), -1);
+	/* argv is joined by spaces: a rule may span arguments */
+	assert_int_equal(stages__match(s, (char *[]){ "x", "gcc", NULL }), 0);
+	assert_int_equal(stages__match(s, (char *[]){ NULL }), -1);
+	stages__free(s);
+	assert_null(cli_stages(dup, err, sizeof(err)));
+	assert_non_null(strstr(err, "twice"));
+	assert_null(cli_stages(badre, err, sizeof(err)));
+	assert_non_null(strstr(err, "bad regular expression"));
+	assert_null(cli_stages((char *[]){ "x=", NULL }, err, sizeof(err)));
+	assert_non_null(strstr(err, "empty"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_run_mode),        cmocka_unit_test(test_command_options_untouched),
+		cmocka_unit_test(test_pid_and_report_modes), cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_bad_options),     cmocka_unit_test(test_stage_rules),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
