@@ -536,7 +536,21 @@ static void unlink_child(struct mm *m)
 	m->next_sibling = m->prev_sibling = NULL;
 }
 
-/* m is gone (torn down, or a seed replaced): its fork children now own their pages. */
+static void link_child(struct mm *parent, struct mm *m)
+{
+	m->parent = parent;
+	m->prev_sibling = NULL;
+	m->next_sibling = parent->children;
+	if (parent->children)
+		parent->children->prev_sibling = m;
+	parent->children = m;
+}
+
+/*
+ * m is gone (torn down, or a seed replaced). Its fork children's inherited pages are theirs
+ * alone now, except what m itself had inherited from a parent that still holds it: a child
+ * moves up to that grandparent with, per member, the smaller of the two baselines.
+ */
 static void retire(struct collector *c, struct mm *m)
 {
 	struct proc *owner = m->owner;
@@ -547,6 +561,12 @@ static void retire(struct collector *c, struct mm *m)
 		struct mm *child = m->children;
 
 		unlink_child(child);
+		if (m->parent) {
+			for (int i = 0; i < BMT_NR_MEMBERS; i++)
+				if (m->base[i] < child->base[i])
+					child->base[i] = m->base[i];
+			link_child(m->parent, child);
+		}
 		refresh(c, child);
 	}
 	unlink_child(m);
@@ -781,11 +801,7 @@ static int rec_fork(struct collector *c, const struct bmt_fork *r)
 	if (!(r->hdr.flags & BMT_FORK_SHARED_MM) && !m->bound && pm && pm != m && pm->bound) {
 		/* the copied pages are the parent's: the child counts only what it adds */
 		memcpy(m->base, m->counter, sizeof(m->base));
-		m->parent = pm;
-		m->next_sibling = pm->children;
-		if (pm->children)
-			pm->children->prev_sibling = m;
-		pm->children = m;
+		link_child(pm, m);
 	}
 	bind(c, p, m);
 	return 1;

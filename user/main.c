@@ -41,6 +41,7 @@ struct session {
 	uint64_t feed_errors;
 	struct bmt_run run;
 	struct runner_creds creds;
+	char **attached_argv; /* -p: the root's cmdline */
 };
 
 static void die_line(const char *what, const char *why)
@@ -284,6 +285,7 @@ static int attach_pid(struct session *s, struct loop_state *ls)
 	}
 	s->run.root_pid = s->cfg->pid;
 	s->run.attached = 1;
+	s->run.argv = s->attached_argv = procscan__argv(s->cfg->pid);
 	s->run.start_ts = procscan__now();
 	if (open_recording(s))
 		return -EXIT_BMTRACE;
@@ -368,6 +370,7 @@ out:
 	collector__free(s.coll);
 	stages__free(stages);
 	runner__free_creds(&s.creds);
+	free(s.attached_argv);
 	if (sfd >= 0)
 		close(sfd);
 	if (ls.pidfd >= 0)

@@ -106,19 +106,18 @@ static int emit_adopt(uint32_t pid, uint32_t ppid, const struct procscan_ops *op
 	return ops->emit(ops->ctx, &a, sizeof(a));
 }
 
-/* The names of a running process, as an exec record that changes no address space. */
+/*
+ * The names of a running process, as an exec record that changes no address space. Its
+ * filename is left empty: /proc/PID/exe is the resolved path (python3.11 for python3), so
+ * the command keeps the comm the process shows everywhere else.
+ */
 static int emit_names(uint32_t pid, const struct procscan_ops *ops)
 {
-	char path[64], exe[BMT_FILENAME_MAX], *cmdline = NULL, *comm = NULL;
-	size_t argv_len = 0, comm_len, fn_len;
+	char path[64], *cmdline = NULL, *comm = NULL;
+	size_t argv_len = 0, comm_len, fn_len = 1;
 	struct bmt_exec *r;
-	ssize_t n;
 	int rc;
 
-	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	fn_len = strlen(exe) + 1;
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
 	if (procscan__read(path, &cmdline, &argv_len, BMT_ARGV_MAX))
 		argv_len = 0;
@@ -139,7 +138,6 @@ static int emit_names(uint32_t pid, const struct procscan_ops *ops)
 	if (comm_len)
 		memcpy(r->comm, comm, strcspn(comm, "\n") < BMT_COMM_LEN ? strcspn(comm, "\n") :
 									   BMT_COMM_LEN - 1);
-	memcpy(r->data, exe, fn_len);
 	if (argv_len)
 		memcpy(r->data + fn_len, cmdline, argv_len);
 	rc = ops->emit(ops->ctx, r, r->hdr.size);
@@ -227,6 +225,30 @@ static int scan_once(uint32_t root, const struct procscan_ops *ops, struct pidli
 		(*added)++;
 	}
 	return rc;
+}
+
+char **procscan__argv(uint32_t pid)
+{
+	char path[64], *buf, **argv;
+	size_t len, argc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	if (procscan__read(path, &buf, &len, BMT_ARGV_MAX))
+		return NULL;
+	for (size_t off = 0; off < len; off += strlen(buf + off) + 1)
+		argc++;
+	/* one block: the pointers, then the strings */
+	argv = malloc((argc + 1) * sizeof(char *) + len + 1);
+	if (argv) {
+		char *strings = (char *)(argv + argc + 1);
+
+		memcpy(strings, buf, len + 1);
+		for (size_t i = 0, off = 0; i < argc; i++, off += strlen(strings + off) + 1)
+			argv[i] = strings + off;
+		argv[argc] = NULL;
+	}
+	free(buf);
+	return argv;
 }
 
 int procscan__adopt(uint32_t root, const struct procscan_ops *ops, size_t *found, char *err,

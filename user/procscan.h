@@ -28,6 +28,9 @@ struct procscan_ops {
 int procscan__adopt(uint32_t root, const struct procscan_ops *ops, size_t *found, char *err,
 		    size_t errlen);
 
+/* A running process's argv from /proc/PID/cmdline, as one free()-able block; NULL if gone. */
+char **procscan__argv(uint32_t pid);
+
 /* Read a whole small file (/proc) into a malloc'd buffer; -errno on failure. */
 int procscan__read(const char *path, char **buf, size_t *len, size_t max);
 

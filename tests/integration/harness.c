@@ -26,7 +26,7 @@ int itest_init(void)
 	itest.fixtures = getenv("FIXTURES");
 	if (!itest.bmtrace || !itest.workloads || !itest.fixtures) {
 		fprintf(stderr, "itest: set BMTRACE (the bmtrace binary), WORKLOADS (the built "
-				"workloads) and FIXTURES (tests/fixtures); `make integration` does\n");
+			"workloads) and FIXTURES (tests/fixtures): `make integration` does\n");
 		return -1;
 	}
 	snprintf(itest.memhog, sizeof(itest.memhog), "%s/memhog", itest.workloads);

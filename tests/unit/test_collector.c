@@ -722,6 +722,34 @@ static void test_daemonize_parent_exits(void **state)
 	ctx_free(x);
 }
 
+/*
+ * Double fork under a live grandparent: the middle process exits, but the grandparent still
+ * holds what it passed down, so the grandchild keeps that much as its baseline (now against
+ * the grandparent); what the middle process had added itself becomes the grandchild's.
+ */
+static void test_double_fork_grandparent_holds(void **state)
+{
+	struct ctx *x = ctx_new(NULL);
+	const struct bmt_result *r;
+
+	root_exec(x, 100, 1, ARGV("sh"), "/bin/sh", ARGV("sh"));
+	feed_rss(&x->f, 1, BMT_ANON, 200 * MiB);
+	fork_copy(x, 100, 101, 1, 2, 200 * MiB, 0, "sh");
+	feed_rss(&x->f, 2, BMT_ANON, 230 * MiB); /* the middle adds 30 */
+	assert_tree(x, 230 * MiB);
+	fork_copy(x, 101, 102, 2, 3, 230 * MiB, 0, "sh");
+	assert_tree(x, 230 * MiB);
+	feed_exit(&x->f, 101);
+	feed_rss(&x->f, 2, BMT_ANON, 0); /* the middle's mm is torn down */
+	/* 200 still the grandparent's; the middle's 30 now the grandchild's alone */
+	assert_tree(x, 230 * MiB);
+	feed_rss(&x->f, 3, BMT_ANON, 240 * MiB);
+	assert_tree(x, 240 * MiB);
+	r = result(x);
+	assert_bytes(r->peak.bytes, 240 * MiB);
+	ctx_free(x);
+}
+
 /* The parent execs: its old mm is torn down, the fork child's inherited pages become its own. */
 static void test_parent_exec_releases_inherited(void **state)
 {
@@ -1673,7 +1701,7 @@ int main(void)
 	    TEST(test_spike_20ms),
 	    TEST(test_fork_cow_rewrite),
 	    TEST(test_nested_fork_tree),
-	    TEST(test_daemonize_parent_exits),
+	    TEST(test_double_fork_grandparent_holds), TEST(test_daemonize_parent_exits),
 	    TEST(test_parent_exec_releases_inherited),
 	    TEST(test_old_mm_teardown_after_exec),
 	    TEST(test_mm_and_pid_reuse),
