@@ -126,6 +126,24 @@ static int write_reports(struct session *s)
 	return failed;
 }
 
+/* Compile the stage rules and make the collector; -1 after saying why. */
+static int new_collector(struct session *s, char *const specs[], struct stages **stages)
+{
+	char err[512];
+
+	*stages = cli_stages(specs, err, sizeof(err));
+	if (!*stages) {
+		die_line(err, NULL);
+		return -1;
+	}
+	s->coll = collector__new(*stages);
+	if (!s->coll) {
+		die_line("out of memory", NULL);
+		return -1;
+	}
+	return 0;
+}
+
 static void fill_machine(struct bmt_run *run)
 {
 	struct utsname u;
@@ -311,20 +329,12 @@ static int trace(struct config *cfg)
 	int sfd = -1, code = EXIT_BMTRACE, rc;
 	char err[512];
 
-	stages = cli_stages(cfg->stage_specs, err, sizeof(err));
-	if (!stages) {
+	if (cfg->mode == MODE_RUN && runner__resolve_creds(cfg->user, &s.creds, err, sizeof(err))) {
 		die_line(err, NULL);
 		return EXIT_BMTRACE;
 	}
-	if (cfg->mode == MODE_RUN && runner__resolve_creds(cfg->user, &s.creds, err, sizeof(err))) {
-		die_line(err, NULL);
+	if (new_collector(&s, cfg->stage_specs, &stages))
 		goto out;
-	}
-	s.coll = collector__new(stages);
-	if (!s.coll) {
-		die_line("out of memory", NULL);
-		goto out;
-	}
 	fill_machine(&s.run);
 	s.run.argv = cfg->argv;
 	sigemptyset(&mask);
@@ -394,16 +404,8 @@ static int replay(struct config *cfg)
 		return EXIT_BMTRACE;
 	}
 	/* the stages given now, or else those the recording was made with */
-	stages = cli_stages(cfg->n_stage_specs ? cfg->stage_specs : recorded, err, sizeof(err));
-	if (!stages) {
-		die_line(err, NULL);
+	if (new_collector(&s, cfg->n_stage_specs ? cfg->stage_specs : recorded, &stages))
 		goto out;
-	}
-	s.coll = collector__new(stages);
-	if (!s.coll) {
-		die_line("out of memory", NULL);
-		goto out;
-	}
 	if (!s.run.attached &&
 	    collector__add_root(s.coll, s.run.root_pid, s.run.argv, s.run.start_ts)) {
 		die_line("out of memory", NULL);

@@ -28,44 +28,18 @@ struct json {
 	bool failed; /* an allocation failed: the document is incomplete */
 };
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when s does not start one. */
-static int utf8_len(const unsigned char *s)
-{
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	uint32_t cp;
-	int n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) /* the terminating NUL stops here too */
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A copy of s with each byte that is not part of valid UTF-8 replaced by U+FFFD. */
 static char *utf8_clean(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	char *out = malloc(strlen(s) * 3 + 1), *o = out;
+	uint32_t cp;
 	int n;
 
 	if (!out)
 		return NULL;
 	while (*p) {
-		n = utf8_len(p);
+		n = util_utf8_decode((const char *)p, &cp);
 		if (n) {
 			memcpy(o, p, (size_t)n);
 			o += n;

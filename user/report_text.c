@@ -65,34 +65,6 @@ static void cell_put(struct cell *c, const char *s, size_t len, int cols)
 	}
 }
 
-/* The code point of the valid UTF-8 sequence at s and its length, or 0 if invalid. */
-static int utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	int n, i;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, *cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, *cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, *cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) /* the terminating NUL stops here too */
-			return 0;
-		*cp = *cp << 6 | (s[i] & 0x3f);
-	}
-	if (*cp < min[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* Characters a terminal acts on rather than shows, or that reorder the line. */
 static bool is_control(uint32_t cp)
 {
@@ -108,7 +80,7 @@ static void cell_put_escaped(struct cell *c, const char *s)
 	int n;
 
 	while (*p && !c->full) {
-		n = utf8_decode(p, &cp);
+		n = util_utf8_decode((const char *)p, &cp);
 		if (n && !is_control(cp)) {
 			cell_put(c, (const char *)p, (size_t)n, 1);
 		} else if (n == 1 && (cp == '\n' || cp == '\t' || cp == '\r')) {

@@ -25,6 +25,12 @@ int util_parse_size(const char *s, uint64_t *out);
 /* "812.0 KiB", "1.23 GiB", "17 B": three significant digits, binary units. */
 const char *util_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 
+/*
+ * The code point of the valid UTF-8 sequence at s in *cp, and its length (1 to 4); 0 when
+ * s does not start one (overlong, surrogate, past U+10FFFF, cut short by the NUL).
+ */
+int util_utf8_decode(const char *s, uint32_t *cp);
+
 /* The part after the last '/', or the whole string. */
 const char *util_basename(const char *path);
 

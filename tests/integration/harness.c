@@ -25,7 +25,8 @@ int itest_init(void)
 	itest.workloads = getenv("WORKLOADS");
 	itest.fixtures = getenv("FIXTURES");
 	if (!itest.bmtrace || !itest.workloads || !itest.fixtures) {
-		fprintf(stderr, "itest: set BMTRACE (the bmtrace binary), WORKLOADS (the built "
+		fprintf(stderr,
+			"itest: set BMTRACE (the bmtrace binary), WORKLOADS (the built "
 			"workloads) and FIXTURES (tests/fixtures): `make integration` does\n");
 		return -1;
 	}
@@ -42,7 +43,7 @@ void itest_need_root(void)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -114,7 +115,7 @@ const char *itest_path(struct itest_ctx *ctx, const char *name)
 	return b;
 }
 
-static void child_exec(struct itest_ctx *ctx, char *const argv[], char *const env[])
+static void child_exec(struct itest_ctx *ctx, const char *const argv[], const char *const env[])
 {
 	int out = open(ctx->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	int err = open(ctx->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -133,13 +134,13 @@ static void child_exec(struct itest_ctx *ctx, char *const argv[], char *const en
 	dup2(out, 1);
 	dup2(err, 2);
 	for (; env && *env; env++)
-		putenv(*env);
-	execv(argv[0], argv);
+		putenv(strdup(*env));
+	execv(argv[0], (char *const *)argv);
 	fprintf(stderr, "itest: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(122);
 }
 
-pid_t itest_start(struct itest_ctx *ctx, char *const argv[], char *const env[])
+pid_t itest_start(struct itest_ctx *ctx, const char *const argv[], const char *const env[])
 {
 	pid_t pid;
 	int i;
@@ -193,7 +194,7 @@ int itest_wait(struct itest_ctx *ctx, pid_t pid, int timeout_s)
 	return -1;
 }
 
-int itest_run(struct itest_ctx *ctx, char *const argv[], char *const env[])
+int itest_run(struct itest_ctx *ctx, const char *const argv[], const char *const env[])
 {
 	return itest_wait(ctx, itest_start(ctx, argv, env), ITEST_TIMEOUT_S);
 }
@@ -206,10 +207,10 @@ void itest_dump_err(struct itest_ctx *ctx, const char *what)
 	free(s);
 }
 
-char **itest_oracle_env(struct itest_ctx *ctx)
+const char *const *itest_oracle_env(struct itest_ctx *ctx)
 {
 	static char fifo[PATH_MAX + 32], pids[PATH_MAX + 32];
-	static char *env[3];
+	static const char *env[3];
 
 	snprintf(fifo, sizeof(fifo), "BMT_PEAK_FIFO=%s", ctx->fifo);
 	snprintf(pids, sizeof(pids), "BMT_PEAK_PIDS=%s", ctx->pids);
@@ -251,7 +252,7 @@ int itest_wait_peak(struct itest_ctx *ctx, pid_t *pids, int max, pid_t watch)
 	unlink(ctx->pids);
 	if (!s)
 		return -1;
-	for (p = s; *p && n < max; ) {
+	for (p = s; *p && n < max;) {
 		char *e;
 		long v = strtol(p, &e, 10);
 

@@ -17,29 +17,29 @@
 #include <sys/types.h>
 #include <cjson/cJSON.h>
 
-#define MIB (1024.0 * 1024.0)
+#define MIB		(1024.0 * 1024.0)
 #define ITEST_TIMEOUT_S 60 /* any single program; a hang fails the test */
-#define ITEST_MAX_PIDS 64
+#define ITEST_MAX_PIDS	64
 
 struct itest_env {
 	const char *bmtrace;   /* $BMTRACE */
 	const char *workloads; /* $WORKLOADS */
 	const char *fixtures;  /* $FIXTURES */
 	char memhog[PATH_MAX]; /* $WORKLOADS/memhog */
-	int privileged;        /* root and BTF: tracing tests can run */
+	int privileged;	       /* root and BTF: tracing tests can run */
 };
 
 extern struct itest_env itest;
 
 /* A test's scratch: a temp dir with the oracle's fifo and pids file paths in it. */
 struct itest_ctx {
-	const void *param;       /* the test's initial state (a case of a table), or NULL */
+	const void *param; /* the test's initial state (a case of a table), or NULL */
 	char dir[PATH_MAX];
 	char fifo[PATH_MAX + 16];
 	char pids[PATH_MAX + 16];
 	char out[PATH_MAX + 16]; /* stdout of the last program run */
 	char err[PATH_MAX + 16]; /* stderr of the last program run */
-	pid_t pgids[8];          /* process groups to kill at teardown */
+	pid_t pgids[8];		 /* process groups to kill at teardown */
 	int npgids;
 	pid_t workload[ITEST_MAX_PIDS]; /* pids the oracle reported, killed at teardown */
 	int nworkload;
@@ -62,7 +62,7 @@ const char *itest_path(struct itest_ctx *ctx, const char *name);
  * Start argv (argv[0] a path) with NULL-terminated "NAME=VALUE" strings added to the
  * environment (env may be NULL); stdout and stderr go to ctx->out and ctx->err. The pid.
  */
-pid_t itest_start(struct itest_ctx *ctx, char *const argv[], char *const env[]);
+pid_t itest_start(struct itest_ctx *ctx, const char *const argv[], const char *const env[]);
 
 /*
  * Wait for pid at most timeout_s seconds. The exit status as a shell reports it (128+N
@@ -71,13 +71,13 @@ pid_t itest_start(struct itest_ctx *ctx, char *const argv[], char *const env[]);
 int itest_wait(struct itest_ctx *ctx, pid_t pid, int timeout_s);
 
 /* itest_start + itest_wait(ITEST_TIMEOUT_S). */
-int itest_run(struct itest_ctx *ctx, char *const argv[], char *const env[]);
+int itest_run(struct itest_ctx *ctx, const char *const argv[], const char *const env[]);
 
 /* Print a program's stderr (ctx->err) to ours, to explain a failure. */
 void itest_dump_err(struct itest_ctx *ctx, const char *what);
 
 /* The env strings for the oracle: BMT_PEAK_FIFO and BMT_PEAK_PIDS of ctx, NULL-ended. */
-char **itest_oracle_env(struct itest_ctx *ctx);
+const char *const *itest_oracle_env(struct itest_ctx *ctx);
 
 /*
  * Wait until the workload writes its pids file (it is at its peak), read the pids and

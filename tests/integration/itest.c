@@ -31,15 +31,15 @@
  * /proc, per process again in the raw sum), so it may be up to HIGH_SLACK over it. A
  * phantom (a fork child counted in full) is 100 MiB or more off in every case.
  */
-#define LOW_SLACK 4.0
+#define LOW_SLACK  4.0
 #define HIGH_SLACK 24.0
 /* A process's own row at the peak: its touched memory plus its binary and libc. */
-#define ROW_LOW_SLACK 2.0
+#define ROW_LOW_SLACK  2.0
 #define ROW_HIGH_SLACK 12.0
 /* bmtrace against /proc at the same instant: both read the same kernel counters. */
 #define ORACLE_REL 0.01
 
-#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
+#define ARGV(...) ((char *[]){__VA_ARGS__, NULL})
 
 /* Run bmtrace with args; the exit status as a shell reports it, stderr shown on surprise. */
 static int bmtrace(struct itest_ctx *ctx, char *const argv[], char *const env[], int want)
@@ -70,7 +70,7 @@ static void expect_sum_is_peak(const cJSON *j, const char *list, const char *fie
 
 	if (!cJSON_IsArray(rows))
 		fail_msg("%s is not an array", list);
-	cJSON_ArrayForEach(row, rows)
+	for (row = rows->child; row; row = row->next)
 		sum += itest_jnum(row, field);
 	if (sum != itest_jnum(j, "peak.bytes"))
 		fail_msg("%s[].%s add up to %.0f, peak.bytes is %.0f", list, field, sum,
@@ -91,9 +91,9 @@ static void check_result_invariants(const cJSON *j)
 
 static const cJSON *row_of_pid(const cJSON *j, pid_t pid)
 {
-	const cJSON *row;
+	const cJSON *rows = itest_jget(j, "peak.processes"), *row;
 
-	cJSON_ArrayForEach(row, itest_jget(j, "peak.processes"))
+	for (row = rows ? rows->child : NULL; row; row = row->next)
 		if (itest_jnum(row, "pid") == pid)
 			return row;
 	return NULL;
@@ -102,12 +102,13 @@ static const cJSON *row_of_pid(const cJSON *j, pid_t pid)
 /* ---- 1. the cases of accounting.md ---- */
 
 struct acase {
-	char *args[6];      /* memhog's arguments */
-	double tree, raw;   /* expected peaks, MiB */
-	int nproc;          /* processes at the peak, 0: not checked (cow's child adds ~0) */
-	double rows[2];     /* expected contributions of the two largest rows, MiB, 0: none */
+	char *args[6];	  /* memhog's arguments */
+	double tree, raw; /* expected peaks, MiB */
+	int nproc;	  /* processes at the peak, 0: not checked (cow's child adds ~0) */
+	double rows[2];	  /* expected contributions of the two largest rows, MiB, 0: none */
 };
 
+/* clang-format off */
 static const struct acase cases[] = {
 	/* the skc/clang case: the fork child's copy of 300 MiB is not memory */
 	{ { "forkexec", "300", "100" }, 400, 600, 2, { 300, 100 } },
@@ -125,11 +126,12 @@ static const struct acase cases[] = {
 	 */
 	{ { "tree", "2", "3", "10" }, 130, 130, 13, { 10, 10 } },
 };
+/* clang-format on */
 
 static void run_case(struct itest_ctx *ctx, const struct acase *c)
 {
 	const char *json = itest_path(ctx, "result.json");
-	char *argv[16] = { (char *)itest.bmtrace, "--json", (char *)json, "--", itest.memhog };
+	char *argv[16] = {(char *)itest.bmtrace, "--json", (char *)json, "--", itest.memhog};
 	const cJSON *rows;
 	cJSON *j;
 	int i, n = 5;
@@ -175,8 +177,7 @@ static void test_accounting_case(void **state)
 
 static void test_spike(void **state)
 {
-	static const struct acase spike = { { "spike", "100", "300", "20" }, 400, 500, 2,
-					    { 300, 100 } };
+	static const struct acase spike = {{"spike", "100", "300", "20"}, 400, 500, 2, {300, 100}};
 	struct itest_ctx *ctx = *state;
 
 	itest_need_root();
@@ -207,8 +208,9 @@ static void test_proc_oracle(void **state)
 	int i, n;
 
 	itest_need_root();
-	bmt = itest_start(ctx, ARGV((char *)itest.bmtrace, "--json", (char *)json, "--",
-				    itest.memhog, "spawn", "200", "100"),
+	bmt = itest_start(ctx,
+			  ARGV((char *)itest.bmtrace, "--json", (char *)json, "--", itest.memhog,
+			       "spawn", "200", "100"),
 			  itest_oracle_env(ctx));
 	n = itest_wait_peak(ctx, pids, ITEST_MAX_PIDS, bmt);
 	assert_int_equal(n, 2);
@@ -243,8 +245,11 @@ static void test_exit_code(void **state)
 	cJSON *j;
 
 	itest_need_root();
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "--json", (char *)json, "--",
-					   itest.memhog, "exit", "3"), NULL, 3), 3);
+	assert_int_equal(bmtrace(ctx,
+				 ARGV((char *)itest.bmtrace, "--json", (char *)json, "--",
+				      itest.memhog, "exit", "3"),
+				 NULL, 3),
+			 3);
 	j = load_result(json);
 	assert_int_equal(itest_jnum(j, "exit_code"), 3);
 	assert_true(cJSON_IsNull(itest_jget(j, "signal")));
@@ -258,8 +263,11 @@ static void test_killed_by_signal(void **state)
 	cJSON *j;
 
 	itest_need_root();
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "--json", (char *)json, "--",
-					   itest.memhog, "kill", "9"), NULL, 137), 137);
+	assert_int_equal(bmtrace(ctx,
+				 ARGV((char *)itest.bmtrace, "--json", (char *)json, "--",
+				      itest.memhog, "kill", "9"),
+				 NULL, 137),
+			 137);
 	j = load_result(json);
 	assert_int_equal(itest_jnum(j, "signal"), 9);
 	/* no exit code when a signal ended the command */
@@ -277,10 +285,14 @@ static void test_command_not_found(void **state)
 	struct itest_ctx *ctx = *state;
 
 	itest_need_root();
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "--",
-					   "/nonexistent/bmtrace-itest-cmd"), NULL, 127), 127);
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "--",
-					   "bmtrace-itest-no-such-command"), NULL, 127), 127);
+	assert_int_equal(
+	    bmtrace(ctx, ARGV((char *)itest.bmtrace, "--", "/nonexistent/bmtrace-itest-cmd"), NULL,
+		    127),
+	    127);
+	assert_int_equal(bmtrace(ctx,
+				 ARGV((char *)itest.bmtrace, "--", "bmtrace-itest-no-such-command"),
+				 NULL, 127),
+			 127);
 }
 
 static void test_command_not_executable(void **state)
@@ -310,8 +322,9 @@ static void test_bad_option(void **state)
 	struct itest_ctx *ctx = *state;
 	char *err;
 
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "--no-such-option", "--",
-					   "true"), NULL, 125), 125);
+	assert_int_equal(
+	    bmtrace(ctx, ARGV((char *)itest.bmtrace, "--no-such-option", "--", "true"), NULL, 125),
+	    125);
 	err = itest_slurp(ctx->err, NULL);
 	assert_non_null(err);
 	fprintf(stderr, "  stderr: %s", err);
@@ -422,8 +435,7 @@ static void test_attach_pid_then_allocate(void **state)
 	check_result_invariants(j);
 	itest_expect_mib("tree peak (allocated after attach)", itest_jnum(j, "peak.bytes"),
 			 100 - LOW_SLACK, 100 + HIGH_SLACK);
-	expect_near("tree peak vs /proc at the peak", itest_jnum(j, "peak.bytes"), rss,
-		    ORACLE_REL);
+	expect_near("tree peak vs /proc at the peak", itest_jnum(j, "peak.bytes"), rss, ORACLE_REL);
 	cJSON_Delete(j);
 }
 
@@ -435,8 +447,8 @@ static void expect_owner(const char *file, const struct passwd *pw)
 
 	if (stat(file, &st))
 		fail_msg("%s was not created: %s", file, strerror(errno));
-	fprintf(stderr, "  %s owned by %u:%u, want %u:%u\n", file, st.st_uid, st.st_gid,
-		pw->pw_uid, pw->pw_gid);
+	fprintf(stderr, "  %s owned by %u:%u, want %u:%u\n", file, st.st_uid, st.st_gid, pw->pw_uid,
+		pw->pw_gid);
 	assert_int_equal(st.st_uid, pw->pw_uid);
 	assert_int_equal(st.st_gid, pw->pw_gid);
 }
@@ -446,7 +458,7 @@ static void test_privilege_drop(void **state)
 	struct itest_ctx *ctx = *state;
 	const struct passwd *pw = getpwnam("nobody");
 	char sudo_uid[32], sudo_gid[32];
-	char *sudo_env[] = { sudo_uid, sudo_gid, "SUDO_USER=nobody", NULL };
+	char *sudo_env[] = {sudo_uid, sudo_gid, "SUDO_USER=nobody", NULL};
 	/* a copy of memhog that nobody can run, in a directory nobody can write */
 	char *memhog = strdup(itest_path(ctx, "memhog"));
 	char *out = strdup(itest_path(ctx, "out"));
@@ -466,15 +478,18 @@ static void test_privilege_drop(void **state)
 	assert_int_equal(mkdir(out, 0777), 0);
 	assert_int_equal(chmod(out, 0777), 0);
 
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "-u", "nobody", "--", memhog,
-					   "touchfile", f1), NULL, 0), 0);
+	assert_int_equal(
+	    bmtrace(ctx, ARGV((char *)itest.bmtrace, "-u", "nobody", "--", memhog, "touchfile", f1),
+		    NULL, 0),
+	    0);
 	expect_owner(f1, pw);
 
 	/* under sudo, the invoking user is the default */
 	snprintf(sudo_uid, sizeof(sudo_uid), "SUDO_UID=%u", pw->pw_uid);
 	snprintf(sudo_gid, sizeof(sudo_gid), "SUDO_GID=%u", pw->pw_gid);
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "--", memhog, "touchfile", f2),
-				 sudo_env, 0), 0);
+	assert_int_equal(
+	    bmtrace(ctx, ARGV((char *)itest.bmtrace, "--", memhog, "touchfile", f2), sudo_env, 0),
+	    0);
 	expect_owner(f2, pw);
 	free(memhog);
 	free(out);
@@ -509,12 +524,16 @@ static void test_record_report(void **state)
 	struct stat st;
 
 	itest_need_root();
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "-w", trace, "--json", live, "--",
-					   itest.memhog, "forkexec", "100", "50"), NULL, 0), 0);
+	assert_int_equal(bmtrace(ctx,
+				 ARGV((char *)itest.bmtrace, "-w", trace, "--json", live, "--",
+				      itest.memhog, "forkexec", "100", "50"),
+				 NULL, 0),
+			 0);
 	assert_int_equal(stat(trace, &st), 0);
 	fprintf(stderr, "  trace: %lld bytes\n", (long long)st.st_size);
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "report", trace, "--json",
-					   replay), NULL, 0), 0);
+	assert_int_equal(
+	    bmtrace(ctx, ARGV((char *)itest.bmtrace, "report", trace, "--json", replay), NULL, 0),
+	    0);
 	expect_same_bytes(live, replay);
 	free(trace);
 	free(live);
@@ -527,41 +546,41 @@ static void drop_version(cJSON *j)
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "bmtrace_version");
 }
 
+static void print_json_leaf(const cJSON *a, const cJSON *b, const char *path)
+{
+	char *sa = a ? cJSON_PrintUnformatted(a) : NULL;
+	char *sb = b ? cJSON_PrintUnformatted(b) : NULL;
+
+	fprintf(stderr, "  differs at %s: committed %.200s, now %.200s\n", path,
+		sa ? sa : "(missing)", sb ? sb : "(missing)");
+	free(sa);
+	free(sb);
+}
+
 /* Print the first path where two JSON values differ, to explain a failure. */
 static void print_json_diff(const cJSON *a, const cJSON *b, const char *path)
 {
-	const cJSON *ca;
+	const cJSON *ca, *cb;
 	char sub[512];
 	int i = 0;
 
-	if (cJSON_Compare(a, b, 1))
+	if (!a || !b || a->type != b->type || !(cJSON_IsObject(a) || cJSON_IsArray(a)) ||
+	    cJSON_GetArraySize(a) != cJSON_GetArraySize(b)) {
+		print_json_leaf(a, b, path);
 		return;
-	if (a && b && a->type == b->type && (cJSON_IsObject(a) || cJSON_IsArray(a)) &&
-	    cJSON_GetArraySize(a) == cJSON_GetArraySize(b)) {
-		cJSON_ArrayForEach(ca, a) {
-			const cJSON *cb = cJSON_IsObject(a) ?
-				cJSON_GetObjectItemCaseSensitive(b, ca->string) :
-				cJSON_GetArrayItem(b, i);
-
-			if (cJSON_IsObject(a))
-				snprintf(sub, sizeof(sub), "%s.%s", path, ca->string);
-			else
-				snprintf(sub, sizeof(sub), "%s[%d]", path, i);
-			i++;
-			if (!cJSON_Compare(ca, cb, 1)) {
-				print_json_diff(ca, cb, sub);
-				return;
-			}
-		}
 	}
-	{
-		char *sa = a ? cJSON_PrintUnformatted(a) : NULL;
-		char *sb = b ? cJSON_PrintUnformatted(b) : NULL;
-
-		fprintf(stderr, "  differs at %s: committed %.200s, now %.200s\n", path,
-			sa ? sa : "(missing)", sb ? sb : "(missing)");
-		free(sa);
-		free(sb);
+	for (ca = a->child; ca; ca = ca->next, i++) {
+		if (cJSON_IsObject(a)) {
+			cb = cJSON_GetObjectItemCaseSensitive(b, ca->string);
+			snprintf(sub, sizeof(sub), "%s.%s", path, ca->string);
+		} else {
+			cb = cJSON_GetArrayItem(b, i);
+			snprintf(sub, sizeof(sub), "%s[%d]", path, i);
+		}
+		if (!cJSON_Compare(ca, cb, 1)) {
+			print_json_diff(ca, cb, sub);
+			return;
+		}
 	}
 }
 
@@ -575,8 +594,10 @@ static void test_fixture_report(void **state)
 
 	snprintf(trace, sizeof(trace), "%s/forkexec.bmt", itest.fixtures);
 	snprintf(want_path, sizeof(want_path), "%s/forkexec.json", itest.fixtures);
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "report", trace, "--json",
-					   (char *)json), NULL, 0), 0);
+	assert_int_equal(
+	    bmtrace(ctx, ARGV((char *)itest.bmtrace, "report", trace, "--json", (char *)json), NULL,
+		    0),
+	    0);
 	want = load_result(want_path);
 	got = load_result(json);
 	drop_version(want);
@@ -603,8 +624,11 @@ static void test_fixture_truncated(void **state)
 		fail_msg("cannot read the fixture %s", trace);
 	assert_int_equal(itest_spit(cut, buf, len / 2), 0);
 	free(buf);
-	assert_int_equal(bmtrace(ctx, ARGV((char *)itest.bmtrace, "report", (char *)cut, "--json",
-					   (char *)itest_path(ctx, "x.json")), NULL, 125), 125);
+	assert_int_equal(bmtrace(ctx,
+				 ARGV((char *)itest.bmtrace, "report", (char *)cut, "--json",
+				      (char *)itest_path(ctx, "x.json")),
+				 NULL, 125),
+			 125);
 	err = itest_slurp(ctx->err, NULL);
 	assert_non_null(err);
 	fprintf(stderr, "  stderr: %s", err);
@@ -624,9 +648,10 @@ static void test_ctrl_c(void **state)
 	int rc;
 
 	itest_need_root();
-	bmt = itest_start(ctx, ARGV((char *)itest.bmtrace, "--json", (char *)json, "--",
-				    itest.memhog, "hold", "100"),
-			  itest_oracle_env(ctx));
+	bmt = itest_start(
+	    ctx,
+	    ARGV((char *)itest.bmtrace, "--json", (char *)json, "--", itest.memhog, "hold", "100"),
+	    itest_oracle_env(ctx));
 	assert_int_equal(itest_wait_peak(ctx, pids, ITEST_MAX_PIDS, bmt), 1);
 	/* to bmtrace alone, not its process group: bmtrace must forward it */
 	assert_int_equal(kill(bmt, SIGINT), 0);
@@ -643,33 +668,35 @@ static void test_ctrl_c(void **state)
 }
 
 #define TEST(f) cmocka_unit_test_setup_teardown(f, itest_setup, itest_teardown)
-#define CASE(i, name) { name, test_accounting_case, itest_setup, itest_teardown, \
-			(void *)&cases[i] }
+#define CASE(i, name)                                                                              \
+	{                                                                                          \
+		name, test_accounting_case, itest_setup, itest_teardown, (void *)&cases[i]         \
+	}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		CASE(0, "forkexec 300 100"),
-		CASE(1, "spawn 300 100"),
-		CASE(2, "vfork 300 100"),
-		CASE(3, "execinto 300 100"),
-		CASE(4, "threads 8 50"),
-		CASE(5, "cow 300"),
-		CASE(6, "tree 2 3 10"),
-		TEST(test_spike),
-		TEST(test_proc_oracle),
-		TEST(test_exit_code),
-		TEST(test_killed_by_signal),
-		TEST(test_command_not_found),
-		TEST(test_command_not_executable),
-		TEST(test_bad_option),
-		TEST(test_attach_pid),
-		TEST(test_attach_pid_then_allocate),
-		TEST(test_privilege_drop),
-		TEST(test_record_report),
-		TEST(test_fixture_report),
-		TEST(test_fixture_truncated),
-		TEST(test_ctrl_c),
+	    CASE(0, "forkexec 300 100"),
+	    CASE(1, "spawn 300 100"),
+	    CASE(2, "vfork 300 100"),
+	    CASE(3, "execinto 300 100"),
+	    CASE(4, "threads 8 50"),
+	    CASE(5, "cow 300"),
+	    CASE(6, "tree 2 3 10"),
+	    TEST(test_spike),
+	    TEST(test_proc_oracle),
+	    TEST(test_exit_code),
+	    TEST(test_killed_by_signal),
+	    TEST(test_command_not_found),
+	    TEST(test_command_not_executable),
+	    TEST(test_bad_option),
+	    TEST(test_attach_pid),
+	    TEST(test_attach_pid_then_allocate),
+	    TEST(test_privilege_drop),
+	    TEST(test_record_report),
+	    TEST(test_fixture_report),
+	    TEST(test_fixture_truncated),
+	    TEST(test_ctrl_c),
 	};
 
 	if (itest_init())

@@ -47,8 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (1024UL * 1024)
-#define PAGE 4096UL
+#define MIB	 (1024UL * 1024)
+#define PAGE	 4096UL
 #define MAX_PIDS 4096
 
 extern char **environ;
@@ -59,7 +59,7 @@ static char self[PATH_MAX]; /* this executable, for the exec cases */
 /* The readiness pipes; -1 when unused. */
 static int ready_r = -1, ready_w = -1; /* children -> top level: "pid\n" */
 static int go_r = -1, go_w = -1;       /* top level -> children: EOF = release */
-static int is_child;                   /* a workload child, not the top level */
+static int is_child;		       /* a workload child, not the top level */
 
 static void die(const char *what)
 {
@@ -69,9 +69,10 @@ static void die(const char *what)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: %s hold N | forkexec P C | spawn P C | vfork P C | "
-			"execinto P C | threads T N | spike P S MS | cow P | tree D W N | "
-			"late N | exit CODE | kill SIG | touchfile PATH | sleep MS | demo\n",
+	fprintf(stderr,
+		"usage: %s hold N | forkexec P C | spawn P C | vfork P C | "
+		"execinto P C | threads T N | spike P S MS | cow P | tree D W N | "
+		"late N | exit CODE | kill SIG | touchfile PATH | sleep MS | demo\n",
 		prog);
 	exit(2);
 }
@@ -92,7 +93,7 @@ static long arg_num(char **argv, int argc, int i)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
@@ -379,7 +380,7 @@ static void *thread_main(void *a)
 static int cmd_threads(long nthreads, long mib)
 {
 	pthread_barrier_t at_peak, release;
-	struct thread_arg arg = { mib, &at_peak, &release };
+	struct thread_arg arg = {mib, &at_peak, &release};
 	pthread_t *tids = calloc(nthreads, sizeof(*tids));
 	long i;
 
@@ -524,7 +525,7 @@ static void demo_link(const char *name, char *out, size_t len)
 static int cmd_demo(void)
 {
 	char skc[PATH_MAX], clang[PATH_MAX];
-	char *args[] = { "skc", "-O2", "-c", "big.sk", "-o", "big.o", NULL };
+	char *args[] = {"skc", "-O2", "-c", "big.sk", "-o", "big.o", NULL};
 
 	if (!mkdtemp(demo_dir))
 		die("mkdtemp");
@@ -540,7 +541,7 @@ static int demo_skc(void)
 {
 	const char *dir = getenv("MEMHOG_DEMO_DIR");
 	char clang[PATH_MAX];
-	char *args[] = { "clang", "-cc1", "-O2", "-emit-obj", "big.ll", "-o", "big.o", NULL };
+	char *args[] = {"clang", "-cc1", "-O2", "-emit-obj", "big.ll", "-o", "big.o", NULL};
 	pid_t pid;
 	int rc;
 
