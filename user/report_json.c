@@ -204,7 +204,9 @@ static void add_schema1(struct json *j, cJSON *root)
 	put(j, root, "schema", u64_item(JSON_SCHEMA));
 	put(j, root, "bmtrace_version", str_item(BMT_VERSION));
 	put(j, root, "command", argv_item(j, run->argv));
-	put(j, root, "exit_code", cJSON_CreateNumber(run->exit_code));
+	/* null when unknown: killed by a signal (see "signal"), or -p (not our child) */
+	put(j, root, "exit_code", run->exit_code >= 0 ? cJSON_CreateNumber(run->exit_code) :
+							 cJSON_CreateNull());
 	put(j, root, "signal", run->signal ? cJSON_CreateNumber(run->signal) : cJSON_CreateNull());
 	put(j, root, "duration_s", time_item(j, run->end_ts));
 	add_peak(j, root);
