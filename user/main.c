@@ -311,8 +311,10 @@ static int attach_pid(struct session *s, struct loop_state *ls)
 		die_line(err, NULL);
 		return -EXIT_BMTRACE;
 	}
-	if (s->cfg->verbose)
-		fprintf(stderr, "bmtrace: attached to %zu running processes\n", found);
+	/* as strace does: the moment from which nothing is missed, for people and scripts */
+	if (!s->cfg->quiet)
+		fprintf(stderr, "bmtrace: attached to PID %u and %zu descendants\n", s->cfg->pid,
+			found ? found - 1 : 0);
 	return 0;
 }
 

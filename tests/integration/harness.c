@@ -107,9 +107,9 @@ int itest_teardown(void **state)
 
 const char *itest_path(struct itest_ctx *ctx, const char *name)
 {
-	static char bufs[8][PATH_MAX + 64];
+	static char bufs[16][PATH_MAX + 64];
 	static int next;
-	char *b = bufs[next++ % 8];
+	char *b = bufs[next++ % 16];
 
 	snprintf(b, sizeof(bufs[0]), "%s/%s", ctx->dir, name);
 	return b;

@@ -55,7 +55,7 @@ int itest_teardown(void **state);
 /* In a tracing test: skip() unless root with BTF. */
 void itest_need_root(void);
 
-/* "DIR/name" in ctx's temp dir (a static buffer, one of 8 in rotation). */
+/* "DIR/name" in ctx's temp dir: a static buffer, valid for the next 15 calls. */
 const char *itest_path(struct itest_ctx *ctx, const char *name);
 
 /*

@@ -271,10 +271,12 @@ static void peak(int children)
 		have += got;
 		buf[have] = '\0';
 		while ((nl = strchr(buf, '\n'))) {
+			size_t line = nl + 1 - buf;
+
 			if (n < MAX_PIDS)
 				pids[n++] = atoi(buf);
-			memmove(buf, nl + 1, have - (nl + 1 - buf) + 1);
-			have -= nl + 1 - buf;
+			memmove(buf, buf + line, have - line + 1);
+			have -= line;
 		}
 	}
 	oracle_wait(pids, n);
@@ -602,8 +604,8 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo();
-	if (!strcmp(cmd, "touchfile"))
-		return argc > 2 ? cmd_touchfile(argv[2]) : (usage(), 2);
+	if (!strcmp(cmd, "touchfile") && argc > 2)
+		return cmd_touchfile(argv[2]);
 	if (!strcmp(cmd, "kill"))
 		return cmd_kill(argc > 2 ? (int)arg_num(argv, argc, 2) : SIGTERM);
 	a = arg_num(argv, argc, 2);
@@ -615,8 +617,10 @@ int main(int argc, char **argv)
 		return cmd_cow(a);
 	if (!strcmp(cmd, "exit"))
 		return (int)a;
-	if (!strcmp(cmd, "sleep"))
-		return sleep_ms(a), 0;
+	if (!strcmp(cmd, "sleep")) {
+		sleep_ms(a);
+		return 0;
+	}
 	b = arg_num(argv, argc, 3);
 	if (!strcmp(cmd, "forkexec"))
 		return cmd_parent_child(a, b, HOW_FORK);
