@@ -188,6 +188,8 @@ struct proc {
 	uint64_t bytes[M_COUNTED]; /* its contribution now */
 	uint64_t peak_bytes;       /* its own maximum */
 	uint64_t snap_gen;         /* == c->snap_gen: already in the snapshot */
+	uint64_t cmd_peak;         /* its own maximum while running its current command */
+	int inherited;             /* its command came from its parent by fork, not by exec */
 };
 
 struct mm {
@@ -209,7 +211,44 @@ struct mm {
 struct tally {
 	char *name;
 	uint64_t bytes, peak_bytes, peak_ts, at_peak, processes;
+	/* commands only: sizing over the processes that ran it */
+	uint64_t live, max_live;   /* instances alive now, and at most */
+	uint64_t max_proc_peak, samples;
+	uint32_t *hist;            /* per-process peaks, log-linear (see hist_bucket) */
 };
+
+/*
+ * Per-process peaks of a command, in a log-linear histogram of 4 KiB pages: exact below 16
+ * pages, then 16 steps per power of two, so a bucket's top is within 1/16 of its bottom.
+ * Memory per command is fixed whatever the number of processes.
+ */
+#define HIST_SUB 16
+#define HIST_POW 40 /* up to 2^44 pages */
+#define HIST_BUCKETS (HIST_SUB * (HIST_POW + 1))
+
+static size_t hist_bucket(uint64_t bytes)
+{
+	uint64_t x = bytes >> 12;
+	int e = 63 - __builtin_clzll(x | 1);
+
+	if (x < HIST_SUB)
+		return x;
+	if (e - 4 >= HIST_POW)
+		return HIST_BUCKETS - 1;
+	return HIST_SUB + (size_t)(e - 4) * HIST_SUB + ((x >> (e - 4)) & (HIST_SUB - 1));
+}
+
+/* The largest value that falls in bucket i, in bytes. */
+static uint64_t hist_top(size_t i)
+{
+	size_t e4, sub;
+
+	if (i < HIST_SUB)
+		return (uint64_t)i << 12;
+	e4 = (i - HIST_SUB) / HIST_SUB;
+	sub = (i - HIST_SUB) % HIST_SUB;
+	return (((uint64_t)(HIST_SUB + sub + 1) << e4) - 1) << 12;
+}
 
 struct snap_row {
 	uint32_t pid, ppid;
@@ -442,6 +481,8 @@ static void apply(struct collector *c, struct mm *m, const uint64_t *v, uint64_t
 		return;
 	if (sum3(p->bytes) > p->peak_bytes)
 		p->peak_bytes = sum3(p->bytes);
+	if (sum3(p->bytes) > p->cmd_peak)
+		p->cmd_peak = sum3(p->bytes);
 	tally_add(&c->stages[p->stage], total, sign, c->now);
 	if (p->names && p->names->cmd >= 0)
 		tally_add(&c->cmds[p->names->cmd], total, sign, c->now);
@@ -658,9 +699,51 @@ static void bind(struct collector *c, struct proc *p, struct mm *m)
 	}
 }
 
+/* p starts running its command: one more instance. */
+static void cmd_enter(struct collector *c, struct proc *p, int inherited)
+{
+	struct tally *t;
+
+	if (!p->names || p->names->cmd < 0)
+		return;
+	t = &c->cmds[p->names->cmd];
+	if (++t->live > t->max_live)
+		t->max_live = t->live;
+	p->cmd_peak = sum3(p->bytes);
+	p->inherited = inherited;
+}
+
+static void hist_add(struct tally *t, uint64_t bytes, int sign)
+{
+	if (!t->hist && !(t->hist = calloc(HIST_BUCKETS, sizeof(*t->hist))))
+		return; /* sizing is lost, the accounting is not */
+	t->hist[hist_bucket(bytes)] += sign;
+	t->samples += sign;
+}
+
+/*
+ * p stops running its command. Its peak under it is one sample of the command's sizing,
+ * unless p was only a fork child on its way to exec something else (make's children).
+ */
+static void cmd_leave(struct collector *c, struct proc *p, int by_exec)
+{
+	struct tally *t;
+
+	if (!p->names || p->names->cmd < 0)
+		return;
+	t = &c->cmds[p->names->cmd];
+	t->live--;
+	if (by_exec && p->inherited)
+		return;
+	hist_add(t, p->cmd_peak, +1);
+	if (p->cmd_peak > t->max_proc_peak)
+		t->max_proc_peak = p->cmd_peak;
+}
+
 /* p has exited (and left the pid table): release its mm; free it unless it still owns one. */
 static void proc_exit(struct collector *c, struct proc *p)
 {
+	cmd_leave(c, p, 0);
 	p->alive = 0;
 	c->alive--;
 	p->owned++; /* pinned: retiring its mm below must not free it under us */
@@ -701,10 +784,17 @@ static void set_identity(struct collector *c, struct proc *p, struct names *n, i
 	owned_apply(c, p, -1);
 	if (new_cmd) {
 		/* a process counts once per command it runs: exec of the same name adds none */
-		if (n->cmd >= 0 && (!p->names || p->names->cmd != n->cmd))
+		int same = p->names && p->names->cmd == n->cmd;
+
+		if (n->cmd >= 0 && !same)
 			c->cmds[n->cmd].processes++;
+		if (!same)
+			cmd_leave(c, p, 1);
 		names_put(p->names);
 		p->names = n;
+		if (!same)
+			cmd_enter(c, p, 0);
+		p->inherited = 0; /* it exec'd this command itself */
 	}
 	if (stage != p->stage) {
 		p->stage = stage;
@@ -769,12 +859,12 @@ static struct names *names_from_comm(struct collector *c, const char *raw)
 	return n;
 }
 
-static int count_new_proc(struct collector *c, struct proc *p)
+static void count_new_proc(struct collector *c, struct proc *p, int inherited)
 {
 	c->stages[p->stage].processes++;
 	if (p->names->cmd >= 0)
 		c->cmds[p->names->cmd].processes++;
-	return 0;
+	cmd_enter(c, p, inherited);
 }
 
 static int rec_fork(struct collector *c, const struct bmt_fork *r)
@@ -793,7 +883,7 @@ static int rec_fork(struct collector *c, const struct bmt_fork *r)
 		if (!p->names)
 			return -ENOMEM;
 	}
-	count_new_proc(c, p);
+	count_new_proc(c, p, parent != NULL);
 	m = mm_get(c, r->child_mm_key);
 	if (!m)
 		return r->child_mm_key ? -ENOMEM : 1;
@@ -888,7 +978,7 @@ static int rec_adopt(struct collector *c, const struct bmt_adopt *r)
 		return -ENOMEM;
 	if (p->pid == c->root_pid)
 		name_default_stage(c, c->cmds[p->names->cmd].name);
-	count_new_proc(c, p);
+	count_new_proc(c, p, 0);
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -1042,8 +1132,10 @@ void collector__free(struct collector *c)
 	table_free(&c->cmd_index);
 	for (size_t i = 0; c->stages && i < c->n_stages; i++)
 		free(c->stages[i].name);
-	for (size_t i = 0; i < c->n_cmds; i++)
+	for (size_t i = 0; i < c->n_cmds; i++) {
 		free(c->cmds[i].name);
+		free(c->cmds[i].hist);
+	}
 	free(c->stages);
 	free(c->cmds);
 	free(c->snap_stage);
@@ -1088,7 +1180,7 @@ int collector__add_root(struct collector *c, uint32_t pid, char *const argv[], u
 	c->have_root = 1;
 	c->root_pid = pid;
 	name_default_stage(c, q);
-	count_new_proc(c, p);
+	count_new_proc(c, p, 0);
 	return 0;
 }
 
@@ -1122,6 +1214,65 @@ static int cmp_alive(const void *a, const void *b)
 	const struct bmt_alive_proc *x = a, *y = b;
 
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* The q-quantile of a command's per-process peaks: a bucket's top, capped at the true max. */
+static uint64_t quantile(const struct tally *t, double q, uint64_t max)
+{
+	uint64_t rank, seen = 0;
+
+	if (!t->samples || !t->hist)
+		return 0;
+	rank = (uint64_t)(q * t->samples + 0.999999);
+	rank = rank ? rank : 1;
+	for (size_t i = 0; i < HIST_BUCKETS; i++) {
+		seen += t->hist[i];
+		if (seen >= rank)
+			return hist_top(i) < max ? hist_top(i) : max;
+	}
+	return max;
+}
+
+/* Fill res_cmds; processes still running count with their peak so far. */
+static void command_sizing(struct collector *c)
+{
+	for (size_t i = 0; i < c->procs.cap; i++) {
+		struct proc *p = c->procs.vals[i];
+
+		if (p && p->alive && p->names && p->names->cmd >= 0)
+			hist_add(&c->cmds[p->names->cmd], p->cmd_peak, +1);
+	}
+	for (size_t i = 0; i < c->n_cmds; i++) {
+		const struct tally *t = &c->cmds[i];
+		uint64_t max = t->max_proc_peak, at_peak = 0;
+
+		for (size_t j = 0; j < c->procs.cap; j++) {
+			struct proc *p = c->procs.vals[j];
+
+			if (p && p->alive && p->names && p->names->cmd == (int)i && p->cmd_peak > max)
+				max = p->cmd_peak;
+		}
+		for (size_t j = 0; j < c->n_snap; j++)
+			at_peak += c->snap[j].names->cmd == (int)i;
+		c->res_cmds[i] = (struct bmt_command_result){
+			.name = t->name,
+			.bytes_at_peak = i < c->n_snap_cmd ? c->snap_cmd[i] : 0,
+			.peak_bytes = t->peak_bytes,
+			.peak_ts = t->peak_ts,
+			.processes = t->processes,
+			.max_proc_peak = max,
+			.max_instances = t->max_live,
+			.instances_at_peak = at_peak,
+		};
+		c->res_cmds[i].p50_proc_peak = quantile(t, 0.50, max);
+		c->res_cmds[i].p95_proc_peak = quantile(t, 0.95, max);
+	}
+	for (size_t i = 0; i < c->procs.cap; i++) {
+		struct proc *p = c->procs.vals[i];
+
+		if (p && p->alive && p->names && p->names->cmd >= 0)
+			hist_add(&c->cmds[p->names->cmd], p->cmd_peak, -1);
+	}
 }
 
 const struct bmt_result *collector__result(struct collector *c)
@@ -1171,11 +1322,7 @@ const struct bmt_result *collector__result(struct collector *c)
 		memmove(c->res_stages + 1, c->res_stages, (n - 1) * sizeof(d));
 		c->res_stages[0] = d;
 	}
-	for (size_t i = 0; i < c->n_cmds; i++)
-		c->res_cmds[i] = (struct bmt_command_result){
-			c->cmds[i].name, i < c->n_snap_cmd ? c->snap_cmd[i] : 0,
-			c->cmds[i].peak_bytes, c->cmds[i].peak_ts, c->cmds[i].processes
-		};
+	command_sizing(c);
 	qsort(c->res_cmds, c->n_cmds, sizeof(*c->res_cmds), cmp_cmd);
 	r->n_alive = 0;
 	for (size_t i = 0; i < c->procs.cap; i++) {

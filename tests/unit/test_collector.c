@@ -1393,6 +1393,71 @@ static void test_exit_with_empty_mm(void **state)
 	ctx_free(x);
 }
 
+/*
+ * Sizing per command: make runs three gcc of 10, 40 and 20 MiB, at most two at once, and a
+ * fork-only helper of its own. make's children on their way to exec gcc are not make
+ * instances of their own.
+ */
+static const struct bmt_command_result *find_cmd(const struct bmt_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_commands; i++)
+		if (!strcmp(r->commands[i].name, name))
+			return &r->commands[i];
+	fail_msg("no command %s", name);
+	return NULL;
+}
+
+static void gcc_child(struct ctx *x, uint32_t pid, uint32_t key, uint64_t mib)
+{
+	fork_copy(x, 100, pid, 1, key, 2 * MiB, 0, "make");
+	feed_rss(&x->f, key + 100, BMT_ANON, 1 * MiB);
+	feed_mm(&x->f, pid, key + 100);
+	feed_rss(&x->f, key, BMT_ANON, 0); /* the fork copy torn down */
+	feed_exec(&x->f, pid, key + 100, "/usr/bin/gcc", ARGV("gcc", "-c", "x.c"));
+	feed_rss(&x->f, key + 100, BMT_ANON, mib * MiB);
+}
+
+static void end_child(struct ctx *x, uint32_t pid, uint32_t key)
+{
+	feed_exit(&x->f, pid);
+	feed_rss(&x->f, key + 100, BMT_ANON, 0);
+}
+
+static void test_command_sizing(void **state)
+{
+	struct ctx *x = ctx_new(NULL);
+	const struct bmt_command_result *gcc, *make;
+	const struct bmt_result *r;
+
+	root_exec(x, 100, 1, ARGV("make"), "/usr/bin/make", ARGV("make", "-j2"));
+	feed_rss(&x->f, 1, BMT_ANON, 2 * MiB);
+	gcc_child(x, 101, 2, 10);
+	gcc_child(x, 102, 3, 40);
+	end_child(x, 101, 2);
+	gcc_child(x, 103, 4, 20);
+	end_child(x, 102, 3);
+	fork_copy(x, 100, 104, 1, 5, 2 * MiB, 0, "make"); /* a helper that stays make */
+	feed_rss(&x->f, 5, BMT_ANON, 7 * MiB);
+	r = result(x);
+	gcc = find_cmd(r, "gcc");
+	assert_u64(gcc->processes, 3);
+	assert_u64(gcc->max_instances, 2);
+	assert_bytes(gcc->max_proc_peak, 40 * MiB); /* 103 is still running: counted too */
+	/* the median of 10, 20, 40 is 20: a bucket top within 1/16 above */
+	assert_true(gcc->p50_proc_peak >= 20 * MiB && gcc->p50_proc_peak <= 20 * MiB + 20 * MiB / 16);
+	assert_bytes(gcc->p95_proc_peak, 40 * MiB);
+	assert_u64(gcc->instances_at_peak, 2); /* the peak: make 2 + gcc 40 + gcc 20 */
+	make = find_cmd(r, "make");
+	assert_u64(make->max_proc_peak, 5 * MiB); /* the helper adds 5 beyond its fork copy */
+	assert_true(make->max_instances <= 3);
+	end_child(x, 103, 4);
+	r = result(x);
+	gcc = find_cmd(r, "gcc");
+	assert_u64(gcc->max_instances, 2);
+	assert_bytes(gcc->max_proc_peak, 40 * MiB);
+	ctx_free(x);
+}
+
 /* ---- counters, liveness, samples ---- */
 
 static void test_counters(void **state)
@@ -1701,7 +1766,7 @@ int main(void)
 	    TEST(test_spike_20ms),
 	    TEST(test_fork_cow_rewrite),
 	    TEST(test_nested_fork_tree),
-	    TEST(test_double_fork_grandparent_holds), TEST(test_daemonize_parent_exits),
+	    TEST(test_double_fork_grandparent_holds), TEST(test_command_sizing), TEST(test_daemonize_parent_exits),
 	    TEST(test_parent_exec_releases_inherited),
 	    TEST(test_old_mm_teardown_after_exec),
 	    TEST(test_mm_and_pid_reuse),
