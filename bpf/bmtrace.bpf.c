@@ -270,11 +270,20 @@ static __always_inline void count_unpaired(struct pair_slot *s)
 	STAT_INC(unpaired);
 }
 
+/*
+ * The hot path is a process faulting its own pages: then the mm is current->mm (the classic
+ * record says so with curr == 1) and the classic program completes the event alone. Only
+ * curr == 0 events (fork copies, exec, teardown, reclaim) need the pointer from tp_btf.
+ * Both programs decide the same way, at the same instant.
+ */
 SEC("tp_btf/rss_stat")
 int BPF_PROG(rss_stat_btf, struct mm_struct *mm, int member)
 {
-	struct pair_slot *s = slot();
+	struct pair_slot *s;
 
+	if (mm == bpf_get_current_task_btf()->mm)
+		return 0;
+	s = slot();
 	if (!s)
 		return 0;
 	if (s->have == HAVE_TP && s->member == member) {
@@ -293,9 +302,14 @@ int BPF_PROG(rss_stat_btf, struct mm_struct *mm, int member)
 SEC("tp/kmem/rss_stat")
 int rss_stat_tp(struct trace_event_raw_rss_stat *ctx)
 {
-	struct pair_slot *s = slot();
 	__s32 member = ctx->member;
+	struct pair_slot *s;
 
+	if (ctx->curr) {
+		rss_event((__u64)bpf_get_current_task_btf()->mm, member, ctx->size);
+		return 0;
+	}
+	s = slot();
 	if (!s)
 		return 0;
 	if (s->have == HAVE_BTF && s->member == member) {
