@@ -12,9 +12,9 @@ BUILD       := build
 CC          ?= cc
 CLANG       ?= clang
 BPFTOOL     ?= bpftool
-PKGS        := libbpf libelf zlib libcjson
+PKGS        := libbpf libelf zlib libcjson libmicrohttpd libcurl
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lcjson)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lcjson -lmicrohttpd -lcurl) -pthread
 WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS      ?= -O2 -g
 ALL_CFLAGS  := -std=gnu11 $(WARN) $(CFLAGS) -Ibpf -Iuser -I$(BUILD) $(PKG_CFLAGS) \
@@ -35,7 +35,9 @@ endif
 CORE_SRCS   := user/collector.c user/stages.c user/tracefile.c user/util.c
 REPORT_SRCS := user/report_text.c user/report_json.c
 APP_SRCS    := user/main.c user/cli.c user/tracer.c user/runner.c user/procscan.c
-SRCS        := $(CORE_SRCS) $(REPORT_SRCS) $(APP_SRCS)
+# Prometheus export: rendering (pure), the /metrics endpoint, the Pushgateway client.
+PROM_SRCS   := user/prom.c user/http.c user/push.c
+SRCS        := $(CORE_SRCS) $(REPORT_SRCS) $(APP_SRCS) $(PROM_SRCS)
 OBJS        := $(SRCS:user/%.c=$(BUILD)/%.o)
 HDRS        := $(wildcard user/*.h) bpf/bmtrace.h
 
@@ -44,9 +46,11 @@ UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-san/
 WORKLOADS   := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c))
 ITEST_SRCS  := $(wildcard tests/integration/*.c)
 
-# What a fresh Debian 12 needs to build and test (make deps, as root).
+# What a fresh Debian 12 needs to build and test (make deps, as root). The tests run a real
+# Prometheus, Pushgateway and promtool on loopback, and curl and jq in tests/integration/*.sh.
 DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-                libcjson-dev libcmocka-dev
+                libcjson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev \
+                prometheus prometheus-pushgateway curl jq
 
 .DELETE_ON_ERROR:
 .PHONY: all check unit integration install uninstall clean format demo deps
@@ -100,6 +104,8 @@ unit: $(UNIT_BINS)
 integration: bmtrace $(WORKLOADS) $(BUILD)/itest
 	$(Q)BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
 		FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/itest
+	$(Q)BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
+		bash tests/integration/prom_e2e.sh
 
 check: unit integration
 

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * prom - the Prometheus text exposition format (version 0.0.4) of one or more traced trees.
+ * Pure: a plain snapshot in, text out; no clock, no tracing, no locking.
+ *
+ * The metric names are the contract of ../shared/design/interface.md. Invariants of the
+ * output, whatever the input:
+ * - every family has one HELP and one TYPE line, and its samples follow them together
+ *   (several trees are rendered family by family, never one tree after another);
+ * - label values are valid UTF-8 (bytes that are not become U+FFFD, and so do control
+ *   characters other than newline) and escaped (backslash, double quote, newline): a
+ *   hostile command name stays inside its quotes on its own line;
+ * - no two samples of a family share their labels: stages or commands whose names become
+ *   equal once cleaned are merged (bytes summed, peaks the larger one);
+ * - bmtrace_command_rss_bytes has at most top_commands + 1 series per tree: the largest
+ *   commands now (ties by name), and command="other" summing the rest (always present; a
+ *   command really named "other" is counted there too).
+ */
+#ifndef BMT_PROM_H
+#define BMT_PROM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "collector.h"
+#include "run.h"
+
+#define PROM_TOP_COMMANDS 10 /* default bound of bmtrace_command_rss_bytes */
+#define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* A label on every tree metric of a snapshot, e.g. {"cgroup", "/ci/job-42"} in serve mode. */
+struct prom_label {
+	const char *name;  /* [a-zA-Z_][a-zA-Z0-9_]*, not "__*", "stage", "command", "version" */
+	const char *value; /* any bytes */
+};
+
+struct prom_stage {
+	const char *name;
+	uint64_t bytes;      /* now */
+	uint64_t peak_bytes; /* its own maximum since tracing started */
+};
+
+struct prom_command {
+	const char *name;
+	uint64_t bytes; /* now: all processes running it */
+};
+
+/* What one tree looks like at one moment. Plain data: the caller owns every pointer. */
+struct prom_snapshot {
+	const struct prom_label *labels; /* none in the tracing modes */
+	size_t n_labels;
+	uint64_t tree_bytes;      /* tree RSS now (anon + file + shmem, inherited pages once) */
+	uint64_t tree_peak_bytes; /* its maximum since tracing started */
+	uint64_t anon_bytes;      /* anon + shmem now */
+	uint64_t processes;       /* alive now */
+	uint64_t processes_started; /* seen, the root included */
+	uint64_t events;          /* rss_stat events received */
+	uint64_t lost_events;     /* records the ring buffer had no room for */
+	struct prom_stage *stages;
+	size_t n_stages;
+	struct prom_command *commands; /* any order, any number: bounded when rendered */
+	size_t n_commands;
+	size_t top_commands;      /* 0: PROM_TOP_COMMANDS */
+	double last_success_time; /* Unix seconds; > 0 adds bmtrace_last_success_timestamp_seconds */
+};
+
+/*
+ * Render trees[0..n) (n >= 1) and bmtrace_build_info into f. Returns 0, -EINVAL (a bad
+ * extra label name), -ENOMEM, or -EIO (a write error).
+ */
+int prom_render(FILE *f, const struct prom_snapshot *trees, size_t n);
+
+/* The same into a malloc'd, NUL-terminated buffer (*len without the NUL); NULL, errno set. */
+char *prom_render_alloc(const struct prom_snapshot *trees, size_t n, size_t *len);
+
+/*
+ * A node_exporter textfile (its textfile collector reads the files named *.prom of a
+ * directory): one tree, written atomically (util_write_atomic: a temp file beside path,
+ * fsync, rename; "-" is stdout). Returns 0 or -errno.
+ */
+int prom_write_file(const char *path, const struct prom_snapshot *s);
+
+/*
+ * Fill s from a run's result: peak, processes started and alive at the end (r->n_alive),
+ * events and lost events (run->stats, as the JSON result), the stages' peaks and the
+ * commands' names. The "now" values come from now, the collector's latest sample, when
+ * given (else 0), except the commands' bytes now, which no result holds: 0, for the caller
+ * to set. s->stages and s->commands are allocated (free them with prom_snapshot_clear);
+ * names point into r and run: valid until the collector's next feed. Labels, top_commands
+ * and last_success_time are left as the caller set them. Returns 0 or -ENOMEM.
+ */
+int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
+		       const struct bmt_run *run, const struct bmt_sample *now);
+void prom_snapshot_clear(struct prom_snapshot *s);
+
+#endif /* BMT_PROM_H */

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * push - the final metrics to a Prometheus Pushgateway at the end of a run: the batch-job
+ * pattern. push-add (POST): the group's other metrics stay, so the last success
+ * timestamp of an earlier run survives a failed one and an alert on
+ * time() - bmtrace_last_success_timestamp_seconds sees CI failing.
+ */
+#ifndef BMT_PUSH_H
+#define BMT_PUSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "prom.h"
+
+#define PUSH_TIMEOUT_S	       10 /* the whole request */
+#define PUSH_CONNECT_TIMEOUT_S 5
+
+/*
+ * POST the rendering of s (one tree) to URL/metrics/job/JOB (JOB base64url-encoded, as
+ * URL/metrics/job@base64/..., when it holds anything but [A-Za-z0-9._~-]), with
+ * Content-Type "text/plain; version=0.0.4". url: http:// or https:// and the gateway's
+ * base (a trailing '/' is fine). When succeeded, bmtrace_last_success_timestamp_seconds is
+ * now (s->last_success_time is ignored either way). timeout_s 0: PUSH_TIMEOUT_S.
+ * Returns 0, or -1 with a one-line reason in err (curl's, or the gateway's status and the
+ * first line of its answer).
+ */
+int push_add(const char *url, const char *job, const struct prom_snapshot *s, bool succeeded,
+	     unsigned int timeout_s, char *err, size_t errlen);
+
+#endif /* BMT_PUSH_H */
