@@ -1,6 +1,7 @@
 # bmtrace - eBPF process-tree memory tracer
 #   make            build ./bmtrace
 #   make check      unit tests (also under ASan+UBSan) and integration tests (root)
+#   make bench      benchmarks against untraced runs and peers (root, BENCH.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format     clang-format the sources
 #   V=1             show the commands
@@ -114,6 +115,30 @@ deps:
 
 demo: bmtrace $(BUILD)/workloads/memhog
 	./bmtrace -- $(BUILD)/workloads/memhog demo
+
+# Benchmarks (root; tests/bench/run.sh, BENCH.md): wall time against untraced runs and
+# against peers, in interleaved rounds, and the checks of issue 3. Under 10 minutes on
+# 2 cores; bench-smoke runs the same with tiny sizes in under a minute. bench-deps
+# installs what the bench uses beyond make deps.
+BENCH_BINS     := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
+BENCH_PACKAGES := bpftrace jq binutils-source
+BENCH_ENV       = BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
+                  BENCH_BIN=$(CURDIR)/$(BUILD)/bench
+.PHONY: bench bench-smoke bench-deps
+
+$(BUILD)/bench/%: tests/bench/%.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g $< -o $@
+
+bench: bmtrace $(WORKLOADS) $(BENCH_BINS)
+	$(Q)$(BENCH_ENV) bash tests/bench/run.sh
+
+bench-smoke: bmtrace $(WORKLOADS) $(BENCH_BINS)
+	$(Q)$(BENCH_ENV) BENCH_SIZE=smoke BENCH_PAIRS=2 BENCH_PEER_ROUNDS=1 bash tests/bench/run.sh
+
+bench-deps:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BENCH_PACKAGES)
 
 install: bmtrace
 	install -d $(DESTDIR)$(BINDIR)

@@ -618,6 +618,37 @@ static void test_ctrl_c(void **state)
 	cJSON_Delete(j);
 }
 
+/* ---- 9. loss is reported, never silent ---- */
+
+/*
+ * A 4 KiB ring (the smallest) holds ~100 records; a fault storm of 262,144 page faults
+ * in well under a second overflows it between two drains. The loss must be counted,
+ * flagged in the JSON and said in the summary.
+ */
+static void test_tiny_ring_reports_loss(void **state)
+{
+	struct itest_ctx *ctx = *state;
+	const char *json = itest_path(ctx, "result.json");
+	char faultstorm[PATH_MAX + 16];
+	char *summary;
+	cJSON *j;
+
+	itest_need_root();
+	snprintf(faultstorm, sizeof(faultstorm), "%s/faultstorm", itest.workloads);
+	BMTRACE(ctx, NULL, 0, "--ring-size", "4K", "--json", json, "--", faultstorm, "512", "2");
+	j = load_result(json);
+	fprintf(stderr, "  %.0f events, %.0f lost\n", itest_jnum(j, "events"),
+		itest_jnum(j, "lost_events"));
+	assert_true(itest_jnum(j, "lost_events") > 0);
+	assert_true(cJSON_IsTrue(itest_jget(j, "peak_is_lower_bound")));
+	summary = itest_slurp(ctx->err, NULL);
+	assert_non_null(summary);
+	if (!strstr(summary, "lower bound"))
+		fail_msg("the summary does not say the peak is a lower bound:\n%s", summary);
+	free(summary);
+	cJSON_Delete(j);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, itest_setup, itest_teardown)
 #define CASE(i)                                                                                    \
 	{                                                                                          \
@@ -649,6 +680,7 @@ int main(void)
 	    TEST(test_fixture_report),
 	    TEST(test_fixture_truncated),
 	    TEST(test_ctrl_c),
+	    TEST(test_tiny_ring_reports_loss),
 	};
 
 	if (itest_init())
