@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -284,6 +285,7 @@ struct http_server *http__start(const struct http_opts *opts, char *err, size_t 
 	unsigned int max = opts->max_conns ? opts->max_conns : HTTP_DEFAULT_MAX_CONNS;
 	unsigned int timeout = opts->timeout_s ? opts->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
 	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD;
+	sigset_t all, old;
 	bool v6;
 	int fd;
 
@@ -297,12 +299,16 @@ struct http_server *http__start(const struct http_opts *opts, char *err, size_t 
 		goto fail_mutex;
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	/* its thread inherits a mask that blocks every signal: they stay the caller's own */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
 				    MHD_OPTION_LISTEN_SOCKET, fd,
 				    MHD_OPTION_CONNECTION_LIMIT, max,
 				    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 				    MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!srv->mhd) {
 		fail(err, errlen, "cannot start the HTTP server on %s", opts->listen);
 		close(fd);

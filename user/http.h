@@ -12,6 +12,9 @@
  * snapshot, as of the last publish, a slow client never delays tracing, and a scrape never
  * waits on a render.
  *
+ * Signals: the server's thread blocks them all, so a signal sent to the process (SIGCHLD,
+ * SIGINT, ...) reaches the caller's own thread or signalfd, never the server's.
+ *
  * Requests: GET and HEAD only; /metrics (the page, PROM_CONTENT_TYPE) and / (a small HTML
  * index linking it); 404 for any other path, 405 with "Allow: GET, HEAD" for another method
  * on those two; 503 while nothing has been published. Bounded: connections (max_conns),

@@ -61,7 +61,8 @@ struct prom_snapshot {
 	struct prom_command *commands; /* any order, any number: bounded when rendered */
 	size_t n_commands;
 	size_t top_commands;      /* 0: PROM_TOP_COMMANDS */
-	double last_success_time; /* Unix seconds; > 0 adds bmtrace_last_success_timestamp_seconds */
+	/* Unix seconds; > 0 adds bmtrace_last_success_timestamp_seconds */
+	double last_success_time;
 };
 
 /*

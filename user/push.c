@@ -2,6 +2,7 @@
 /* push - the final metrics to a Prometheus Pushgateway with libcurl (push.h). */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,11 +179,14 @@ int push_add(const char *url, const char *job, const struct prom_snapshot *s, bo
 	clock_gettime(CLOCK_REALTIME, &ts);
 	copy.last_success_time = succeeded ? ts.tv_sec + ts.tv_nsec / 1e9 : 0;
 	body = prom_render_alloc(&copy, 1, &len);
+	if (!body) {
+		fail(err, errlen, "pushgateway: cannot render the metrics: %s", strerror(errno));
+		return -1;
+	}
 	full = push_url(url, job);
-	if (!body || !full) {
+	if (!full) {
 		fail(err, errlen, "pushgateway: out of memory");
 		free(body);
-		free(full);
 		return -1;
 	}
 	rc = post(full, body, len, timeout_s, err, errlen);

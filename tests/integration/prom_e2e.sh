@@ -126,7 +126,8 @@ if has --pushgateway && has --job && command -v prometheus-pushgateway >/dev/nul
 	timeout 300 prometheus-pushgateway --web.listen-address="127.0.0.1:$gport" \
 		--persistence.file= >"$tmp/pushgateway.log" 2>&1 &
 	pids+=($!)
-	wait_ready "http://127.0.0.1:$gport/-/ready" 30 || skip "prometheus-pushgateway did not start"
+	wait_ready "http://127.0.0.1:$gport/-/ready" 30 ||
+		skip "prometheus-pushgateway did not start"
 	args+=(--pushgateway "http://127.0.0.1:$gport" --job e2e)
 	push=1
 fi
@@ -149,7 +150,8 @@ urls=()
 for i in $(seq 1 50); do
 	urls+=(-o "$tmp/scrape.$i" "$url")
 done
-codes=$(curl -s --parallel --parallel-max 50 --max-time 20 -w '%{http_code}\n' "${urls[@]}" || true)
+codes=$(curl -s --no-progress-meter --parallel --parallel-max 50 --max-time 20 \
+	-w '%{http_code}\n' "${urls[@]}" 2>/dev/null || true)
 n200=$(grep -c '^200$' <<<"$codes" || true)
 running=$(kill -0 "$bmt" 2>/dev/null && echo yes || echo no)
 if [[ $n200 == 50 ]]; then
@@ -198,7 +200,8 @@ else
 fi
 
 if ((textfile)); then
-	v=$(awk '$1 == "bmtrace_tree_rss_peak_bytes" { print $2 }' "$tmp/bmtrace.prom" 2>/dev/null || true)
+	v=$(awk '$1 == "bmtrace_tree_rss_peak_bytes" { print $2 }' "$tmp/bmtrace.prom" \
+		2>/dev/null || true)
 	if promtool_ok "$tmp/bmtrace.prom" && same "$v" "$peak"; then
 		ok "the textfile passes promtool, peak $v"
 	else
@@ -214,7 +217,8 @@ if ((push)); then
 	v=$(grep -E '^bmtrace_tree_rss_peak_bytes\{.*job="e2e"' "$tmp/pushed.prom" |
 		awk '{ print $NF }' || true)
 	if promtool_ok "$tmp/pushed.prom" && same "$v" "$peak" &&
-		grep -q '^bmtrace_last_success_timestamp_seconds{.*job="e2e"' "$tmp/pushed.prom"; then
+		grep -q '^bmtrace_last_success_timestamp_seconds{.*job="e2e"' \
+			"$tmp/pushed.prom"; then
 		ok "the Pushgateway holds the pushed metrics (promtool passes), peak $v"
 	else
 		bad "the Pushgateway: peak '$v', JSON '$peak'"

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,7 +54,8 @@ static int count_fds(void)
 static char *page_of(uint64_t k, size_t *len)
 {
 	struct prom_command cmd = { "cc1", k };
-	struct prom_snapshot s = { .tree_bytes = k, .events = k, .commands = &cmd, .n_commands = 1 };
+	struct prom_snapshot s = { .tree_bytes = k, .events = k, .commands = &cmd,
+				   .n_commands = 1 };
 
 	return prom_render_alloc(&s, 1, len);
 }
@@ -508,6 +510,37 @@ static void test_linger(void **state)
 	assert_int_equal(http__linger(fx->srv, 0, -1), 0);
 }
 
+/* The server's thread blocks every signal: SIGCHLD and SIGINT stay the caller's. */
+static void test_signals_blocked(void **state)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int others = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char path[300], line[256];
+		unsigned long long blocked = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.' || atoi(e->d_name) == gettid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue; /* a thread that just ended */
+		while (fgets(line, sizeof(line), f))
+			sscanf(line, "SigBlk: %llx", &blocked);
+		fclose(f);
+		assert_true(blocked & 1ull << (SIGCHLD - 1));
+		assert_true(blocked & 1ull << (SIGINT - 1));
+		assert_true(blocked & 1ull << (SIGTERM - 1));
+		others++;
+	}
+	closedir(d);
+	assert_true(others >= 1);
+}
+
 static void test_parse_listen(void **state)
 {
 	static const char *const bad[] = { "", "abc", "1.2.3.4:", "1.2.3.4:70000", "::1:80",
@@ -578,6 +611,7 @@ int main(void)
 		T(test_oversized),	  T(test_slow_clients),
 		T(test_connection_flood), T(test_stop_while_sending),
 		T(test_linger),		  T(test_port_in_use),
+		T(test_signals_blocked),
 		cmocka_unit_test(test_parse_listen), cmocka_unit_test(test_ipv6_loopback),
 	};
 

@@ -511,10 +511,18 @@ static void test_fill_from_result(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_every_family),	 T(test_hostile_labels),  T(test_hostile_stage_and_tree_label),
-		T(test_top_n_and_other), T(test_merge_duplicates), T(test_trees),
-		T(test_bad_label_names), T(test_empty),		  T(test_promtool),
-		T(test_promtool_catches), T(test_write_file),	  T(test_write_error),
+		T(test_every_family),
+		T(test_hostile_labels),
+		T(test_hostile_stage_and_tree_label),
+		T(test_top_n_and_other),
+		T(test_merge_duplicates),
+		T(test_trees),
+		T(test_bad_label_names),
+		T(test_empty),
+		T(test_promtool),
+		T(test_promtool_catches),
+		T(test_write_file),
+		T(test_write_error),
 		T(test_fill_from_result),
 	};
 

@@ -262,8 +262,9 @@ static void test_refused(void **state)
 	char err[256] = "", seed[256], *out;
 
 	need_gateway(fx);
-	snprintf(seed, sizeof(seed), "POST /metrics/job/seed HTTP/1.0\r\nContent-Length: %zu\r\n\r\n%s",
-		 strlen(body), body);
+	snprintf(seed, sizeof(seed),
+		 "POST /metrics/job/seed HTTP/1.0\r\nContent-Length: %zu\r\n\r\n%s", strlen(body),
+		 body);
 	out = promtest_raw(fx->port, seed, strlen(seed));
 	assert_non_null(out);
 	if (!strstr(out, " 200 "))
@@ -290,7 +291,8 @@ static void test_nobody_listening(void **state)
 static void test_silent_server(void **state)
 {
 	struct fixture *fx = *state;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	char url[64], err[256] = "";
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
