@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -311,7 +312,8 @@ struct http_server *http__start(const struct http_opts *opts, char *err, size_t 
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!srv->mhd) {
 		fail(err, errlen, "cannot start the HTTP server on %s", opts->listen);
-		close(fd);
+		if (fcntl(fd, F_GETFD) >= 0) /* whether libmicrohttpd closed it varies */
+			close(fd);
 		goto fail_mutex;
 	}
 	return srv;
