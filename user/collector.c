@@ -1263,6 +1263,7 @@ static void command_sizing(struct collector *c)
 			.max_proc_peak = max,
 			.max_instances = t->max_live,
 			.instances_at_peak = at_peak,
+			.bytes_now = t->bytes,
 		};
 		c->res_cmds[i].p50_proc_peak = quantile(t, 0.50, max);
 		c->res_cmds[i].p95_proc_peak = quantile(t, 0.95, max);
@@ -1313,7 +1314,7 @@ const struct bmt_result *collector__result(struct collector *c)
 			continue;
 		c->res_stages[n++] = (struct bmt_stage_result){ t->name, c->snap_stage[i],
 								t->peak_bytes, t->peak_ts,
-								t->processes };
+								t->processes, t->bytes };
 	}
 	/* the root's default stage first, then the rules in order */
 	if (n && c->res_stages[n - 1].name == c->stages[c->default_stage].name) {
@@ -1351,6 +1352,8 @@ const struct bmt_result *collector__result(struct collector *c)
 	r->rejected = c->rejected;
 	r->first_ts = c->first_ts;
 	r->last_ts = c->last_ts;
+	r->tree_bytes_now = sum3(c->tree);
+	r->anon_bytes_now = c->tree[M_ANON] + c->tree[M_SHMEM];
 	return r;
 nomem:
 	free_result(c);

@@ -42,6 +42,7 @@ struct bmt_stage_result {
 	uint64_t peak_bytes; /* its own maximum over time */
 	uint64_t peak_ts;
 	uint64_t processes;  /* processes that belonged to it at any time */
+	uint64_t bytes_now;  /* at the last record fed */
 };
 
 struct bmt_command_result {
@@ -59,6 +60,7 @@ struct bmt_command_result {
 	uint64_t p50_proc_peak, p95_proc_peak;
 	uint64_t max_instances;
 	uint64_t instances_at_peak; /* of them, alive at the tree's peak with a contribution */
+	uint64_t bytes_now;   /* at the last record fed */
 };
 
 /* A process still alive when tracing stopped. */
@@ -89,6 +91,7 @@ struct bmt_result {
 	uint64_t events;                /* RSS records fed */
 	uint64_t rejected;              /* records rejected as unknown or short */
 	uint64_t first_ts, last_ts;     /* of the records fed */
+	uint64_t tree_bytes_now, anon_bytes_now; /* at the last record fed (live exporters) */
 };
 
 /* Per change of the tree total: called with the new totals after each change. */
