@@ -180,7 +180,8 @@ static __always_inline struct mm_state *bind_mm(__u32 tgid, struct bmt_proc *p, 
 		return NULL;
 	m->flags &= ~MM_PENDING;
 	m->nr_procs++;
-	release_mm(p->mm);
+	if (p->mm != mm) /* its entry was lost: the fresh one is this very mm's */
+		release_mm(p->mm);
 	p->mm = mm;
 	r = reserve(sizeof(*r), BMT_REC_MM, ts);
 	if (r) {
