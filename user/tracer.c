@@ -15,7 +15,16 @@
 #include "tracer.h"
 #include "bmtrace.skel.h"
 
-#define DEFAULT_RING (32ull << 20)
+/*
+ * The default ring: 8 MiB, or 1 MiB per CPU where there are more than 8 (the event rate
+ * grows with the CPUs faulting at once). A fault storm on one CPU writes ~16 MB/s of
+ * records and the ring is drained every 50 ms, woken early at a quarter full: 8 MiB is
+ * seconds of slack. Its pages are mapped twice into bmtrace (libbpf's wrap-around
+ * mapping), so each MiB here is two of bmtrace's RSS.
+ */
+#define RING_MIN (8ull << 20)
+#define RING_PER_CPU (1ull << 20)
+#define RING_MAX (256ull << 20)
 
 struct tracer {
 	struct bmtrace *skel;
@@ -105,8 +114,12 @@ static uint64_t ring_size(uint64_t want)
 {
 	uint64_t page = sysconf(_SC_PAGESIZE), size = page;
 
-	if (!want)
-		want = DEFAULT_RING;
+	if (!want) {
+		int ncpu = libbpf_num_possible_cpus();
+
+		want = ncpu > 0 ? ncpu * RING_PER_CPU : RING_MIN;
+		want = want < RING_MIN ? RING_MIN : want > RING_MAX ? RING_MAX : want;
+	}
 	while (size < want)
 		size <<= 1;
 	return size;

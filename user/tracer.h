@@ -16,7 +16,7 @@ struct tracer;
 typedef int (*tracer_record_fn)(void *ctx, const void *rec, size_t len);
 
 struct tracer_opts {
-	uint64_t ring_bytes; /* 0: the default (32 MiB); rounded up to a power of two pages */
+	uint64_t ring_bytes; /* 0: the default (8 MiB, 1 MiB per CPU past 8); rounded up to a power of two */
 	int verbose;         /* libbpf's own log on stderr */
 	tracer_record_fn fn;
 	void *ctx;
