@@ -16,6 +16,7 @@ BPFTOOL     ?= bpftool
 PKGS        := libbpf libelf zlib libcjson libmicrohttpd libcurl
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lcjson -lmicrohttpd -lcurl) -pthread
+PKG_LIBS    += -lm
 WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS      ?= -O2 -g
 ALL_CFLAGS  := -std=gnu11 $(WARN) $(CFLAGS) -Ibpf -Iuser -I$(BUILD) $(PKG_CFLAGS) \
@@ -33,8 +34,9 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Userspace modules: the accounting core and reports have no libbpf dependency.
-CORE_SRCS   := user/collector.c user/stages.c user/tracefile.c user/util.c
-REPORT_SRCS := user/report_text.c user/report_json.c
+CORE_SRCS   := user/collector.c user/stages.c user/tracefile.c user/util.c user/timeline.c
+REPORT_SRCS := user/report_text.c user/report_json.c user/report_timeline.c user/report_svg.c \
+               user/report_md.c user/escape.c user/budget.c user/diff.c
 APP_SRCS    := user/main.c user/cli.c user/tracer.c user/runner.c user/procscan.c
 # Prometheus export: rendering (pure), the /metrics endpoint, the Pushgateway client.
 PROM_SRCS   := user/prom.c user/http.c user/push.c
@@ -54,7 +56,7 @@ DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-d
                 prometheus prometheus-pushgateway curl jq
 
 .DELETE_ON_ERROR:
-.PHONY: all check unit integration install uninstall clean format demo deps
+.PHONY: all check unit integration install uninstall clean format demo deps fixtures
 
 all: bmtrace
 
@@ -97,7 +99,7 @@ $(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
 
 $(BUILD)/itest: $(ITEST_SRCS) $(wildcard tests/integration/*.h) | $(BUILD)
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/integration $(ITEST_SRCS) -lcmocka -lcjson -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/integration $(ITEST_SRCS) -lcmocka -lcjson -lz -lm -o $@
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -109,6 +111,12 @@ integration: bmtrace $(WORKLOADS) $(BUILD)/itest
 		bash tests/integration/prom_e2e.sh
 
 check: unit integration
+
+# Rewrite the golden files of tests/fixtures from their recorded traces, after a deliberate
+# change of a report (tests/integration/reports.c); review their diff before committing.
+fixtures: bmtrace $(BUILD)/itest
+	$(Q)BMT_UPDATE_GOLDEN=1 BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
+		FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/itest
 
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)

@@ -16,17 +16,28 @@ static const char usage[] =
 "Usage: bmtrace [OPTIONS] -- COMMAND [ARG...]   run COMMAND, trace its whole process tree\n"
 "       bmtrace [OPTIONS] -p PID                trace the tree under a running PID\n"
 "       bmtrace report [OPTIONS] TRACE          rebuild the reports from a recorded trace\n"
+"       bmtrace diff [DIFF OPTIONS] BEFORE.json AFTER.json   compare two results\n"
 "\n"
 "Tells how much memory COMMAND's whole process tree held at its worst moment, when,\n"
 "and who held it: every RSS change of every process is seen (eBPF, no sampling), and\n"
 "pages a fork child shares with its parent are counted once.\n"
 "\n"
-"Output:\n"
+"Output (each file is replaced atomically: nobody ever reads half of one):\n"
 "  -o, --output FILE     the summary goes to FILE (default: stderr; COMMAND's output\n"
 "                        is never touched)\n"
 "      --json FILE       the result as JSON, schema 1 ('-' for stdout)\n"
+"      --timeline FILE   the tree total over time as CSV, a column per stage (gzip\n"
+"                        when FILE ends in .gz); its largest row is the peak, exactly\n"
+"      --svg FILE        a chart of the timeline, stacked by stage, the peak labelled\n"
+"      --markdown FILE   a Markdown summary, e.g. --markdown \"$GITHUB_STEP_SUMMARY\"\n"
 "  -w, --record FILE     save the event stream (gzip) for 'bmtrace report'\n"
 "  -q, --quiet           no summary\n"
+"Budget:\n"
+"      --max-peak SIZE   CI gate: exit 98 when the peak tree RSS exceeds SIZE (4G,\n"
+"                        3500M, 512K, bytes) and COMMAND succeeded; the last line\n"
+"                        says by how much and when\n"
+"      --budget SIZE     the same report (headroom, how many instances of the command\n"
+"                        that dominates the peak fit) without failing the run\n"
 "Attribution:\n"
 "      --stage NAME=REGEX  a build stage: processes whose argv (joined by spaces)\n"
 "                        matches REGEX at exec, and their descendants (repeatable;\n"
@@ -41,17 +52,27 @@ static const char usage[] =
 "  -v, --verbose         libbpf's log and bmtrace's debug messages\n"
 "  -h, --help            this text\n"
 "  -V, --version         the version\n"
+"Diff options (peak, anon peak, duration, each stage's and command's own peak):\n"
+"      --json            JSON instead of the table\n"
+"  -o, --output FILE     write to FILE instead of stdout\n"
+"      --fail-if-peak-grows PCT  exit 98 when the peak grew by more than PCT percent\n"
 "\n"
 "Exit status: COMMAND's own; 128+N if it died of signal N; 125 if bmtrace itself\n"
-"could not run; 126/127 if COMMAND could not be executed / was not found.\n"
+"could not run; 126/127 if COMMAND could not be executed / was not found; 98 if\n"
+"COMMAND succeeded but its peak exceeded --max-peak (or diff --fail-if-peak-grows).\n"
 "\n"
 "Examples:\n"
 "  sudo bmtrace -- make -j2\n"
 "  sudo bmtrace --stage cc='(^| )(cc|gcc|clang)( |$)' --stage ld='(^| )ld( |$)' -- make\n"
-"  sudo bmtrace -w build.bmt --json peak.json -- ./build.sh\n"
-"  bmtrace report build.bmt --stage link='collect2|ld'\n";
+"  sudo bmtrace -w build.bmt --json peak.json --svg peak.svg -- ./build.sh\n"
+"  sudo bmtrace --max-peak 3500M --markdown \"$GITHUB_STEP_SUMMARY\" -- make -j4\n"
+"  bmtrace report build.bmt --stage link='collect2|ld' --timeline mem.csv.gz\n"
+"  bmtrace diff main.json branch.json --fail-if-peak-grows 5\n";
 
-enum { OPT_JSON = 256, OPT_STAGE, OPT_WAIT_ALL, OPT_RING };
+enum {
+	OPT_JSON = 256, OPT_STAGE, OPT_WAIT_ALL, OPT_RING, OPT_TIMELINE, OPT_SVG, OPT_MARKDOWN,
+	OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS,
+};
 
 static const struct option options[] = {
 	{ "output", required_argument, NULL, 'o' },  { "json", required_argument, NULL, OPT_JSON },
@@ -59,8 +80,22 @@ static const struct option options[] = {
 	{ "stage", required_argument, NULL, OPT_STAGE }, { "pid", required_argument, NULL, 'p' },
 	{ "user", required_argument, NULL, 'u' },    { "wait-all", no_argument, NULL, OPT_WAIT_ALL },
 	{ "ring-size", required_argument, NULL, OPT_RING },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "svg", required_argument, NULL, OPT_SVG },
+	{ "markdown", required_argument, NULL, OPT_MARKDOWN },
+	{ "max-peak", required_argument, NULL, OPT_MAX_PEAK },
+	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "verbose", no_argument, NULL, 'v' },       { "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },       {}
+};
+
+/* bmtrace diff: --json is a flag there. */
+static const struct option diff_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "fail-if-peak-grows", required_argument, NULL, OPT_FAIL_GROWS },
+	{ "help", no_argument, NULL, 'h' },
+	{}
 };
 
 static int add_stage(struct config *cfg, char *spec)
@@ -78,7 +113,7 @@ static int add_stage(struct config *cfg, char *spec)
 /* The option as the user wrote it, for error messages. */
 static const char *opt_name(int c, char *buf, size_t len)
 {
-	for (const struct option *o = options; o->name; o++)
+	for (const struct option *o = c == OPT_FAIL_GROWS ? diff_options : options; o->name; o++)
 		if (o->val == c) {
 			snprintf(buf, len, "--%s", o->name);
 			return buf;
@@ -93,6 +128,70 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *a, const 
 	return -EINVAL;
 }
 
+/* --max-peak / --budget SIZE: one budget, above 0. */
+static int set_budget(struct config *cfg, int c, char *err, size_t errlen)
+{
+	char name[32];
+	uint64_t v;
+
+	if (util_parse_size(optarg, &v) || !v)
+		return fail(err, errlen,
+			    "%s '%s': expected a size above 0 such as 4G, 3500M or 512K",
+			    opt_name(c, name, sizeof(name)), optarg);
+	if (cfg->budget_bytes && cfg->budget_gate != (c == OPT_MAX_PEAK))
+		return fail(err, errlen, "--max-peak and --budget: give one (--max-peak is a "
+			    "budget that also fails the run)%s%s", "", "");
+	cfg->budget_bytes = v;
+	cfg->budget_gate = c == OPT_MAX_PEAK;
+	return 0;
+}
+
+static int parse_diff(int argc, char **argv, struct config *cfg, FILE *out, char *err,
+		      size_t errlen)
+{
+	char name[32], *end;
+	int c;
+
+	cfg->mode = MODE_DIFF;
+	while ((c = getopt_long(argc, argv, ":o:h", diff_options, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			cfg->output = optarg;
+			break;
+		case OPT_JSON:
+			cfg->diff_json = 1;
+			break;
+		case OPT_FAIL_GROWS:
+			errno = 0;
+			cfg->max_growth_pct = strtod(optarg, &end);
+			if (*end == '%')
+				end++;
+			if (end == optarg || *end || errno || !(cfg->max_growth_pct >= 0) ||
+			    cfg->max_growth_pct > 1e9)
+				return fail(err, errlen, "--fail-if-peak-grows '%s': expected a "
+					    "percentage such as 5 or 2.5%s", optarg, "");
+			cfg->fail_if_peak_grows = 1;
+			break;
+		case 'h':
+			fputs(usage, out);
+			return 1;
+		case ':':
+			return fail(err, errlen, "diff: %s needs a value%s",
+				    optopt ? opt_name(optopt, name, sizeof(name)) :
+					     argv[optind - 1], "");
+		default:
+			return fail(err, errlen, "diff: unknown option '%s'%s", argv[optind - 1],
+				    " (see bmtrace --help)");
+		}
+	}
+	if (argc - optind != 2)
+		return fail(err, errlen, "diff: expected BEFORE.json AFTER.json, got %s%s",
+			    argc - optind < 2 ? "fewer" : "more", "");
+	cfg->before = argv[optind];
+	cfg->after = argv[optind + 1];
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, size_t errlen)
 {
 	int report = argc > 1 && !strcmp(argv[1], "report");
@@ -100,12 +199,14 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 	int c, rc;
 
 	memset(cfg, 0, sizeof(*cfg));
+	opterr = 0;
+	optind = 0; /* glibc: 0 fully resets getopt, whose state would leak between parses */
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return parse_diff(argc - 1, argv + 1, cfg, out, err, errlen);
 	if (report) {
 		argv++;
 		argc--;
 	}
-	opterr = 0;
-	optind = 0; /* glibc: 0 fully resets getopt, whose state would leak between parses */
 	/* '+': stop at COMMAND, whose own options are its business */
 	while ((c = getopt_long(argc, argv, report ? ":o:qvhV" : "+:o:w:qp:u:vhV", options,
 				NULL)) != -1) {
@@ -115,6 +216,20 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			break;
 		case OPT_JSON:
 			cfg->json = optarg;
+			break;
+		case OPT_TIMELINE:
+			cfg->timeline = optarg;
+			break;
+		case OPT_SVG:
+			cfg->svg = optarg;
+			break;
+		case OPT_MARKDOWN:
+			cfg->markdown = optarg;
+			break;
+		case OPT_MAX_PEAK:
+		case OPT_BUDGET:
+			if ((rc = set_budget(cfg, c, err, errlen)))
+				return rc;
 			break;
 		case 'w':
 			cfg->record = optarg;

@@ -12,6 +12,7 @@ enum bmt_mode {
 	MODE_RUN,    /* bmtrace [OPTIONS] -- COMMAND */
 	MODE_PID,    /* bmtrace [OPTIONS] -p PID */
 	MODE_REPORT, /* bmtrace report [OPTIONS] TRACE */
+	MODE_DIFF,   /* bmtrace diff [OPTIONS] BEFORE.json AFTER.json */
 };
 
 struct config {
@@ -21,12 +22,22 @@ struct config {
 	const char *trace;    /* MODE_REPORT */
 	const char *output;   /* -o: human summary (default stderr) */
 	const char *json;     /* --json */
+	const char *timeline; /* --timeline: CSV, gzip when it ends in .gz */
+	const char *svg;      /* --svg */
+	const char *markdown; /* --markdown */
 	const char *record;   /* -w */
 	const char *user;     /* -u */
 	char **stage_specs;   /* --stage, in order; NULL-terminated */
 	size_t n_stage_specs;
 	int quiet, verbose, wait_all;
 	uint64_t ring_bytes;  /* --ring-size; 0 = default */
+	uint64_t budget_bytes; /* --max-peak or --budget; 0 = none */
+	int budget_gate;      /* it is --max-peak: exceeding it fails a successful run */
+	/* MODE_DIFF: -o is the output, --json a flag */
+	const char *before, *after;
+	int diff_json;
+	int fail_if_peak_grows; /* --fail-if-peak-grows PCT given */
+	double max_growth_pct;
 };
 
 /*

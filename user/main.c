@@ -19,12 +19,16 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
+#include "budget.h"
 #include "cli.h"
 #include "collector.h"
+#include "diff.h"
 #include "procscan.h"
 #include "report.h"
 #include "run.h"
 #include "runner.h"
+#include "timeline.h"
 #include "tracefile.h"
 #include "tracer.h"
 #include "util.h"
@@ -42,6 +46,8 @@ struct session {
 	struct bmt_run run;
 	struct runner_creds creds;
 	char **attached_argv; /* -p: the root's cmdline */
+	struct timeline *tl;  /* --timeline, --svg */
+	int tl_errno;         /* the timeline ran out of memory: those reports fail */
 };
 
 static void die_line(const char *what, const char *why)
@@ -68,6 +74,17 @@ static int on_record(void *ctx, const void *rec, size_t len)
 	return 0;
 }
 
+/* Every change of the tree total: the timeline, and when it first went over the budget. */
+static void on_sample(void *ctx, const struct bmt_sample *smp)
+{
+	struct session *s = ctx;
+
+	if (s->run.budget_bytes && !s->run.over_budget_ts && smp->tree_bytes > s->run.budget_bytes)
+		s->run.over_budget_ts = smp->ts;
+	if (s->tl && !s->tl_errno && timeline__add(s->tl, smp))
+		s->tl_errno = ENOMEM;
+}
+
 static int add_pid(void *ctx, uint32_t pid)
 {
 	struct session *s = ctx;
@@ -90,6 +107,15 @@ static int write_text(FILE *f, void *ctx)
 	const struct bmt_result *r = collector__result(s->coll);
 
 	return r ? report_text(f, &s->run, r) : -ENOMEM;
+}
+
+/* One report written (rc 0) or not (-errno, said on stderr); 1 when it failed. */
+static int report_done(const struct session *s, const char *path, int rc)
+{
+	if (rc)
+		fprintf(stderr, "bmtrace: cannot write %s: %s\n", path, strerror(-rc));
+	give_back(s, path);
+	return rc != 0;
 }
 
 /* Write every report asked for; returns 0 or the number of reports that failed. */
@@ -115,15 +141,33 @@ static int write_reports(struct session *s)
 		}
 		give_back(s, cfg->output);
 	}
-	if (cfg->json) {
-		rc = report_json(cfg->json, &s->run, collector__result(s->coll));
-		if (rc) {
-			fprintf(stderr, "bmtrace: cannot write %s: %s\n", cfg->json, strerror(-rc));
-			failed++;
-		}
-		give_back(s, cfg->json);
-	}
+	if (cfg->json)
+		failed += report_done(s, cfg->json, report_json(cfg->json, &s->run, r));
+	if (cfg->timeline)
+		failed += report_done(s, cfg->timeline, s->tl_errno ? -s->tl_errno :
+					report_timeline(cfg->timeline, &s->run, r, s->tl));
+	if (cfg->svg)
+		failed += report_done(s, cfg->svg, s->tl_errno ? -s->tl_errno :
+					report_svg(cfg->svg, &s->run, r, s->tl));
+	if (cfg->markdown)
+		failed += report_done(s, cfg->markdown, report_markdown(cfg->markdown, &s->run, r));
+	/* the summary says it last; without one on stderr, the exit status is still explained */
+	if ((cfg->quiet || cfg->output) && budget_gate_fails(&s->run, r))
+		report_text_over_budget(stderr, &s->run, r);
 	return failed;
+}
+
+/* bmtrace's status once COMMAND's is known (code) and the reports are written. */
+static int final_status(struct session *s, int code, int reports_failed)
+{
+	const struct bmt_result *r;
+
+	if (reports_failed)
+		return code ? code : EXIT_BMTRACE;
+	r = collector__result(s->coll);
+	if (!code && r && budget_gate_fails(&s->run, r))
+		return BMT_EXIT_BUDGET;
+	return code;
 }
 
 /* Compile the stage rules and make the collector; -1 after saying why. */
@@ -137,11 +181,22 @@ static int new_collector(struct session *s, char *const specs[], struct stages *
 		return -1;
 	}
 	s->coll = collector__new(*stages);
-	if (!s->coll) {
+	if (s->coll && (s->cfg->timeline || s->cfg->svg))
+		s->tl = timeline__new();
+	if (!s->coll || ((s->cfg->timeline || s->cfg->svg) && !s->tl)) {
 		die_line("out of memory", NULL);
 		return -1;
 	}
+	if (s->tl || s->cfg->budget_bytes)
+		collector__on_sample(s->coll, on_sample, s);
 	return 0;
+}
+
+/* The budget is an option, given again to `bmtrace report`: not in the recording. */
+static void set_budget(struct session *s)
+{
+	s->run.budget_bytes = s->cfg->budget_bytes;
+	s->run.budget_gate = s->cfg->budget_gate;
 }
 
 static void fill_machine(struct bmt_run *run)
@@ -338,6 +393,7 @@ static int trace(struct config *cfg)
 	if (new_collector(&s, cfg->stage_specs, &stages))
 		goto out;
 	fill_machine(&s.run);
+	set_budget(&s);
 	s.run.argv = cfg->argv;
 	sigemptyset(&mask);
 	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
@@ -373,13 +429,13 @@ static int trace(struct config *cfg)
 		}
 		give_back(&s, cfg->record);
 	}
-	if (write_reports(&s))
-		code = code ? code : EXIT_BMTRACE;
+	code = final_status(&s, code, write_reports(&s));
 out:
 	if (s.rec)
 		tracefile__abort(s.rec);
 	tracer__close(s.tracer);
 	collector__free(s.coll);
+	timeline__free(s.tl);
 	stages__free(stages);
 	runner__free_creds(&s.creds);
 	free(s.attached_argv);
@@ -405,6 +461,7 @@ static int replay(struct config *cfg)
 		fprintf(stderr, "bmtrace: %s: %s\n", cfg->trace, err);
 		return EXIT_BMTRACE;
 	}
+	set_budget(&s);
 	/* the stages given now, or else those the recording was made with */
 	if (new_collector(&s, cfg->n_stage_specs ? cfg->stage_specs : recorded, &stages))
 		goto out;
@@ -422,11 +479,73 @@ static int replay(struct config *cfg)
 		fprintf(stderr, "bmtrace: %s: %s\n", cfg->trace, err);
 		goto out;
 	}
-	code = write_reports(&s) ? EXIT_BMTRACE : 0;
+	code = final_status(&s, 0, write_reports(&s));
 out:
 	collector__free(s.coll);
+	timeline__free(s.tl);
 	stages__free(stages);
 	tracefile__close_reader(r);
+	return code;
+}
+
+static cJSON *load_result(const char *path)
+{
+	char *text = util_read_file(path, NULL);
+	cJSON *doc;
+
+	if (!text) {
+		fprintf(stderr, "bmtrace: diff: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	doc = cJSON_Parse(text);
+	free(text);
+	if (!doc)
+		fprintf(stderr, "bmtrace: diff: %s: not JSON (a bmtrace --json result is)\n", path);
+	return doc;
+}
+
+static int write_diff_text(FILE *f, void *ctx)
+{
+	return diff__text(f, ctx);
+}
+
+static int write_diff_json(FILE *f, void *ctx)
+{
+	char *text = diff__json(ctx);
+	int rc = text && fputs(text, f) != EOF && fputc('\n', f) != EOF ? 0 : text ? -EIO : -ENOMEM;
+
+	cJSON_free(text);
+	return rc;
+}
+
+/* bmtrace diff: 0, BMT_EXIT_BUDGET when the peak grew too much, 125 on bad input. */
+static int diff_files(const struct config *cfg)
+{
+	struct diff_opts opts = { cfg->before, cfg->after, cfg->fail_if_peak_grows,
+				  cfg->max_growth_pct };
+	cJSON *before = load_result(cfg->before), *after = before ? load_result(cfg->after) : NULL;
+	struct diff *d = NULL;
+	const char *out = cfg->output ? cfg->output : "-";
+	char err[512];
+	int code = EXIT_BMTRACE, rc;
+
+	if (!after)
+		goto out;
+	d = diff__new(before, after, &opts, err, sizeof(err));
+	if (!d) {
+		fprintf(stderr, "bmtrace: diff: %s\n", err);
+		goto out;
+	}
+	rc = util_write_atomic(out, cfg->diff_json ? write_diff_json : write_diff_text, d);
+	if (rc) {
+		fprintf(stderr, "bmtrace: diff: cannot write %s: %s\n", out, strerror(-rc));
+		goto out;
+	}
+	code = diff__fails(d) ? BMT_EXIT_BUDGET : 0;
+out:
+	diff__free(d);
+	cJSON_Delete(before);
+	cJSON_Delete(after);
 	return code;
 }
 
@@ -442,7 +561,8 @@ int main(int argc, char **argv)
 		cli_free(&cfg);
 		return rc < 0 ? EXIT_BMTRACE : 0;
 	}
-	rc = cfg.mode == MODE_REPORT ? replay(&cfg) : trace(&cfg);
+	rc = cfg.mode == MODE_REPORT ? replay(&cfg) : cfg.mode == MODE_DIFF ? diff_files(&cfg) :
+							       trace(&cfg);
 	cli_free(&cfg);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "budget.h"
 #include "report.h"
 #include "util.h"
 
@@ -180,6 +181,11 @@ static void add_commands(struct json *j, cJSON *root)
 		put(j, o, "peak_bytes", u64_item(c->peak_bytes));
 		put(j, o, "processes", u64_item(c->processes));
 		put(j, o, "peak_time_s", time_item(j, c->peak_ts));
+		put(j, o, "max_proc_peak_bytes", u64_item(c->max_proc_peak));
+		put(j, o, "p50_proc_peak_bytes", u64_item(c->p50_proc_peak));
+		put(j, o, "p95_proc_peak_bytes", u64_item(c->p95_proc_peak));
+		put(j, o, "max_instances", u64_item(c->max_instances));
+		put(j, o, "instances_at_peak", u64_item(c->instances_at_peak));
 	}
 }
 
@@ -220,6 +226,38 @@ static void add_schema1(struct json *j, cJSON *root)
 	put(j, root, "cgroup_peak_bytes", cJSON_CreateNull());
 }
 
+/* --max-peak / --budget: null without one. */
+static void add_budget(struct json *j, cJSON *root)
+{
+	struct budget_eval e;
+	cJSON *o, *d;
+
+	if (!budget_eval(j->run, j->r, &e)) {
+		put(j, root, "budget", cJSON_CreateNull());
+		return;
+	}
+	o = put(j, root, "budget", cJSON_CreateObject());
+	put(j, o, "bytes", u64_item(e.budget));
+	put(j, o, "option", str_item(j->run->budget_gate ? "max-peak" : "budget"));
+	put(j, o, "exceeded", cJSON_CreateBool(e.exceeded));
+	put(j, o, "fails_run", cJSON_CreateBool(budget_gate_fails(j->run, j->r)));
+	put(j, o, "over_by_bytes", u64_item(e.over_by));
+	put(j, o, "first_exceeded_time_s",
+	    e.over_ts ? time_item(j, e.over_ts) : cJSON_CreateNull());
+	put(j, o, "headroom_bytes", u64_item(e.headroom));
+	if (!e.dominant) {
+		put(j, o, "dominant_command", cJSON_CreateNull());
+		return;
+	}
+	d = put(j, o, "dominant_command", cJSON_CreateObject());
+	put(j, d, "name", str_item(e.dominant->name));
+	put(j, d, "bytes_at_peak", u64_item(e.dominant->bytes_at_peak));
+	put(j, d, "instances_at_peak", u64_item(e.dominant->instances_at_peak));
+	put(j, d, "rest_of_tree_bytes", u64_item(e.rest));
+	put(j, d, "fit_at_max_proc_peak", u64_item(e.fit_max));
+	put(j, d, "fit_at_p95_proc_peak", u64_item(e.fit_p95));
+}
+
 /* Fields added to schema 1. */
 static void add_extras(struct json *j, cJSON *root)
 {
@@ -240,6 +278,7 @@ static void add_extras(struct json *j, cJSON *root)
 	snprintf(kernel, sizeof(kernel), "%.*s", BMT_KERNEL_LEN, run->kernel);
 	put(j, root, "kernel", str_item(kernel));
 	put(j, root, "page_size", u64_item(run->page_size));
+	add_budget(j, root);
 }
 
 static int write_text(FILE *f, void *ctx)

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include "budget.h"
+#include "escape.h"
 #include "report.h"
 #include "util.h"
 
@@ -21,95 +23,10 @@
 #define MAX_PEAK_ROWS 20
 #define MAX_CMD_ROWS  10
 #define MAX_ALIVE     10
-
-/*
- * One cell of escaped text, at most max columns: when the text does not fit, it is cut
- * where "…" still fits after it. A column holds at most 4 bytes (one UTF-8 character);
- * an escape is one byte per column.
- */
-struct cell {
-	char buf[LINE_COLS * 4 + 8];
-	size_t len, cut_len;
-	int cols, cut_cols, max;
-	bool full;
-};
-
-static void cell_init(struct cell *c, int max)
-{
-	memset(c, 0, sizeof(*c));
-	c->max = max < LINE_COLS ? max : LINE_COLS;
-}
-
-/* Append one unit (a character or its escape) of cols columns. */
-static void cell_put(struct cell *c, const char *s, size_t len, int cols)
-{
-	if (c->full)
-		return;
-	if (c->cols + cols > c->max) {
-		c->full = true;
-		c->len = c->cut_len;
-		c->cols = c->cut_cols;
-		memcpy(c->buf + c->len, "\xe2\x80\xa6", 3); /* … */
-		c->len += 3;
-		c->cols++;
-		c->buf[c->len] = '\0';
-		return;
-	}
-	memcpy(c->buf + c->len, s, len);
-	c->len += len;
-	c->cols += cols;
-	c->buf[c->len] = '\0';
-	if (c->cols < c->max) {
-		c->cut_len = c->len;
-		c->cut_cols = c->cols;
-	}
-}
-
-/* Characters a terminal acts on rather than shows, or that reorder the line. */
-static bool is_control(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0x200e && cp <= 0x200f) ||
-	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
-}
-
-static void cell_put_escaped(struct cell *c, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	char esc[16];
-	uint32_t cp;
-	int n;
-
-	while (*p && !c->full) {
-		n = util_utf8_decode((const char *)p, &cp);
-		if (n && !is_control(cp)) {
-			cell_put(c, (const char *)p, (size_t)n, 1);
-		} else if (n == 1 && (cp == '\n' || cp == '\t' || cp == '\r')) {
-			esc[0] = '\\';
-			esc[1] = cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r';
-			cell_put(c, esc, 2, 2);
-		} else if (n > 1 && cp > 0xff) { /* a bidi or line control */
-			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned int)cp);
-			cell_put(c, esc, 6, 6);
-		} else { /* one byte: a C0 control, DEL, or not valid UTF-8 (C1 go byte by byte) */
-			snprintf(esc, sizeof(esc), "\\x%02x", *p);
-			cell_put(c, esc, 4, 4);
-			n = 1;
-		}
-		p += n;
-	}
-}
-
-static void cell_put_argv(struct cell *c, char *const *argv)
-{
-	for (; argv && *argv && !c->full; argv++) {
-		if (c->cols)
-			cell_put(c, " ", 1, 1);
-		cell_put_escaped(c, *argv);
-	}
-}
+#define SIZING_NAME_COLS 12 /* the dominant command's name in the budget lines */
 
 /* Print the cell, padded with spaces to width columns when pad is set. */
-static void cell_print(FILE *f, const struct cell *c, int width, bool pad)
+static void cell_print(FILE *f, const struct esc_cell *c, int width, bool pad)
 {
 	fputs(c->buf, f);
 	if (pad && width > c->cols)
@@ -119,20 +36,20 @@ static void cell_print(FILE *f, const struct cell *c, int width, bool pad)
 /* Print s escaped and cut to width columns, padded to width when pad is set. */
 static void print_name(FILE *f, const char *s, int width, bool pad)
 {
-	struct cell c;
+	struct esc_cell c;
 
-	cell_init(&c, width);
-	cell_put_escaped(&c, s);
+	esc_init(&c, width);
+	esc_put(&c, s);
 	cell_print(f, &c, width, pad);
 }
 
 /* The larger of min and the columns s takes once escaped, at most NAME_COLS. */
 static int name_cols(const char *s, int min)
 {
-	struct cell c;
+	struct esc_cell c;
 
-	cell_init(&c, NAME_COLS);
-	cell_put_escaped(&c, s);
+	esc_init(&c, NAME_COLS);
+	esc_put(&c, s);
 	return c.cols > min ? c.cols : min;
 }
 
@@ -141,19 +58,9 @@ static const char *fmt_bytes(uint64_t v, char *buf)
 	return util_fmt_bytes(v, buf, 16);
 }
 
-/* 1052113 as "1,052,113". */
 static const char *fmt_count(uint64_t v, char *buf)
 {
-	char digits[24];
-	int n = snprintf(digits, sizeof(digits), "%" PRIu64, v), i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = digits[i];
-	}
-	buf[o] = '\0';
-	return buf;
+	return util_fmt_count(v, buf, 32);
 }
 
 static double rel_s(const struct bmt_run *run, uint64_t ts)
@@ -184,10 +91,10 @@ static void print_header(FILE *f, const struct bmt_run *run, const struct bmt_re
 	const struct bmt_stats *st = &run->stats;
 	uint64_t end = run->end_ts > run->start_ts ? run->end_ts : run->start_ts;
 	char n1[32], n2[32], n3[32];
-	struct cell cmd;
+	struct esc_cell cmd;
 
-	cell_init(&cmd, LINE_COLS - 10);
-	cell_put_argv(&cmd, run->argv);
+	esc_init(&cmd, LINE_COLS - 10);
+	esc_put_argv(&cmd, run->argv);
 	fprintf(f, "bmtrace:%s%s\n  ", cmd.cols ? " " : "", cmd.buf);
 	if (run->attached)
 		fprintf(f, "attached to PID %" PRIu32 ", ", run->root_pid);
@@ -233,7 +140,7 @@ static void print_peak_procs(FILE *f, const struct bmt_result *r)
 	int wc = 7, ws = 5, used;
 	uint64_t rest = r->peak.bytes;
 	char b[16];
-	struct cell args;
+	struct esc_cell args;
 
 	if (!r->n_peak_procs)
 		return;
@@ -255,8 +162,8 @@ static void print_peak_procs(FILE *f, const struct bmt_result *r)
 		print_name(f, p->stage, ws, true);
 		fprintf(f, "  %10s  %5.1f%%  ", fmt_bytes(p->bytes, b),
 			r->peak.bytes ? 100.0 * (double)p->bytes / (double)r->peak.bytes : 0.0);
-		cell_init(&args, LINE_COLS - used);
-		cell_put_argv(&args, p->argv);
+		esc_init(&args, LINE_COLS - used);
+		esc_put_argv(&args, p->argv);
 		cell_print(f, &args, 0, false);
 		fputc('\n', f);
 		rest -= p->bytes < rest ? p->bytes : rest;
@@ -314,6 +221,76 @@ static void print_commands(FILE *f, const struct bmt_run *run, const struct bmt_
 		fprintf(f, INDENT "… %zu more commands\n", r->n_commands - rows);
 }
 
+/* Per command, what each of its processes peaked at, and how many ran at once. */
+static void print_sizing(FILE *f, const struct bmt_result *r)
+{
+	size_t i, rows = r->n_commands < MAX_CMD_ROWS ? r->n_commands : MAX_CMD_ROWS;
+	char b1[16], b2[16], b3[16], n1[32], n2[32];
+	int w = 7;
+
+	if (!r->n_commands)
+		return;
+	for (i = 0; i < rows; i++)
+		w = name_cols(r->commands[i].name, w);
+	fprintf(f, "  sizing, per process (its own peak) and instances at once:\n" INDENT
+		   "%-*s     LARGEST      MEDIAN         P95  MOST AT ONCE  AT PEAK\n", w,
+		"COMMAND");
+	for (i = 0; i < rows; i++) {
+		const struct bmt_command_result *c = &r->commands[i];
+
+		fputs(INDENT, f);
+		print_name(f, c->name, w, true);
+		fprintf(f, "  %10s  %10s  %10s  %12s  %7s\n", fmt_bytes(c->max_proc_peak, b1),
+			fmt_bytes(c->p50_proc_peak, b2), fmt_bytes(c->p95_proc_peak, b3),
+			fmt_count(c->max_instances, n1), fmt_count(c->instances_at_peak, n2));
+	}
+}
+
+/* The budget: how many instances of the dominant command fit, then the headroom. */
+static void print_budget(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
+{
+	const char *opt = run->budget_gate ? "--max-peak" : "--budget";
+	char b1[16], b2[16], b3[16], n[32];
+	struct budget_eval e;
+
+	if (!budget_eval(run, r, &e))
+		return;
+	if (e.dominant) {
+		fputs("  dominant        ", f);
+		print_name(f, e.dominant->name, SIZING_NAME_COLS, false);
+		fprintf(f, " holds %s at the peak in %s instance%s; the rest %s\n",
+			fmt_bytes(e.dominant->bytes_at_peak, b1),
+			fmt_count(e.dominant->instances_at_peak, n),
+			e.dominant->instances_at_peak == 1 ? "" : "s", fmt_bytes(e.rest, b2));
+	}
+	if (e.fit_max)
+		fprintf(f, "  fit in budget   %" PRIu64 " at once at its largest process peak "
+			   "(%s), %" PRIu64 " at p95 (%s)\n",
+			e.fit_max, fmt_bytes(e.dominant->max_proc_peak, b1), e.fit_p95,
+			fmt_bytes(e.dominant->p95_proc_peak, b2));
+	if (e.exceeded)
+		report_text_over_budget(f, run, r);
+	else
+		fprintf(f, "  budget          %s (%s): %s headroom at the peak (%.1f%%)\n",
+			fmt_bytes(e.budget, b1), opt, fmt_bytes(e.headroom, b3),
+			100.0 * (double)e.headroom / (double)e.budget);
+}
+
+void report_text_over_budget(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
+{
+	char b1[16], b2[16], b3[16];
+	struct budget_eval e;
+
+	if (!budget_eval(run, r, &e) || !e.exceeded)
+		return;
+	fprintf(f, "bmtrace: over budget by %s (%.1f%%): peak %s, %s %s", fmt_bytes(e.over_by, b1),
+		100.0 * (double)e.over_by / (double)e.budget, fmt_bytes(r->peak.bytes, b2),
+		run->budget_gate ? "--max-peak" : "--budget", fmt_bytes(e.budget, b3));
+	if (e.over_ts)
+		fprintf(f, "; first at %.3f s", rel_s(run, e.over_ts));
+	fputc('\n', f);
+}
+
 static void print_alive(FILE *f, const struct bmt_result *r)
 {
 	size_t i, rows = r->n_alive < MAX_ALIVE ? r->n_alive : MAX_ALIVE;
@@ -337,7 +314,9 @@ int report_text(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
 	print_peak_procs(f, r);
 	print_stages(f, run, r);
 	print_commands(f, run, r);
+	print_sizing(f, r);
 	print_alive(f, r);
+	print_budget(f, run, r); /* last: CI logs end with the verdict */
 	if (fflush(f) || ferror(f))
 		return -EIO;
 	return 0;

@@ -25,6 +25,10 @@ struct bmt_run {
 	char kernel[BMT_KERNEL_LEN]; /* uname -r of the machine that traced */
 	struct bmt_stats stats; /* from the BPF side */
 	uint64_t ring_bytes;
+	/* not recorded in a trace: given again to `bmtrace report` */
+	uint64_t budget_bytes;   /* --max-peak or --budget; 0: none */
+	int budget_gate;         /* it is --max-peak: exceeding it fails a successful run */
+	uint64_t over_budget_ts; /* first record ts at which the tree total exceeded it; 0: never */
 };
 
 #endif /* BMT_RUN_H */

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,43 @@ cleanup:
 	return 0;
 }
 
+char *util_read_file(const char *path, size_t *len)
+{
+	size_t n = 0, cap = 65536;
+	char *buf = malloc(cap), *grown;
+	FILE *f = fopen(path, "r");
+	int err;
+
+	if (!f || !buf)
+		goto fail;
+	for (;;) {
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (n < cap - 1)
+			break;
+		grown = realloc(buf, cap * 2);
+		if (!grown)
+			goto fail;
+		buf = grown;
+		cap *= 2;
+	}
+	if (ferror(f)) {
+		errno = EIO;
+		goto fail;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+fail:
+	err = errno ? errno : ENOMEM;
+	if (f)
+		fclose(f);
+	free(buf);
+	errno = err;
+	return NULL;
+}
+
 /* Binary multiplier of a suffix ("", "K", "Mi", "GiB", "tb", "B"), or 0 if it is junk. */
 static uint64_t size_suffix(const char *s)
 {
@@ -152,6 +190,21 @@ const char *util_fmt_bytes(uint64_t bytes, char *buf, size_t len)
 		u++;
 	}
 	snprintf(buf, len, v < 9.995 ? "%.2f %s" : "%.1f %s", v, units[u]);
+	return buf;
+}
+
+const char *util_fmt_count(uint64_t v, char *buf, size_t len)
+{
+	char digits[24], out[32];
+	int n = snprintf(digits, sizeof(digits), "%" PRIu64, v), i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+	snprintf(buf, len, "%s", out);
 	return buf;
 }
 

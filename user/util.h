@@ -16,6 +16,12 @@
 int util_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
 
 /*
+ * The whole file at path, NUL-terminated, malloc'ed; *len (may be NULL) is its length
+ * without the NUL. NULL with errno set.
+ */
+char *util_read_file(const char *path, size_t *len);
+
+/*
  * Parse a size: plain bytes ("1048576") or a number with a binary suffix K, M, G, T
  * (case-insensitive, optional "i"/"iB"/"B": "4G", "3500M", "512KiB", "1.5G").
  * Returns 0 or -EINVAL (empty, negative, junk, overflow).
@@ -24,6 +30,9 @@ int util_parse_size(const char *s, uint64_t *out);
 
 /* "812.0 KiB", "1.23 GiB", "17 B": three significant digits, binary units. */
 const char *util_fmt_bytes(uint64_t bytes, char *buf, size_t len);
+
+/* 1052113 as "1,052,113". */
+const char *util_fmt_count(uint64_t v, char *buf, size_t len);
 
 /*
  * The code point of the valid UTF-8 sequence at s in *cp, and its length (1 to 4); 0 when

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "harness.h"
+#include "reports.h"
 
 /*
  * Tolerance of the accounting cases, in MiB: the touched memory is resident for certain,
@@ -682,12 +683,16 @@ int main(void)
 	    TEST(test_ctrl_c),
 	    TEST(test_tiny_ring_reports_loss),
 	};
+	int failed;
 
 	if (itest_init())
 		return 2;
+	if (getenv("BMT_UPDATE_GOLDEN"))
+		return reports_update_golden();
 	if (!itest.privileged)
 		printf("SKIP: integration tests need root and BTF (%s); only the tests of "
 		       "recorded traces and options run\n",
 		       geteuid() ? "not root" : "no /sys/kernel/btf/vmlinux");
-	return cmocka_run_group_tests_name("integration", tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("integration", tests, NULL, NULL);
+	return failed + reports_run();
 }

@@ -79,6 +79,53 @@ static void test_pid_and_report_modes(void **state)
 	cli_free(&cfg);
 }
 
+static void test_report_options(void **state)
+{
+	char *a[] = { "bmtrace", "--timeline", "t.csv.gz", "--svg", "c.svg", "--markdown", "s.md",
+		      "--max-peak", "3500M", "--", "make", NULL };
+	char *r[] = { "bmtrace", "report", "t.bmt", "--budget", "1.5G", "--svg", "x.svg", NULL };
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(a, NARGS(a), &cfg, err), 0);
+	assert_string_equal(cfg.timeline, "t.csv.gz");
+	assert_string_equal(cfg.svg, "c.svg");
+	assert_string_equal(cfg.markdown, "s.md");
+	assert_int_equal(cfg.budget_bytes, 3500ull << 20);
+	assert_true(cfg.budget_gate);
+	cli_free(&cfg);
+	assert_int_equal(parse(r, NARGS(r), &cfg, err), 0);
+	assert_int_equal(cfg.mode, MODE_REPORT);
+	assert_int_equal(cfg.budget_bytes, 3ull << 29);
+	assert_false(cfg.budget_gate);
+	assert_string_equal(cfg.svg, "x.svg");
+	cli_free(&cfg);
+}
+
+static void test_diff_mode(void **state)
+{
+	char *a[] = { "bmtrace", "diff", "a.json", "--json", "b.json", "--fail-if-peak-grows",
+		      "2.5%", "-o", "d.json", NULL };
+	char *b[] = { "bmtrace", "diff", "a.json", "b.json", NULL };
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(a, NARGS(a), &cfg, err), 0);
+	assert_int_equal(cfg.mode, MODE_DIFF);
+	assert_string_equal(cfg.before, "a.json");
+	assert_string_equal(cfg.after, "b.json");
+	assert_true(cfg.diff_json);
+	assert_true(cfg.fail_if_peak_grows);
+	assert_true(cfg.max_growth_pct == 2.5);
+	assert_string_equal(cfg.output, "d.json");
+	cli_free(&cfg);
+	assert_int_equal(parse(b, NARGS(b), &cfg, err), 0);
+	assert_false(cfg.diff_json);
+	assert_false(cfg.fail_if_peak_grows);
+	assert_null(cfg.output);
+	cli_free(&cfg);
+}
+
 static void test_help_version(void **state)
 {
 	struct config cfg;
@@ -113,6 +160,17 @@ static void test_bad_options(void **state)
 		{ { "bmtrace", "report" }, "TRACE" },
 		{ { "bmtrace", "report", "a", "b" }, "TRACE" },
 		{ { "bmtrace", "report", "-w", "x", "a" }, "-w" },
+		{ { "bmtrace", "--max-peak", "lots", "--", "true" }, "--max-peak 'lots'" },
+		{ { "bmtrace", "--max-peak", "0", "--", "true" }, "--max-peak '0'" },
+		{ { "bmtrace", "--budget", "-1G", "--", "true" }, "--budget '-1G'" },
+		{ { "bmtrace", "--budget", "1G", "--max-peak", "2G", "--", "true" }, "give one" },
+		{ { "bmtrace", "--svg" }, "--svg" },
+		{ { "bmtrace", "diff", "a.json" }, "BEFORE.json AFTER.json" },
+		{ { "bmtrace", "diff", "a", "b", "c" }, "BEFORE.json AFTER.json" },
+		{ { "bmtrace", "diff", "--fail-if-peak-grows", "x", "a", "b" }, "'x'" },
+		{ { "bmtrace", "diff", "--fail-if-peak-grows", "-5", "a", "b" }, "'-5'" },
+		{ { "bmtrace", "diff", "a", "b", "--fail-if-peak-grows" }, "--fail-if-peak-grows" },
+		{ { "bmtrace", "diff", "--stage", "x=y", "a", "b" }, "--stage" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -163,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_run_mode),        cmocka_unit_test(test_command_options_untouched),
 		cmocka_unit_test(test_pid_and_report_modes), cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_bad_options),     cmocka_unit_test(test_stage_rules),
+		cmocka_unit_test(test_report_options),  cmocka_unit_test(test_diff_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,9 @@
-// modules: report_json report_text util
+// modules: report_json report_text report_md report_svg report_timeline timeline escape budget util
 // SPDX-License-Identifier: MIT
-/* report: JSON schema 1 and the text summary, from hand-built results. */
+/*
+ * report: JSON schema 1, the text summary, the Markdown summary, the SVG chart and the CSV
+ * timeline, from hand-built results.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,7 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include <zlib.h>
 #include "report.h"
+#include "xmlcheck.h"
 
 #define MiB (1024ull * 1024)
 #define GiB (1024 * MiB)
@@ -92,10 +97,13 @@ static int setup(void **state)
 	r->stages = fx->stages;
 	r->n_stages = 2;
 	fx->commands[0] = (struct bmt_command_result){ "skc", 3400 * MiB, 3400 * MiB,
-						       T0 + 12 * SEC, 1 };
+						       T0 + 12 * SEC, 1, 3400 * MiB, 3400 * MiB,
+						       3400 * MiB, 1, 1 };
 	fx->commands[1] = (struct bmt_command_result){ "clang", 940 * MiB, 1000 * MiB,
-						       T0 + 11 * SEC, 150 };
-	fx->commands[2] = (struct bmt_command_result){ "ld", 0, 900 * MiB, T0 - 5, 14 };
+						       T0 + 11 * SEC, 150, 960 * MiB, 300 * MiB,
+						       700 * MiB, 4, 1 };
+	fx->commands[2] = (struct bmt_command_result){ "ld", 0, 900 * MiB, T0 - 5, 14, 900 * MiB,
+						       20 * MiB, 880 * MiB, 1, 0 };
 	r->commands = fx->commands;
 	r->n_commands = 3;
 	fx->alive[0] = (struct bmt_alive_proc){ 4300, "daemon\x1b]0;pwned\x07" };
@@ -588,6 +596,319 @@ static void test_text_write_error(void **state)
 	fclose(f);
 }
 
+
+/* ---- per-command sizing and the budget ---- */
+
+static void test_json_sizing_budget(void **state)
+{
+	struct fixture *fx = *state;
+	char *text;
+	cJSON *root = json_of(fx, &text), *c, *b, *d;
+
+	c = cJSON_GetArrayItem(arr(root, "commands"), 1);
+	assert_bytes(c, "max_proc_peak_bytes", 960 * MiB);
+	assert_bytes(c, "p50_proc_peak_bytes", 300 * MiB);
+	assert_bytes(c, "p95_proc_peak_bytes", 700 * MiB);
+	assert_int_equal(num(c, "max_instances"), 4);
+	assert_int_equal(num(c, "instances_at_peak"), 1);
+	assert_true(cJSON_IsNull(field(root, "budget")));
+	cJSON_Delete(root);
+	free(text);
+
+	/* over a --max-peak of 4 GiB since 12.0 s; the command succeeded: the run fails */
+	fx->run.budget_bytes = 4 * GiB;
+	fx->run.budget_gate = 1;
+	fx->run.over_budget_ts = T0 + 12 * SEC;
+	root = json_of(fx, &text);
+	b = obj(root, "budget");
+	assert_bytes(b, "bytes", 4 * GiB);
+	assert_string_equal(str(b, "option"), "max-peak");
+	assert_true(cJSON_IsTrue(field(b, "exceeded")));
+	assert_true(cJSON_IsTrue(field(b, "fails_run")));
+	assert_bytes(b, "over_by_bytes", fx->r.peak.bytes - 4 * GiB);
+	assert_time(b, "first_exceeded_time_s", 12.0);
+	assert_bytes(b, "headroom_bytes", 0);
+	d = obj(b, "dominant_command");
+	assert_string_equal(str(d, "name"), "skc");
+	assert_bytes(d, "rest_of_tree_bytes", fx->r.peak.bytes - 3400 * MiB);
+	assert_int_equal(num(d, "fit_at_max_proc_peak"), 0);
+	cJSON_Delete(root);
+	free(text);
+
+	/* a --budget of 16 GiB: headroom, and 4 skc fit beside the rest (945 MiB) */
+	fx->run.budget_bytes = 16 * GiB;
+	fx->run.budget_gate = 0;
+	fx->run.over_budget_ts = 0;
+	root = json_of(fx, &text);
+	b = obj(root, "budget");
+	assert_string_equal(str(b, "option"), "budget");
+	assert_true(cJSON_IsFalse(field(b, "exceeded")));
+	assert_true(cJSON_IsFalse(field(b, "fails_run")));
+	assert_true(cJSON_IsNull(field(b, "first_exceeded_time_s")));
+	assert_bytes(b, "headroom_bytes", 16 * GiB - fx->r.peak.bytes);
+	assert_int_equal(num(obj(b, "dominant_command"), "fit_at_max_proc_peak"), 4);
+	cJSON_Delete(root);
+	free(text);
+}
+
+static void test_text_sizing_budget(void **state)
+{
+	struct fixture *fx = *state;
+	char *out, *last;
+
+	fx->run.budget_bytes = 16 * GiB;
+	out = text_of(fx);
+	if (getenv("BMT_SHOW"))
+		fputs(out, stderr);
+	assert_non_null(strstr(out, "  sizing, per process (its own peak) and instances at once:\n"
+				    "    COMMAND     LARGEST      MEDIAN         P95  MOST AT ONCE"
+				    "  AT PEAK\n"
+				    "    skc        3.32 GiB    3.32 GiB    3.32 GiB             1"
+				    "        1\n"
+				    "    clang     960.0 MiB   300.0 MiB   700.0 MiB             4"
+				    "        1\n"));
+	assert_non_null(strstr(out, "  dominant        skc holds 3.32 GiB at the peak in 1 "
+				    "instance; the rest 945.0 MiB\n"
+				    "  fit in budget   4 at once at its largest process peak "
+				    "(3.32 GiB), 4 at p95 (3.32 GiB)\n"));
+	/* the verdict is the last line */
+	last = strrchr(out, '\n');
+	*last = '\0';
+	last = strrchr(out, '\n') + 1;
+	assert_string_equal(last, "  budget          16.0 GiB (--budget): 11.8 GiB headroom at "
+				  "the peak (73.5%)");
+	assert_width(out);
+	free(out);
+
+	fx->run.budget_bytes = 4 * GiB;
+	fx->run.budget_gate = 1;
+	fx->run.over_budget_ts = T0 + 12 * SEC + 5000000;
+	out = text_of(fx);
+	last = strrchr(out, '\n');
+	*last = '\0';
+	last = strrchr(out, '\n') + 1;
+	assert_string_equal(last, "bmtrace: over budget by 249.0 MiB (6.1%): peak 4.24 GiB, "
+				  "--max-peak 4.00 GiB; first at 12.005 s");
+	assert_width(out);
+	free(out);
+}
+
+/* ---- Markdown ---- */
+
+static char *markdown_of(struct fixture *fx)
+{
+	char *md;
+
+	assert_int_equal(report_markdown(fx->path, &fx->run, &fx->r), 0);
+	md = read_all(fx->path);
+	if (getenv("BMT_SHOW"))
+		fputs(md, stderr);
+	return md;
+}
+
+static void test_markdown(void **state)
+{
+	struct fixture *fx = *state;
+	const char *line;
+	char *md;
+	int rows = 0, tables = 0, header_cells = 0;
+
+	fx->procs[1].comm = "cl|ang";
+	fx->run.budget_bytes = 4 * GiB;
+	fx->run.budget_gate = 1;
+	fx->run.over_budget_ts = T0 + 12 * SEC;
+	md = markdown_of(fx);
+	assert_true(valid_utf8(md));
+	assert_non_null(strstr(md, "### bmtrace: `make -j2`\n\n**Peak tree RSS 4.24 GiB** at "
+				   "12.410 s"));
+	assert_non_null(strstr(md, "exit status 0 · 35.20 s · 214 processes · 1,052,113 events, "
+				   "0 lost\n"));
+	assert_non_null(strstr(md, "**❌ Over budget** by 249.0 MiB (6.1%): the peak 4.24 GiB "
+				   "exceeds `--max-peak` 4.00 GiB, first at 12.000 s.\n"));
+	assert_non_null(strstr(md, "| 4242 | skc | compile | 3.32 GiB | 78.3% | `skc -O2 big.c` "
+				   "|\n"));
+	/* a pipe cannot end a cell, markup and controls are shown as text */
+	assert_non_null(strstr(md, "| 4250 | cl\\|ang | compile |"));
+	assert_non_null(strstr(md, "| 4201 | evil\\\\n\\\\x1b\\[2J\\\\xff\" | link | 5.00 MiB "
+				   "| 0.1% | `evil say \"hi\" <svg onload=x> two\\nlines "
+				   "bad\\xff\\xfe` |\n"));
+	assert_null(strchr(md, '\x1b'));
+	assert_non_null(strstr(md, "| compile | 4.24 GiB | 4.30 GiB | 13.000 s | 200 |\n"));
+	assert_non_null(strstr(md, "| clang | 940.0 MiB | 1000.0 MiB | 150 | 960.0 MiB | 300.0 MiB "
+				   "| 700.0 MiB | 4 |\n"));
+	/* three tables; each row has as many cells as its header: no name split one */
+	for (line = md; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *c;
+		int cells = 0;
+
+		if (*line != '|') {
+			header_cells = 0;
+			continue;
+		}
+		for (c = line; *c && *c != '\n'; c++)
+			cells += *c == '|' && c[-1] != '\\';
+		if (!header_cells) {
+			header_cells = cells;
+			tables++;
+		}
+		assert_int_equal(cells, header_cells);
+		rows++;
+	}
+	assert_int_equal(tables, 3);
+	assert_int_equal(rows, (2 + 3) + (2 + 2) + (2 + 3));
+	free(md);
+
+	/* within a budget: the headroom; the argv of a code span with backticks in it */
+	fx->run.budget_bytes = 16 * GiB;
+	fx->run.budget_gate = 0;
+	fx->run.argv = (char *[]){ "sh", "-c", "echo `date`", NULL };
+	md = markdown_of(fx);
+	assert_non_null(strstr(md, "### bmtrace: `` sh -c echo `date` ``\n"));
+	assert_non_null(strstr(md, "**✅ Within budget:** `--budget` 16.0 GiB leaves 11.8 GiB "
+				   "headroom at the peak (73.5%).\n"));
+	assert_non_null(strstr(md, "the budget fits **4** at once at its largest process peak"));
+	free(md);
+}
+
+/* ---- the timeline: CSV and SVG ---- */
+
+/* A timeline of the fixture's run: compile, link and the root's default stage (empty). */
+static struct timeline *fixture_timeline(struct fixture *fx)
+{
+	struct timeline *t = timeline__new();
+	uint64_t st[3] = { 0, 0, 0 }, at_peak[3] = { 4340 * MiB, 5 * MiB, 0 }, tree;
+	struct bmt_sample s;
+	int i;
+
+	assert_non_null(t);
+	for (i = 1; i <= 35; i++) {
+		st[0] = i < 13 ? (uint64_t)i * 330 * MiB : i < 30 ? 400 * MiB : 0;
+		st[1] = i < 28 ? 5 * MiB : 900 * MiB / (uint64_t)(i - 26);
+		tree = st[0] + st[1];
+		s = (struct bmt_sample){ T0 + (uint64_t)i * SEC, tree, tree / 2, st, 3 };
+		if (i == 12) /* the peak, at its own instant */
+			s = (struct bmt_sample){ fx->r.peak.ts, fx->r.peak.bytes, 4300 * MiB,
+						 at_peak, 3 };
+		assert_int_equal(timeline__add(t, &s), 0);
+	}
+	return t;
+}
+
+static void test_timeline_csv(void **state)
+{
+	struct fixture *fx = *state;
+	struct timeline *t = fixture_timeline(fx);
+	char gz_path[80], buf[65536], *csv;
+	gzFile gz;
+	int n;
+
+	fx->stages[1].name = "li,\"nk\"";
+	assert_int_equal(report_timeline(fx->path, &fx->run, &fx->r, t), 0);
+	csv = read_all(fx->path);
+	if (getenv("BMT_SHOW"))
+		fputs(csv, stderr);
+	assert_non_null(strstr(csv, "time_s,tree_bytes,anon_bytes,compile,\"li,\"\"nk\"\"\"\n"
+				    "1.000000000,351272960,175636480,346030080,5242880\n"));
+	/* the peak's row: its exact time and bytes, its stages' bytes at it */
+	assert_non_null(strstr(csv, "\n12.410000000,4556062720,4508876800,4550819840,5242880\n"));
+	assert_non_null(strstr(csv, "\n35.000000000,104857600,52428800,0,104857600\n"));
+
+	/* the same, gzip-compressed */
+	snprintf(gz_path, sizeof(gz_path), "%s.gz", fx->path);
+	assert_int_equal(report_timeline(gz_path, &fx->run, &fx->r, t), 0);
+	gz = gzopen(gz_path, "rb");
+	assert_non_null(gz);
+	n = gzread(gz, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_int_equal(gzclose(gz), Z_OK);
+	assert_string_equal(buf, csv);
+	unlink(gz_path);
+	free(csv);
+	/* a directory that is not there: an error */
+	assert_int_equal(report_timeline("/nonexistent-dir/t.csv.gz", &fx->run, &fx->r, t),
+			 -ENOENT);
+	timeline__free(t);
+}
+
+static char *svg_of(struct fixture *fx, struct xml_check *x)
+{
+	struct timeline *t = fixture_timeline(fx);
+	char *svg;
+
+	assert_int_equal(report_svg(fx->path, &fx->run, &fx->r, t), 0);
+	timeline__free(t);
+	svg = read_all(fx->path);
+	if (!xml_check(svg, x))
+		fail_msg("the SVG is not well-formed XML: %s", x->err);
+	return svg;
+}
+
+static void test_svg(void **state)
+{
+	struct fixture *fx = *state;
+	struct xml_check x;
+	char *svg;
+
+	fx->run.argv = evil_argv;
+	fx->stages[1].name = "a\"b<svg onload=x>";
+	svg = svg_of(fx, &x);
+	if (getenv("BMT_SHOW"))
+		fputs(x.text, stderr);
+	assert_true(strncmp(svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg ", 44) == 0);
+	/* self-contained: nothing fetched, nothing run */
+	assert_null(strstr(svg, "href"));
+	assert_null(strstr(svg, "<script"));
+	assert_null(strstr(svg, "url("));
+	/* the peak, labelled with its value, time and the three largest processes */
+	assert_non_null(strstr(x.text, "\npeak 4.24 GiB at 12.4 s\n"));
+	assert_non_null(strstr(x.text, "\nskc 3.32 GiB · pid 4242\n"));
+	assert_non_null(strstr(x.text, "\nclang 940.0 MiB · pid 4250\n"));
+	assert_non_null(strstr(x.text, "\nevil\\n\\x1b[2J\\xff\" 5.00 MiB · pid 4201\n"));
+	/* hostile names are text: no second <svg> element, no attribute they could end */
+	assert_non_null(strstr(x.text, "bmtrace: evil say \"hi\" <svg onload=x> two\\nlines"));
+	assert_non_null(strstr(x.text, "\na\"b<svg onload=x>\n"));
+	assert_non_null(strstr(svg, "a&quot;b&lt;svg onload=x&gt;"));
+	assert_ptr_equal(strstr(svg, "<svg"), strstr(svg, "<svg xmlns"));
+	assert_null(strstr(strstr(svg, "<svg xmlns") + 1, "<svg"));
+	/* a legend entry per stage, axes in human units */
+	assert_non_null(strstr(x.text, "\ncompile\n"));
+	assert_non_null(strstr(x.text, "\n4 GiB\n"));
+	assert_non_null(strstr(x.text, "\n35 s\n"));
+	free(x.text);
+	free(svg);
+
+	/* a budget near the peak is drawn, and named in the legend */
+	fx->run.budget_bytes = 4 * GiB;
+	fx->run.budget_gate = 1;
+	svg = svg_of(fx, &x);
+	assert_non_null(strstr(x.text, "\nbudget 4.00 GiB: exceeded\n"));
+	assert_non_null(strstr(x.text, "\n--max-peak 4.00 GiB\n"));
+	free(x.text);
+	free(svg);
+}
+
+/* Nothing traced: still a valid chart, saying so. */
+static void test_svg_empty(void **state)
+{
+	struct fixture *fx = *state;
+	struct timeline *t = timeline__new();
+	struct xml_check x;
+	char *svg;
+
+	assert_non_null(t);
+	memset(&fx->r, 0, sizeof(fx->r));
+	fx->run.argv = NULL;
+	assert_int_equal(report_svg(fx->path, &fx->run, &fx->r, t), 0);
+	timeline__free(t);
+	svg = read_all(fx->path);
+	if (!xml_check(svg, &x))
+		fail_msg("the SVG is not well-formed XML: %s", x.err);
+	assert_non_null(strstr(x.text, "no memory was recorded"));
+	free(x.text);
+	free(svg);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -599,6 +920,9 @@ int main(void)
 		T(test_text_summary),	      T(test_text_escapes),
 		T(test_text_escapes_unicode), T(test_text_signal_attached_lost),
 		T(test_text_long_lists),      T(test_text_write_error),
+		T(test_json_sizing_budget),   T(test_text_sizing_budget),
+		T(test_markdown),	      T(test_timeline_csv),
+		T(test_svg),		      T(test_svg_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

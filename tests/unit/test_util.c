@@ -112,6 +112,20 @@ static void test_basename(void **state)
 	assert_string_equal(util_basename(""), "");
 }
 
+static void test_fmt_count(void **state)
+{
+	char buf[32];
+
+	assert_string_equal(util_fmt_count(0, buf, sizeof(buf)), "0");
+	assert_string_equal(util_fmt_count(999, buf, sizeof(buf)), "999");
+	assert_string_equal(util_fmt_count(1000, buf, sizeof(buf)), "1,000");
+	assert_string_equal(util_fmt_count(1052113, buf, sizeof(buf)), "1,052,113");
+	assert_string_equal(util_fmt_count(UINT64_MAX, buf, sizeof(buf)),
+			    "18,446,744,073,709,551,615");
+	/* a short buffer is cut, never overrun */
+	assert_string_equal(util_fmt_count(1052113, buf, 4), "1,0");
+}
+
 /* A scratch directory per test. */
 struct scratch {
 	char dir[64];
@@ -187,6 +201,29 @@ static int write_positive(FILE *f, void *ctx)
 {
 	fputs("ok", f);
 	return 7;
+}
+
+/* Larger than the first read, so the buffer grows; the exact bytes, a NUL after them. */
+static void test_read_file(void **state)
+{
+	struct scratch *s = *state;
+	size_t len = 200000, got;
+	char *big = malloc(len + 1), *back;
+
+	assert_non_null(big);
+	for (size_t i = 0; i < len; i++)
+		big[i] = (char)('a' + i % 26);
+	big[len] = '\0';
+	assert_int_equal(util_write_atomic(s->path, write_str, big), 0);
+	back = util_read_file(s->path, &got);
+	assert_non_null(back);
+	assert_int_equal(got, len);
+	assert_string_equal(back, big);
+	free(back);
+	free(big);
+	errno = 0;
+	assert_null(util_read_file("/nonexistent-dir/x", NULL));
+	assert_int_equal(errno, ENOENT);
 }
 
 static void test_write_atomic(void **state)
@@ -271,6 +308,8 @@ int main(void)
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_fmt_bytes),
 		cmocka_unit_test(test_basename),
+		cmocka_unit_test(test_fmt_count),
+		cmocka_unit_test_setup_teardown(test_read_file, scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_write_atomic, scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_write_atomic_failure, scratch_setup,
 						scratch_teardown),

@@ -1,0 +1,135 @@
+// modules: budget
+// SPDX-License-Identifier: MIT
+/* budget: headroom, excess, the gate's conditions, and how many instances fit. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include "budget.h"
+
+#define MiB (1024ull * 1024)
+
+struct fx {
+	struct bmt_run run;
+	struct bmt_result r;
+	struct bmt_command_result cmds[2];
+};
+
+/* 4 cc1plus at 600 MiB at the peak (2400), the rest of the tree 300: a peak of 2700 MiB. */
+static void init(struct fx *x, uint64_t budget, int gate)
+{
+	memset(x, 0, sizeof(*x));
+	x->run.exit_code = 0;
+	x->run.budget_bytes = budget;
+	x->run.budget_gate = gate;
+	x->run.over_budget_ts = 42;
+	x->cmds[0] = (struct bmt_command_result){ .name = "cc1plus", .bytes_at_peak = 2400 * MiB,
+						  .processes = 40, .max_proc_peak = 700 * MiB,
+						  .p95_proc_peak = 620 * MiB,
+						  .instances_at_peak = 4 };
+	x->cmds[1] = (struct bmt_command_result){ .name = "make", .bytes_at_peak = 300 * MiB };
+	x->r.commands = x->cmds;
+	x->r.n_commands = 2;
+	x->r.peak.bytes = 2700 * MiB;
+}
+
+static void test_no_budget(void **state)
+{
+	struct budget_eval e;
+	struct fx x;
+
+	init(&x, 0, 0);
+	assert_false(budget_eval(&x.run, &x.r, &e));
+	assert_null(e.dominant);
+	assert_false(budget_gate_fails(&x.run, &x.r));
+}
+
+static void test_headroom_and_fit(void **state)
+{
+	struct budget_eval e;
+	struct fx x;
+
+	init(&x, 4096 * MiB, 1);
+	assert_true(budget_eval(&x.run, &x.r, &e));
+	assert_false(e.exceeded);
+	assert_int_equal(e.headroom, 1396 * MiB);
+	assert_int_equal(e.over_by, 0);
+	assert_ptr_equal(e.dominant, &x.cmds[0]);
+	assert_int_equal(e.rest, 300 * MiB);
+	/* (4096 - 300) / 700 = 5.42; / 620 = 6.12 */
+	assert_int_equal(e.fit_max, 5);
+	assert_int_equal(e.fit_p95, 6);
+	assert_false(budget_gate_fails(&x.run, &x.r));
+}
+
+static void test_exceeded(void **state)
+{
+	struct budget_eval e;
+	struct fx x;
+
+	init(&x, 2600 * MiB, 1);
+	assert_true(budget_eval(&x.run, &x.r, &e));
+	assert_true(e.exceeded);
+	assert_int_equal(e.over_by, 100 * MiB);
+	assert_int_equal(e.headroom, 0);
+	assert_int_equal(e.over_ts, 42);
+	assert_int_equal(e.fit_max, 3); /* 2300 / 700 */
+	assert_true(budget_gate_fails(&x.run, &x.r));
+	/* exactly at the budget is within it */
+	x.run.budget_bytes = x.r.peak.bytes;
+	assert_false(budget_gate_fails(&x.run, &x.r));
+}
+
+/* The gate fails a successful run only; --budget never fails one. */
+static void test_gate_conditions(void **state)
+{
+	struct fx x;
+
+	init(&x, 1 * MiB, 1);
+	assert_true(budget_gate_fails(&x.run, &x.r));
+	x.run.exit_code = 2;
+	assert_false(budget_gate_fails(&x.run, &x.r));
+	x.run.exit_code = -1;
+	x.run.signal = 9;
+	assert_false(budget_gate_fails(&x.run, &x.r));
+	/* -p: the status is unknown, no signal ended tracing: the gate applies */
+	x.run.signal = 0;
+	x.run.attached = 1;
+	assert_true(budget_gate_fails(&x.run, &x.r));
+	init(&x, 1 * MiB, 0);
+	assert_false(budget_gate_fails(&x.run, &x.r));
+}
+
+/* Nothing fits when the rest alone fills the budget; unknown sizing fits nothing. */
+static void test_fit_edges(void **state)
+{
+	struct budget_eval e;
+	struct fx x;
+
+	init(&x, 200 * MiB, 0);
+	assert_true(budget_eval(&x.run, &x.r, &e));
+	assert_int_equal(e.fit_max, 0);
+	init(&x, 4096 * MiB, 0);
+	x.cmds[0].max_proc_peak = 0;
+	x.cmds[0].p95_proc_peak = 0;
+	assert_true(budget_eval(&x.run, &x.r, &e));
+	assert_int_equal(e.fit_max, 0);
+	assert_int_equal(e.fit_p95, 0);
+	/* no command held anything at the peak: none dominates */
+	x.r.n_commands = 0;
+	assert_true(budget_eval(&x.run, &x.r, &e));
+	assert_null(e.dominant);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_budget),	 cmocka_unit_test(test_headroom_and_fit),
+		cmocka_unit_test(test_exceeded),	 cmocka_unit_test(test_gate_conditions),
+		cmocka_unit_test(test_fit_edges),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

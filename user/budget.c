@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+/* budget - a run's peak against its memory budget (budget.h). */
+#include <string.h>
+#include "budget.h"
+
+/* Instances of `each` bytes that fit in budget beside rest; 0 when each is unknown. */
+static uint64_t fit(uint64_t budget, uint64_t rest, uint64_t each)
+{
+	return each && budget > rest ? (budget - rest) / each : 0;
+}
+
+bool budget_eval(const struct bmt_run *run, const struct bmt_result *r, struct budget_eval *e)
+{
+	const struct bmt_command_result *top = r->n_commands ? &r->commands[0] : NULL;
+	uint64_t peak = r->peak.bytes;
+
+	memset(e, 0, sizeof(*e));
+	if (!run->budget_bytes)
+		return false;
+	e->budget = run->budget_bytes;
+	e->exceeded = peak > e->budget;
+	e->over_by = e->exceeded ? peak - e->budget : 0;
+	e->headroom = e->exceeded ? 0 : e->budget - peak;
+	e->over_ts = run->over_budget_ts;
+	/* commands are sorted by bytes at the peak, largest first */
+	if (top && top->bytes_at_peak) {
+		e->dominant = top;
+		e->rest = peak - (top->bytes_at_peak < peak ? top->bytes_at_peak : peak);
+		e->fit_max = fit(e->budget, e->rest, top->max_proc_peak);
+		e->fit_p95 = fit(e->budget, e->rest, top->p95_proc_peak);
+	}
+	return true;
+}
+
+bool budget_gate_fails(const struct bmt_run *run, const struct bmt_result *r)
+{
+	bool succeeded = run->exit_code == 0 || (run->attached && !run->signal);
+
+	return run->budget_gate && run->budget_bytes && r->peak.bytes > run->budget_bytes &&
+	       succeeded;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * escape - strings that come from other processes (comm, argv) made safe to show.
+ *
+ * A cell holds at most `max` columns of text in which every control character (C0, DEL,
+ * C1), bidi override or line control and every byte of invalid UTF-8 is a visible escape
+ * (\n, \t, \r, \xNN, \uNNNN): a hostile name cannot move a terminal's cursor, recolour
+ * it, reorder what is shown or break a document's syntax with a raw control. Text that
+ * does not fit is cut where "…" still fits after it. A column is one character; an escape
+ * takes one column per byte of it. The result is always valid UTF-8; each report still
+ * applies its own syntax's escaping (XML entities, Markdown) on top.
+ */
+#ifndef BMT_ESCAPE_H
+#define BMT_ESCAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ESC_MAX_COLS 100 /* the widest cell */
+
+struct esc_cell {
+	char buf[ESC_MAX_COLS * 4 + 8]; /* a column holds at most one 4-byte character */
+	size_t len, cut_len;
+	int cols, cut_cols, max;
+	bool full;
+};
+
+/* An empty cell of at most max columns (at most ESC_MAX_COLS). */
+void esc_init(struct esc_cell *c, int max);
+
+/* Append s (NULL is ""), escaped. */
+void esc_put(struct esc_cell *c, const char *s);
+
+/* Append argv's strings, escaped, separated by single spaces. */
+void esc_put_argv(struct esc_cell *c, char *const *argv);
+
+/* Append len bytes of plain text known to be safe, taking cols columns. */
+void esc_put_raw(struct esc_cell *c, const char *s, size_t len, int cols);
+
+#endif /* BMT_ESCAPE_H */

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * report_timeline - the timeline as CSV (RFC 4180, one header line): time_s, tree_bytes,
+ * anon_bytes, then one column per stage named after it, in the result's stage order. Rows
+ * follow timeline.h's rule, so the tree_bytes column's maximum is the JSON's peak.bytes at
+ * its peak.time_s. Seconds are exact to the nanosecond from the run's time zero, like the
+ * JSON's times. gzip-compressed when the path ends in ".gz".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "report.h"
+#include "timeline.h"
+#include "util.h"
+
+/* Where the text goes: the temp file itself, or a gzip stream on a dup of its fd. */
+struct out {
+	FILE *f;
+	gzFile gz;
+	int err; /* the first write error, positive */
+};
+
+static void out_write(struct out *o, const char *s, size_t len)
+{
+	bool ok;
+
+	if (o->err || !len)
+		return;
+	errno = 0;
+	if (o->gz)
+		ok = gzwrite(o->gz, s, (unsigned int)len) == (int)len;
+	else
+		ok = fwrite(s, 1, len, o->f) == len;
+	if (!ok)
+		o->err = errno ? errno : EIO;
+}
+
+static void out_str(struct out *o, const char *s)
+{
+	out_write(o, s, strlen(s));
+}
+
+/* A CSV field: quoted, with quotes doubled, when it holds a comma, quote or line break. */
+static void out_csv_field(struct out *o, const char *s)
+{
+	const char *p;
+
+	if (!strpbrk(s, ",\"\r\n")) {
+		out_str(o, s);
+		return;
+	}
+	out_write(o, "\"", 1);
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			out_write(o, "\"", 1);
+		out_write(o, p, 1);
+	}
+	out_write(o, "\"", 1);
+}
+
+struct csv {
+	const struct bmt_run *run;
+	const struct bmt_result *r;
+	const struct timeline *tl;
+	bool gzip;
+};
+
+static void write_header(struct out *o, const struct bmt_result *r)
+{
+	out_str(o, "time_s,tree_bytes,anon_bytes");
+	for (size_t k = 0; k < r->n_stages; k++) {
+		out_write(o, ",", 1);
+		out_csv_field(o, r->stages[k].name ? r->stages[k].name : "");
+	}
+	out_write(o, "\n", 1);
+}
+
+static void write_row(struct out *o, const struct csv *c, const struct timeline_row *row,
+		      const size_t *col)
+{
+	uint64_t start = c->run->start_ts, rel = row->ts > start ? row->ts - start : 0;
+	char buf[64];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%" PRIu64 ".%09" PRIu64 ",%" PRIu64 ",%" PRIu64,
+		     rel / 1000000000u, rel % 1000000000u, row->tree_bytes, row->anon_bytes);
+	out_write(o, buf, (size_t)n);
+	for (size_t k = 0; k < c->r->n_stages; k++) {
+		uint64_t v = col[k] == SIZE_MAX ? 0 : row->stage_bytes[col[k]];
+
+		n = snprintf(buf, sizeof(buf), ",%" PRIu64, v);
+		out_write(o, buf, (size_t)n);
+	}
+	out_write(o, "\n", 1);
+}
+
+static int write_csv(FILE *f, void *ctx)
+{
+	const struct csv *c = ctx;
+	struct out o = { .f = f };
+	struct timeline_row row;
+	size_t i, rows = timeline__rows(c->tl), *col;
+	int fd, zerr;
+
+	col = calloc(c->r->n_stages + 1, sizeof(*col));
+	if (!col)
+		return -ENOMEM;
+	timeline__stage_columns(c->tl, c->r, col);
+	if (c->gzip) {
+		if (fflush(f) || (fd = dup(fileno(f))) < 0) {
+			free(col);
+			return -errno;
+		}
+		o.gz = gzdopen(fd, "wb");
+		if (!o.gz) {
+			close(fd);
+			free(col);
+			return -ENOMEM;
+		}
+	}
+	write_header(&o, c->r);
+	for (i = 0; i < rows; i++) {
+		timeline__row(c->tl, i, &row);
+		write_row(&o, c, &row, col);
+	}
+	free(col);
+	if (o.gz) {
+		errno = 0;
+		/* flushes zlib's buffers: a full disk often shows only here */
+		zerr = gzclose(o.gz);
+		if (zerr != Z_OK && !o.err)
+			o.err = zerr == Z_ERRNO && errno ? errno : EIO;
+	}
+	return -o.err;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+int report_timeline(const char *path, const struct bmt_run *run, const struct bmt_result *r,
+		    const struct timeline *tl)
+{
+	struct csv c = { run, r, tl, ends_with(path, ".gz") };
+
+	return util_write_atomic(path, write_csv, &c);
+}
