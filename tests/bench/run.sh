@@ -21,6 +21,7 @@
 #   BENCH_SIZE          full | smoke (tiny sizes, seconds; checks that it all runs) [full]
 #   BENCH_BUILD         libiberty (GNU libiberty from Debian's binutils-source) | self
 #                       (bmtrace's own sources) [libiberty when installed, else self]
+#   BENCH_COMMIT        the commit the table names [git describe of this tree]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -145,7 +146,8 @@ bt() { awk -F': ' -v k="@$2" '$1 == k { print $2; f = 1 } END { if (!f) print "-
 
 # run WORKLOAD TOOL ROUND [COMMAND...]: one timed run, appended to $RUNS as
 #   workload tool round wall_s status own_rss_kib own_cpu_s peak_bytes events lost
-#   processes duration_s raw_peak_bytes lower_bound
+#   processes duration_s raw_peak_bytes lower_bound tree_cpu_s end_total
+# ("-" where a tool has no such figure; table.awk reads them by these positions)
 run() {
 	local wl=$1 tool=$2 round=$3 st=$TMP/stat out=$TMP/out json=$TMP/result.json
 	shift 3
@@ -166,7 +168,7 @@ run() {
 	"${argv[@]}" </dev/null >>"$LOG" 2>&1 || true
 	[ -s "$st" ] || die "$wl/$tool: no figures from runstat (see $LOG)"
 	[ "$(kv "$st" status)" = 0 ] || die "$wl/$tool exited $(kv "$st" status) (see $LOG)"
-	local rss cpu peak=- events=- lost=- procs=- dur=- raw=- lb=-
+	local rss cpu peak=- events=- lost=- procs=- dur=- raw=- lb=- drift=-
 	rss=$(kv "$st" own_maxrss_kib)
 	cpu=$(awk '$1 == "own_user_s" { u = $2 } $1 == "own_sys_s" { s = $2 }
 		END { if (u != "") printf "%.2f", u + s; else print "-" }' "$st")
@@ -179,12 +181,13 @@ run() {
 		;;
 	bpftrace)
 		peak=$(bt "$out" peak_bytes) events=$(bt "$out" events) procs=$(bt "$out" processes)
+		drift=$(bt "$out" end_total)
 		;;
 	s150 | s10) peak=$(kv "$out" peak_bytes) ;;
 	esac
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wl" "$tool" "$round" \
-		"$(kv "$st" wall_s)" 0 "$rss" "$cpu" "$peak" "$events" "$lost" "$procs" "$dur" \
-		"$raw" "$lb" >>"$RUNS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wl" "$tool" \
+		"$round" "$(kv "$st" wall_s)" 0 "$rss" "$cpu" "$peak" "$events" "$lost" "$procs" \
+		"$dur" "$raw" "$lb" "$(kv "$st" tree_cpu_s)" "$drift" >>"$RUNS"
 }
 
 # Rounds of one workload. Even rounds run untraced, bmtrace, then the peers; odd rounds
@@ -264,7 +267,7 @@ done
 
 mem_kib=$(awk '/^MemTotal/ { print $2 }' /proc/meminfo)
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-commit=$(git -C "$here" describe --always --dirty --abbrev=7 2>/dev/null || echo unknown)
+commit=${BENCH_COMMIT:-$(git -C "$here" describe --always --dirty --abbrev=7 2>/dev/null || echo unknown)}
 elapsed=$((SECONDS - start_s))
 {
 	printf 'machine\t%s cores (%s), %.1f GiB, Linux %s\n' "$(nproc)" "$cpu_model" \

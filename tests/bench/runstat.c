@@ -6,8 +6,11 @@
  *   runstat [-s] -o FILE -- COMMAND [ARG...]
  *
  * FILE gets "key value" lines: wall_s (from the exec being let go to the reap), status
- * (as a shell reports it: 128+N for signal N) and, with -s, own_maxrss_kib, own_user_s,
- * own_sys_s. runstat exits with the command's status.
+ * (as a shell reports it: 128+N for signal N), tree_cpu_s (user + system time of the
+ * command and of every descendant it waited for, as wait4() reports it: for a tracer, its
+ * own and the workload's, in which the time of BPF programs run by the workload's tasks is
+ * charged) and, with -s, own_maxrss_kib, own_user_s, own_sys_s. runstat exits with the
+ * command's status.
  *
  * Why not /usr/bin/time or wait4(): the rusage the kernel hands a parent for a reaped
  * child covers the child and every descendant it waited for (ru_maxrss is the largest of
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,12 +94,12 @@ static void read_own(pid_t pid, struct own *own)
 }
 
 /* Wait for the traced command to end, letting every stop go on. Its wait status. */
-static int wait_traced(pid_t pid, struct own *own)
+static int wait_traced(pid_t pid, struct own *own, struct rusage *ru)
 {
 	int st;
 
 	for (;;) {
-		if (waitpid(pid, &st, __WALL) < 0) {
+		if (wait4(pid, &st, __WALL, ru) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("runstat: waitpid");
@@ -121,6 +125,7 @@ int main(int argc, char **argv)
 	const char *out = NULL;
 	int opt, self = 0, gate[2], st, code;
 	struct own own = {0};
+	struct rusage ru;
 	double t0, wall;
 	pid_t pid;
 	FILE *f;
@@ -168,9 +173,9 @@ int main(int argc, char **argv)
 	}
 	close(gate[1]);
 	if (self) {
-		st = wait_traced(pid, &own);
+		st = wait_traced(pid, &own, &ru);
 	} else {
-		while (waitpid(pid, &st, 0) < 0)
+		while (wait4(pid, &st, 0, &ru) < 0)
 			if (errno != EINTR) {
 				perror("runstat: waitpid");
 				return 1;
@@ -183,7 +188,9 @@ int main(int argc, char **argv)
 		perror(out);
 		return 1;
 	}
-	fprintf(f, "wall_s %.6f\nstatus %d\n", wall, code);
+	fprintf(f, "wall_s %.6f\nstatus %d\ntree_cpu_s %.3f\n", wall, code,
+		ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+		    ru.ru_stime.tv_usec / 1e6);
 	if (self && own.seen)
 		fprintf(f, "own_maxrss_kib %ld\nown_user_s %.2f\nown_sys_s %.2f\n", own.maxrss_kib,
 			own.user_s, own.sys_s);

@@ -4,7 +4,7 @@
 #   workloads.tsv  name, label, expected processes ("" when unknown), command
 #   runs.tsv       workload, tool, round, wall_s, status, own_rss_kib, own_cpu_s,
 #                  peak_bytes, events, lost, processes, duration_s, raw_peak_bytes,
-#                  lower_bound ("-" when a tool has no such figure)
+#                  lower_bound, tree_cpu_s, end_total ("-" when a tool has no such figure)
 #   checks.tsv     check, round, tool, wall_s, own_rss_kib, peak, raw_peak, lost, lower_bound
 # POSIX awk (Debian's mawk): no asort, no ARGIND.
 BEGIN {
@@ -25,8 +25,12 @@ file == 3 {
 	n = ++count[k]
 	wall[k, n] = $4
 	round[k, n] = $3
-	if ($2 == "base")
+	tcpu[k, n] = $15
+	drift[k, n] = $16
+	if ($2 == "base") {
 		basewall[$1, $3] = $4
+		basecpu[$1, $3] = $15
+	}
 	rss[k, n] = $6; cpu[k, n] = $7; peak[k, n] = $8; events[k, n] = $9
 	lost[k, n] = $10; procs[k, n] = $11; dur[k, n] = $12
 	next
@@ -105,8 +109,8 @@ END {
 	printf "bmtrace bench: %s\n", info["machine"]
 	printf "  %s\n", info["versions"]
 	printf "  %s\n\n", info["run"]
-	printf "%-22s %-27s %10s %8s %10s %5s  %-17s %s\n", "WORKLOAD / TOOL",
-	       "WALL: x UNTRACED (min-max)", "OWN RSS", "OWN CPU", "EVENTS/S", "LOST",
+	printf "%-20s %-21s %-21s %9s %7s %9s %4s  %-17s %s\n", "WORKLOAD / TOOL",
+	       "WALL x UNTRACED", "CPU x UNTRACED", "OWN RSS", "OWN CPU", "EVENTS/S", "LOST",
 	       "PROCESSES", "PEAK SEEN"
 	totlost = 0
 	nlostruns = 0
@@ -117,7 +121,11 @@ END {
 		k = name SUBSEP "base"
 		n = column(wall, k, count[k])
 		m = median(v, n)
-		printf "  %-20s %.2f s (%.2f-%.2f), %d runs\n", "untraced", m, lo, hi, n
+		wallm = sprintf("%.2f s (%.2f-%.2f)", m, lo, hi)
+		column(tcpu, k, n)
+		printf "  %-18s %-21s %-21s %d rounds, the peers in %d\n", "untraced", wallm,
+		       sprintf("%.2f s (%.2f-%.2f)", median(v, n), lo, hi), n,
+		       count[name, "s150"]
 		# the processes a tracer must count: known from the workload, else bpftrace's
 		want = expect[name]
 		wantfrom = ""
@@ -138,7 +146,10 @@ END {
 				v[i] = wall[k, i] / basewall[name, round[k, i]]
 			r = median(v, n)
 			ratio[name, tool] = r
-			ratiotxt = sprintf("%.3f (%.3f-%.3f) x%d", r, lo, hi, n)
+			ratiotxt = sprintf("%.3f (%.3f-%.3f)", r, lo, hi)
+			for (i = 1; i <= n; i++)
+				v[i] = tcpu[k, i] / basecpu[name, round[k, i]]
+			cputxt = sprintf("%.3f (%.3f-%.3f)", median(v, n), lo, hi)
 			column(rss, k, n)
 			ownrss[name, tool] = median(v, n)
 			column(cpu, k, n)
@@ -182,9 +193,16 @@ END {
 			pk = bytes(median(v, n))
 			if (tool != "bmtrace")
 				pk = pk " raw"
-			printf "  %-20s %-27s %10s %8s %10s %5s  %-17s %s\n", tname[tool], ratiotxt,
-			       kib(ownrss[name, tool]), owncpu == "-" ? "-" : sprintf("%.2f s", owncpu),
-			       rate(ev), l, p, pk
+			if (tool == "bpftrace") {
+				column(drift, k, n)
+				dm = median(v, n)
+				if (dm != "-" && (lo < -1048576 || hi > 1048576))
+					pk = pk sprintf(", drift %+.0f..%+.0f MiB", lo / 1048576,
+							hi / 1048576)
+			}
+			printf "  %-18s %-21s %-21s %9s %7s %9s %4s  %-17s %s\n", tname[tool],
+			       ratiotxt, cputxt, kib(ownrss[name, tool]),
+			       owncpu == "-" ? "-" : sprintf("%.2f s", owncpu), rate(ev), l, p, pk
 		}
 	}
 
