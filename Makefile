@@ -50,10 +50,12 @@ WORKLOADS   := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard te
 ITEST_SRCS  := $(wildcard tests/integration/*.c)
 
 # What a fresh Debian 12 needs to build and test (make deps, as root). The tests run a real
-# Prometheus, Pushgateway and promtool on loopback, and curl and jq in tests/integration/*.sh.
+# Prometheus, Pushgateway and promtool on loopback, and curl and jq in tests/integration/*.sh;
+# headless Chromium renders the SVG chart for its screenshot test.
 DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
                 libcjson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev \
-                prometheus prometheus-pushgateway curl jq
+                prometheus prometheus-pushgateway curl jq \
+                chromium fonts-dejavu-core
 
 .DELETE_ON_ERROR:
 .PHONY: all check unit integration install uninstall clean format demo deps fixtures
