@@ -78,9 +78,7 @@ static cJSON *u64_item(uint64_t v)
 /* Seconds since the run's time zero; 0 for a time before it. */
 static cJSON *time_item(const struct json *j, uint64_t ts)
 {
-	uint64_t start = j->run->start_ts;
-
-	return cJSON_CreateNumber(ts > start ? (double)(ts - start) / 1e9 : 0.0);
+	return cJSON_CreateNumber(run_rel_s(j->run, ts));
 }
 
 /*

@@ -71,11 +71,6 @@ static void put_argv(FILE *f, char *const *argv, int max_cols)
 	put_code(f, &c);
 }
 
-static double rel_s(const struct bmt_run *run, uint64_t ts)
-{
-	return ts > run->start_ts ? (double)(ts - run->start_ts) / 1e9 : 0.0;
-}
-
 static const char *fmt_bytes(uint64_t v, char *buf)
 {
 	return util_fmt_bytes(v, buf, 16);
@@ -88,14 +83,13 @@ static const char *fmt_count(uint64_t v, char *buf)
 
 static void headline(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
 {
-	uint64_t end = run->end_ts > run->start_ts ? run->end_ts : run->start_ts;
 	const struct bmt_stats *st = &run->stats;
 	char b1[16], b2[16], b3[16], n1[32], n2[32], n3[32];
 
 	fputs("### bmtrace: ", f);
 	put_argv(f, run->argv, ARGS_COLS);
 	fprintf(f, "\n\n**Peak tree RSS %s** at %.3f s (anon + shmem %s; raw RSS sum %s)  \n",
-		fmt_bytes(r->peak.bytes, b1), rel_s(run, r->peak.ts),
+		fmt_bytes(r->peak.bytes, b1), run_rel_s(run, r->peak.ts),
 		fmt_bytes(r->peak.anon_bytes + r->peak.shmem_bytes, b2),
 		fmt_bytes(r->raw_peak.bytes, b3));
 	if (run->attached)
@@ -106,9 +100,9 @@ static void headline(FILE *f, const struct bmt_run *run, const struct bmt_result
 		fputs("exit status unknown", f);
 	else
 		fprintf(f, "exit status %d", run->exit_code);
-	fprintf(f, " · %.2f s · %s processes · %s events, %s lost\n\n", rel_s(run, end),
-		fmt_count(r->processes_total, n1), fmt_count(st->events, n2),
-		fmt_count(st->lost, n3));
+	fprintf(f, " · %.2f s · %s processes · %s events, %s lost\n\n",
+		run_rel_s(run, run->end_ts), fmt_count(r->processes_total, n1),
+		fmt_count(st->events, n2), fmt_count(st->lost, n3));
 	if (st->lost || st->unpaired || st->procs_full || st->mms_full)
 		fputs("> **Warning:** events were lost or processes went untraced: the peak is a "
 		      "lower bound.\n\n", f);
@@ -127,7 +121,7 @@ static void budget(FILE *f, const struct bmt_run *run, const struct bmt_result *
 			fmt_bytes(e.over_by, b1), 100.0 * (double)e.over_by / (double)e.budget,
 			fmt_bytes(r->peak.bytes, b2), opt, fmt_bytes(e.budget, b3));
 		if (e.over_ts)
-			fprintf(f, ", first at %.3f s", rel_s(run, e.over_ts));
+			fprintf(f, ", first at %.3f s", run_rel_s(run, e.over_ts));
 		fputs(".\n\n", f);
 	} else {
 		fprintf(f, "**✅ Within budget:** `%s` %s leaves %s headroom at the peak "
@@ -193,7 +187,7 @@ static void stage_table(FILE *f, const struct bmt_run *run, const struct bmt_res
 		fputs("| ", f);
 		put_text(f, s->name, NAME_COLS);
 		fprintf(f, " | %s | %s | %.3f s | %s |\n", fmt_bytes(s->bytes_at_peak, b1),
-			fmt_bytes(s->peak_bytes, b2), rel_s(run, s->peak_ts),
+			fmt_bytes(s->peak_bytes, b2), run_rel_s(run, s->peak_ts),
 			fmt_count(s->processes, n));
 	}
 	fputc('\n', f);

@@ -102,11 +102,6 @@ static void put_argv(FILE *f, char *const *argv, int max_cols)
 	put_xml(f, c.buf);
 }
 
-static double rel_s(const struct bmt_run *run, uint64_t ts)
-{
-	return ts > run->start_ts ? (double)(ts - run->start_ts) / 1e9 : 0.0;
-}
-
 static double x_of(const struct chart *c, double t)
 {
 	return PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * (t < c->t_max ? t : c->t_max) / c->t_max;
@@ -205,14 +200,14 @@ static void stage_area(struct chart *c, size_t k)
 	fprintf(c->f, "<path fill=\"%s\" fill-opacity=\"0.85\" d=\"", palette[k % N_COLORS]);
 	for (i = 0; i < n; i++) {
 		timeline__row(c->tl, i, &row);
-		fprintf(c->f, i ? "H%.1fV%.1f" : "M%.1f %.1f", x_of(c, rel_s(c->run, row.ts)),
+		fprintf(c->f, i ? "H%.1fV%.1f" : "M%.1f %.1f", x_of(c, run_rel_s(c->run, row.ts)),
 			y_of(c, stacked(c, &row, (long)k)));
 	}
 	fprintf(c->f, "H%.1f", x_end);
 	for (i = n; i-- > 0;) {
 		timeline__row(c->tl, i, &row);
 		fprintf(c->f, "V%.1fH%.1f", y_of(c, stacked(c, &row, (long)k - 1)),
-			x_of(c, rel_s(c->run, row.ts)));
+			x_of(c, run_rel_s(c->run, row.ts)));
 	}
 	fprintf(c->f, "Z\"/>\n");
 }
@@ -226,7 +221,7 @@ static void total_line(struct chart *c, bool anon, const char *style)
 	fprintf(c->f, "<path fill=\"none\" %s d=\"", style);
 	for (i = 0; i < n; i++) {
 		timeline__row(c->tl, i, &row);
-		fprintf(c->f, i ? "H%.1fV%.1f" : "M%.1f %.1f", x_of(c, rel_s(c->run, row.ts)),
+		fprintf(c->f, i ? "H%.1fV%.1f" : "M%.1f %.1f", x_of(c, run_rel_s(c->run, row.ts)),
 			y_of(c, (double)(anon ? row.anon_bytes : row.tree_bytes)));
 	}
 	fprintf(c->f, "H%.1f\"/>\n", x_of(c, c->t_max));
@@ -235,7 +230,6 @@ static void total_line(struct chart *c, bool anon, const char *style)
 static void header(struct chart *c)
 {
 	const struct bmt_run *run = c->run;
-	uint64_t end = run->end_ts > run->start_ts ? run->end_ts : run->start_ts;
 	char b[16], t[32];
 
 	fprintf(c->f, "<text x=\"24\" y=\"32\" font-size=\"17\" font-weight=\"bold\" "
@@ -249,8 +243,9 @@ static void header(struct chart *c)
 		fprintf(c->f, "killed by signal %d", run->signal);
 	else
 		fprintf(c->f, "exit status unknown");
-	fprintf(c->f, " · %s · %" PRIu64 " processes · peak %s", fmt_seconds(rel_s(run, end), t,
-		sizeof(t)), c->r->processes_total, util_fmt_bytes(c->r->peak.bytes, b, sizeof(b)));
+	fprintf(c->f, " · %s · %" PRIu64 " processes · peak %s",
+		fmt_seconds(run_rel_s(run, run->end_ts), t, sizeof(t)), c->r->processes_total,
+		util_fmt_bytes(c->r->peak.bytes, b, sizeof(b)));
 	if (run->stats.lost || run->stats.unpaired)
 		fprintf(c->f, " (events lost: a lower bound)");
 	fprintf(c->f, "</text>\n");
@@ -373,7 +368,7 @@ static void label_size(const struct chart *c, const char *title, double *w, doub
 static void peak_label(struct chart *c, const char *title, double w, double h)
 {
 	const struct bmt_result *r = c->r;
-	double px = x_of(c, rel_s(c->run, r->peak.ts)), py = y_of(c, (double)r->peak.bytes);
+	double px = x_of(c, run_rel_s(c->run, r->peak.ts)), py = y_of(c, (double)r->peak.bytes);
 	double by = py - 10 - h, bx = c->label_x;
 	size_t i, n;
 	char detail[64];
@@ -405,29 +400,28 @@ static void peak_label(struct chart *c, const char *title, double w, double h)
 static int draw(struct chart *c)
 {
 	const struct bmt_result *r = c->r;
-	uint64_t end = c->run->end_ts > c->run->start_ts ? c->run->end_ts : c->run->start_ts;
 	double peak = (double)r->peak.bytes, budget = (double)c->run->budget_bytes;
 	double plot_h = PLOT_BOTTOM - PLOT_TOP, top, lw = 0, lh = 0, px;
 	size_t k, n = timeline__rows(c->tl);
 	struct timeline_row last;
 	char title[96], b[16], t[32];
 
-	c->t_max = rel_s(c->run, end);
+	c->t_max = run_rel_s(c->run, c->run->end_ts);
 	if (n) {
 		timeline__row(c->tl, n - 1, &last);
-		c->t_max = fmax(c->t_max, rel_s(c->run, last.ts));
+		c->t_max = fmax(c->t_max, run_rel_s(c->run, last.ts));
 	}
 	if (c->t_max <= 0)
 		c->t_max = 1e-3;
 	snprintf(title, sizeof(title), "peak %s at %s", util_fmt_bytes(r->peak.bytes, b, sizeof(b)),
-		 fmt_seconds(rel_s(c->run, r->peak.ts), t, sizeof(t)));
+		 fmt_seconds(run_rel_s(c->run, r->peak.ts), t, sizeof(t)));
 	label_size(c, title, &lw, &lh);
 	/* room above the peak for its label; the budget when it is near enough to show */
 	top = peak ? fmax(peak * 1.1, peak / (1 - (lh + 16) / plot_h)) : 1024 * 1024;
 	c->budget_shown = budget && budget <= 1.5 * peak;
 	if (c->budget_shown)
 		top = fmax(top, budget * 1.08);
-	px = x_of(c, rel_s(c->run, r->peak.ts));
+	px = x_of(c, run_rel_s(c->run, r->peak.ts));
 	c->label_x = px + 12 + lw <= PLOT_RIGHT ? px + 12 : fmax(PLOT_LEFT + 4, px - 12 - lw);
 
 	fprintf(c->f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

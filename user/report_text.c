@@ -63,11 +63,6 @@ static const char *fmt_count(uint64_t v, char *buf)
 	return util_fmt_count(v, buf, 32);
 }
 
-static double rel_s(const struct bmt_run *run, uint64_t ts)
-{
-	return ts > run->start_ts ? (double)(ts - run->start_ts) / 1e9 : 0.0;
-}
-
 static const char *signal_name(int sig)
 {
 	static const char *const names[] = {
@@ -104,7 +99,7 @@ static void print_header(FILE *f, const struct bmt_run *run, const struct bmt_re
 		fprintf(f, "exit status unknown");
 	else
 		fprintf(f, "exit status %d", run->exit_code);
-	fprintf(f, ", %.2f s, %s processes, %s events, %s lost\n", rel_s(run, end),
+	fprintf(f, ", %.2f s, %s processes, %s events, %s lost\n", run_rel_s(run, end),
 		fmt_count(r->processes_total, n1), fmt_count(st->events, n2),
 		fmt_count(st->lost, n3));
 	if (st->lost || st->unpaired)
@@ -122,14 +117,14 @@ static void print_peaks(FILE *f, const struct bmt_run *run, const struct bmt_res
 	char b1[16], b2[16], b3[16], b4[16];
 
 	fprintf(f, "  peak tree RSS  %10s at %.3f s  (anon %s, file %s, shmem %s)\n",
-		fmt_bytes(r->peak.bytes, b1), rel_s(run, r->peak.ts),
+		fmt_bytes(r->peak.bytes, b1), run_rel_s(run, r->peak.ts),
 		fmt_bytes(r->peak.anon_bytes, b2), fmt_bytes(r->peak.file_bytes, b3),
 		fmt_bytes(r->peak.shmem_bytes, b4));
 	fprintf(f, "  raw RSS sum    %10s at %.3f s  (upper bound: inherited pages counted in "
 		   "each process)\n",
-		fmt_bytes(r->raw_peak.bytes, b1), rel_s(run, r->raw_peak.ts));
+		fmt_bytes(r->raw_peak.bytes, b1), run_rel_s(run, r->raw_peak.ts));
 	fprintf(f, "  anon peak      %10s at %.3f s  (anon + shmem)\n",
-		fmt_bytes(r->anon_peak.bytes, b1), rel_s(run, r->anon_peak.ts));
+		fmt_bytes(r->anon_peak.bytes, b1), run_rel_s(run, r->anon_peak.ts));
 	if (r->swap_at_peak)
 		fprintf(f, "  swap at peak   %10s  (not in RSS)\n", fmt_bytes(r->swap_at_peak, b1));
 }
@@ -191,7 +186,7 @@ static void print_stages(FILE *f, const struct bmt_run *run, const struct bmt_re
 		fputs(INDENT, f);
 		print_name(f, s->name, w, true);
 		fprintf(f, "  %10s  %10s  %9.3f s  %8s\n", fmt_bytes(s->bytes_at_peak, b1),
-			fmt_bytes(s->peak_bytes, b2), rel_s(run, s->peak_ts),
+			fmt_bytes(s->peak_bytes, b2), run_rel_s(run, s->peak_ts),
 			fmt_count(s->processes, n));
 	}
 }
@@ -214,7 +209,7 @@ static void print_commands(FILE *f, const struct bmt_run *run, const struct bmt_
 		fputs(INDENT, f);
 		print_name(f, c->name, w, true);
 		fprintf(f, "  %10s  %10s  %9.3f s  %8s\n", fmt_bytes(c->bytes_at_peak, b1),
-			fmt_bytes(c->peak_bytes, b2), rel_s(run, c->peak_ts),
+			fmt_bytes(c->peak_bytes, b2), run_rel_s(run, c->peak_ts),
 			fmt_count(c->processes, n));
 	}
 	if (r->n_commands > rows)
@@ -287,7 +282,7 @@ void report_text_over_budget(FILE *f, const struct bmt_run *run, const struct bm
 		100.0 * (double)e.over_by / (double)e.budget, fmt_bytes(r->peak.bytes, b2),
 		run->budget_gate ? "--max-peak" : "--budget", fmt_bytes(e.budget, b3));
 	if (e.over_ts)
-		fprintf(f, "; first at %.3f s", rel_s(run, e.over_ts));
+		fprintf(f, "; first at %.3f s", run_rel_s(run, e.over_ts));
 	fputc('\n', f);
 }
 

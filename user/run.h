@@ -31,4 +31,10 @@ struct bmt_run {
 	uint64_t over_budget_ts; /* first record ts at which the tree total exceeded it; 0: never */
 };
 
+/* Seconds from the run's time zero to ts (record time, CLOCK_MONOTONIC ns); 0 before it. */
+static inline double run_rel_s(const struct bmt_run *run, uint64_t ts)
+{
+	return ts > run->start_ts ? (double)(ts - run->start_ts) / 1e9 : 0.0;
+}
+
 #endif /* BMT_RUN_H */

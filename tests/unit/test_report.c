@@ -651,10 +651,21 @@ static void test_json_sizing_budget(void **state)
 	free(text);
 }
 
+/* The last line of text (cut in place), without its newline. */
+static const char *last_line(char *text)
+{
+	char *end = text + strlen(text), *start;
+
+	if (end > text && end[-1] == '\n')
+		*--end = '\0';
+	start = strrchr(text, '\n');
+	return start ? start + 1 : text;
+}
+
 static void test_text_sizing_budget(void **state)
 {
 	struct fixture *fx = *state;
-	char *out, *last;
+	char *out;
 
 	fx->run.budget_bytes = 16 * GiB;
 	out = text_of(fx);
@@ -672,10 +683,7 @@ static void test_text_sizing_budget(void **state)
 				    "  fit in budget   4 at once at its largest process peak "
 				    "(3.32 GiB), 4 at p95 (3.32 GiB)\n"));
 	/* the verdict is the last line */
-	last = strrchr(out, '\n');
-	*last = '\0';
-	last = strrchr(out, '\n') + 1;
-	assert_string_equal(last, "  budget          16.0 GiB (--budget): 11.8 GiB headroom at "
+	assert_string_equal(last_line(out), "  budget          16.0 GiB (--budget): 11.8 GiB headroom at "
 				  "the peak (73.5%)");
 	assert_width(out);
 	free(out);
@@ -684,10 +692,7 @@ static void test_text_sizing_budget(void **state)
 	fx->run.budget_gate = 1;
 	fx->run.over_budget_ts = T0 + 12 * SEC + 5000000;
 	out = text_of(fx);
-	last = strrchr(out, '\n');
-	*last = '\0';
-	last = strrchr(out, '\n') + 1;
-	assert_string_equal(last, "bmtrace: over budget by 249.0 MiB (6.1%): peak 4.24 GiB, "
+	assert_string_equal(last_line(out), "bmtrace: over budget by 249.0 MiB (6.1%): peak 4.24 GiB, "
 				  "--max-peak 4.00 GiB; first at 12.005 s");
 	assert_width(out);
 	free(out);
