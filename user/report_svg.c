@@ -120,11 +120,25 @@ static double nice_step(double raw)
 	return p * (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10);
 }
 
-/* "0.075 s", "2.71 s", "12.4 s", "1234 s": a time to read at a glance. */
-static const char *fmt_seconds(double s, char *buf, size_t len)
+/* The time axis's unit for a run of t_max seconds: seconds, minutes past 3, hours past 3. */
+static double time_unit(double t_max, const char **name)
 {
-	snprintf(buf, len, s < 1 ? "%.3f s" : s < 10 ? "%.2f s" : s < 1000 ? "%.1f s" : "%.0f s",
-		 s);
+	double unit = t_max >= 3 * 3600 ? 3600 : t_max >= 180 ? 60 : 1;
+
+	*name = unit == 3600 ? "h" : unit == 60 ? "min" : "s";
+	return unit;
+}
+
+/* "0.075 s", "2.71 s", "95.3 s", "14.5 min", "3.25 h": in the unit of the chart's time axis. */
+static const char *fmt_time(const struct chart *c, double s, char *buf, size_t len)
+{
+	const char *name;
+	double unit = time_unit(c->t_max, &name);
+
+	if (unit > 1)
+		snprintf(buf, len, unit == 60 ? "%.1f %s" : "%.2f %s", s / unit, name);
+	else
+		snprintf(buf, len, s < 1 ? "%.3f s" : s < 10 ? "%.2f s" : "%.1f s", s);
 	return buf;
 }
 
@@ -160,8 +174,8 @@ static void y_axis(struct chart *c, double top)
 
 static void x_axis(struct chart *c)
 {
-	double unit = c->t_max >= 3 * 3600 ? 3600 : c->t_max >= 180 ? 60 : 1;
-	const char *name = unit == 3600 ? "h" : unit == 60 ? "min" : "s";
+	const char *name;
+	double unit = time_unit(c->t_max, &name);
 	double step = nice_step(c->t_max / unit / 8), v;
 
 	fprintf(c->f, "<g font-size=\"11\" fill=\"#555\" text-anchor=\"middle\">\n");
@@ -244,7 +258,7 @@ static void header(struct chart *c)
 	else
 		fprintf(c->f, "exit status unknown");
 	fprintf(c->f, " · %s · %" PRIu64 " processes · peak %s",
-		fmt_seconds(run_rel_s(run, run->end_ts), t, sizeof(t)), c->r->processes_total,
+		fmt_time(c, run_rel_s(run, run->end_ts), t, sizeof(t)), c->r->processes_total,
 		util_fmt_bytes(c->r->peak.bytes, b, sizeof(b)));
 	if (run->stats.lost || run->stats.unpaired)
 		fprintf(c->f, " (events lost: a lower bound)");
@@ -414,7 +428,7 @@ static int draw(struct chart *c)
 	if (c->t_max <= 0)
 		c->t_max = 1e-3;
 	snprintf(title, sizeof(title), "peak %s at %s", util_fmt_bytes(r->peak.bytes, b, sizeof(b)),
-		 fmt_seconds(run_rel_s(c->run, r->peak.ts), t, sizeof(t)));
+		 fmt_time(c, run_rel_s(c->run, r->peak.ts), t, sizeof(t)));
 	label_size(c, title, &lw, &lh);
 	/* room above the peak for its label; the budget when it is near enough to show */
 	top = peak ? fmax(peak * 1.1, peak / (1 - (lh + 16) / plot_h)) : 1024 * 1024;
