@@ -32,6 +32,13 @@ static const char usage[] =
 "      --markdown FILE   a Markdown summary, e.g. --markdown \"$GITHUB_STEP_SUMMARY\"\n"
 "  -w, --record FILE     save the event stream (gzip) for 'bmtrace report'\n"
 "  -q, --quiet           no summary\n"
+"Prometheus:\n"
+"      --listen ADDR:PORT  serve /metrics while tracing (ADDR defaults to 127.0.0.1)\n"
+"      --linger SECONDS  keep serving the final values after COMMAND ends, so the\n"
+"                        last scrape sees them (Ctrl-C ends it early)\n"
+"      --prometheus FILE the final metrics as a node_exporter textfile\n"
+"      --pushgateway URL --job NAME  push-add the final metrics (the batch-job\n"
+"                        pattern for CI), with a last-success timestamp\n"
 "Budget:\n"
 "      --max-peak SIZE   CI gate: exit 98 when the peak tree RSS exceeds SIZE (4G,\n"
 "                        3500M, 512K, bytes) and COMMAND succeeded; the last line\n"
@@ -48,7 +55,8 @@ static const char usage[] =
 "                        user, so builds never leave root-owned files)\n"
 "      --wait-all        keep tracing until every descendant has exited, not just\n"
 "                        COMMAND\n"
-"      --ring-size SIZE  kernel-to-bmtrace buffer (default 32M); losses are reported\n"
+"      --ring-size SIZE  kernel-to-bmtrace buffer (default 8M, 1M per CPU past 8);\n"
+"                        losses are counted and reported\n"
 "  -v, --verbose         libbpf's log and bmtrace's debug messages\n"
 "  -h, --help            this text\n"
 "  -V, --version         the version\n"
@@ -71,7 +79,8 @@ static const char usage[] =
 
 enum {
 	OPT_JSON = 256, OPT_STAGE, OPT_WAIT_ALL, OPT_RING, OPT_TIMELINE, OPT_SVG, OPT_MARKDOWN,
-	OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS,
+	OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS, OPT_LISTEN, OPT_LINGER, OPT_PROM, OPT_PUSH,
+	OPT_JOB,
 };
 
 static const struct option options[] = {
@@ -85,6 +94,11 @@ static const struct option options[] = {
 	{ "markdown", required_argument, NULL, OPT_MARKDOWN },
 	{ "max-peak", required_argument, NULL, OPT_MAX_PEAK },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "linger", required_argument, NULL, OPT_LINGER },
+	{ "prometheus", required_argument, NULL, OPT_PROM },
+	{ "pushgateway", required_argument, NULL, OPT_PUSH },
+	{ "job", required_argument, NULL, OPT_JOB },
 	{ "verbose", no_argument, NULL, 'v' },       { "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },       {}
 };
@@ -234,6 +248,36 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		case 'w':
 			cfg->record = optarg;
 			break;
+		case OPT_LISTEN:
+			if (!*optarg)
+				return fail(err, errlen, "--listen needs ADDR:PORT or PORT%s%s", "", "");
+			cfg->listen = optarg;
+			break;
+		case OPT_LINGER: {
+			unsigned long s;
+
+			errno = 0;
+			s = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || errno || s > 86400)
+				return fail(err, errlen, "--linger '%s': expected seconds, 0 to 86400%s",
+					    optarg, "");
+			cfg->linger = s;
+			break;
+		}
+		case OPT_PROM:
+			cfg->prometheus = optarg;
+			break;
+		case OPT_PUSH:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return fail(err, errlen, "--pushgateway '%s': expected an http:// or "
+					    "https:// URL%s", optarg, "");
+			cfg->pushgateway = optarg;
+			break;
+		case OPT_JOB:
+			if (!*optarg)
+				return fail(err, errlen, "--job needs a NAME%s%s", "", "");
+			cfg->job = optarg;
+			break;
 		case 'q':
 			cfg->quiet = 1;
 			break;
@@ -289,11 +333,20 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 				    " (see bmtrace --help)");
 		}
 	}
+	if (cfg->pushgateway && !cfg->job)
+		return fail(err, errlen, "--pushgateway needs --job NAME (the Pushgateway's job "
+			    "label)%s%s", "", "");
+	if (cfg->job && !cfg->pushgateway)
+		return fail(err, errlen, "--job names the job of --pushgateway URL%s%s", "", "");
+	if (cfg->linger && !cfg->listen)
+		return fail(err, errlen, "--linger keeps --listen serving: give --listen too%s%s",
+			    "", "");
 	if (report) {
-		if (cfg->record || cfg->user || cfg->wait_all || cfg->mode == MODE_PID)
+		if (cfg->record || cfg->user || cfg->wait_all || cfg->mode == MODE_PID || cfg->listen)
 			return fail(err, errlen, "report: %s applies only while tracing%s",
 				    cfg->record ? "-w" : cfg->user ? "-u" :
-				    cfg->wait_all ? "--wait-all" : "-p", "");
+				    cfg->wait_all ? "--wait-all" : cfg->listen ? "--listen" : "-p",
+				    "");
 		cfg->mode = MODE_REPORT;
 		if (optind != argc - 1)
 			return fail(err, errlen, "report: expected one TRACE file%s%s",

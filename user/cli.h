@@ -31,6 +31,10 @@ struct config {
 	size_t n_stage_specs;
 	int quiet, verbose, wait_all;
 	uint64_t ring_bytes;  /* --ring-size; 0 = default */
+	const char *listen;   /* --listen ADDR:PORT: Prometheus /metrics while tracing */
+	unsigned int linger;  /* --linger SECONDS: keep serving the final values */
+	const char *prometheus; /* --prometheus FILE: node_exporter textfile */
+	const char *pushgateway, *job; /* --pushgateway URL --job NAME: push-add at the end */
 	uint64_t budget_bytes; /* --max-peak or --budget; 0 = none */
 	int budget_gate;      /* it is --max-peak: exceeding it fails a successful run */
 	/* MODE_DIFF: -o is the output, --json a flag */

@@ -24,7 +24,10 @@
 #include "cli.h"
 #include "collector.h"
 #include "diff.h"
+#include "http.h"
 #include "procscan.h"
+#include "prom.h"
+#include "push.h"
 #include "report.h"
 #include "run.h"
 #include "runner.h"
@@ -46,6 +49,8 @@ struct session {
 	struct bmt_run run;
 	struct runner_creds creds;
 	char **attached_argv; /* -p: the root's cmdline */
+	struct http_server *http; /* --listen */
+	uint64_t published;   /* when /metrics last got a new page */
 	struct timeline *tl;  /* --timeline, --svg */
 	int tl_errno;         /* the timeline ran out of memory: those reports fail */
 };
@@ -118,6 +123,67 @@ static int report_done(const struct session *s, const char *path, int rc)
 	return rc != 0;
 }
 
+/* The metrics of this run as they stand: live while tracing, final at the end. */
+static int prom_snapshot_of(struct session *s, struct prom_snapshot *snap)
+{
+	const struct bmt_result *r = collector__result(s->coll);
+
+	memset(snap, 0, sizeof(*snap));
+	return r ? prom_snapshot_fill(snap, r, &s->run) : -ENOMEM;
+}
+
+#define PUBLISH_NS 100000000ull /* a new /metrics page at most every 100 ms */
+
+/*
+ * Render the metrics for /metrics. The page is built here, in the tracing thread, and handed
+ * over whole: a scrape always sees one consistent moment and never waits for tracing.
+ */
+static void publish(struct session *s, int force)
+{
+	struct prom_snapshot snap;
+	uint64_t now = procscan__now();
+	size_t len;
+	char *page;
+
+	if (!s->http || (!force && now - s->published < PUBLISH_NS))
+		return;
+	s->published = now;
+	if (s->tracer)
+		tracer__stats(s->tracer, &s->run.stats);
+	if (prom_snapshot_of(s, &snap))
+		return;
+	page = prom_render_alloc(&snap, 1, &len);
+	if (page)
+		http__publish(s->http, page, len);
+	prom_snapshot_clear(&snap);
+}
+
+/* --prometheus and --pushgateway: the final metrics; returns the number that failed. */
+static int write_prometheus(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	struct prom_snapshot snap;
+	char err[512];
+	int failed = 0;
+
+	if (!cfg->prometheus && !cfg->pushgateway)
+		return 0;
+	if (prom_snapshot_of(s, &snap)) {
+		die_line("cannot build the metrics", strerror(ENOMEM));
+		return 1;
+	}
+	if (cfg->prometheus)
+		failed += report_done(s, cfg->prometheus, prom_write_file(cfg->prometheus, &snap));
+	if (cfg->pushgateway &&
+	    push_add(cfg->pushgateway, cfg->job, &snap, s->run.exit_code == 0, 0, err,
+		     sizeof(err))) {
+		die_line(err, NULL);
+		failed++;
+	}
+	prom_snapshot_clear(&snap);
+	return failed;
+}
+
 /* Write every report asked for; returns 0 or the number of reports that failed. */
 static int write_reports(struct session *s)
 {
@@ -151,6 +217,7 @@ static int write_reports(struct session *s)
 					report_svg(cfg->svg, &s->run, r, s->tl));
 	if (cfg->markdown)
 		failed += report_done(s, cfg->markdown, report_markdown(cfg->markdown, &s->run, r));
+	failed += write_prometheus(s);
 	/* the summary says it last; without one on stderr, the exit status is still explained */
 	if ((cfg->quiet || cfg->output) && budget_gate_fails(&s->run, r))
 		report_text_over_budget(stderr, &s->run, r);
@@ -279,6 +346,7 @@ static int event_loop(struct session *s, struct loop_state *ls, int sfd)
 			close(ep);
 			return -ENOMEM;
 		}
+		publish(s, 0);
 		for (int i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
 
@@ -405,6 +473,14 @@ static int trace(struct config *cfg)
 		die_line(err, NULL);
 		goto out;
 	}
+	if (cfg->listen) {
+		s.http = http__start(&(struct http_opts){ .listen = cfg->listen }, err, sizeof(err));
+		if (!s.http) {
+			fprintf(stderr, "bmtrace: --listen %s: %s\n", cfg->listen, err);
+			goto out;
+		}
+		publish(&s, 1);
+	}
 	rc = cfg->mode == MODE_RUN ? start_command(&s, &ls, &old_mask) : attach_pid(&s, &ls);
 	if (rc) {
 		code = -rc;
@@ -430,7 +506,13 @@ static int trace(struct config *cfg)
 		give_back(&s, cfg->record);
 	}
 	code = final_status(&s, code, write_reports(&s));
+	if (s.http) {
+		publish(&s, 1); /* the final values, for the last scrape */
+		if (cfg->linger)
+			http__linger(s.http, cfg->linger, sfd);
+	}
 out:
+	http__stop(s.http);
 	if (s.rec)
 		tracefile__abort(s.rec);
 	tracer__close(s.tracer);

@@ -399,7 +399,7 @@ int prom_write_file(const char *path, const struct prom_snapshot *s)
 }
 
 int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
-		       const struct bmt_run *run, const struct bmt_sample *now)
+		       const struct bmt_run *run)
 {
 	struct prom_stage *stages = calloc(r->n_stages + 1, sizeof(*stages));
 	struct prom_command *commands = calloc(r->n_commands + 1, sizeof(*commands));
@@ -409,20 +409,17 @@ int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
 		free(commands);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < r->n_stages; i++) {
-		stages[i].name = r->stages[i].name;
-		stages[i].peak_bytes = r->stages[i].peak_bytes;
-		if (now && i < now->n_stages)
-			stages[i].bytes = now->stage_bytes[i];
-	}
+	for (size_t i = 0; i < r->n_stages; i++)
+		stages[i] = (struct prom_stage){ r->stages[i].name, r->stages[i].bytes_now,
+						 r->stages[i].peak_bytes };
 	for (size_t i = 0; i < r->n_commands; i++)
-		commands[i].name = r->commands[i].name;
+		commands[i] = (struct prom_command){ r->commands[i].name, r->commands[i].bytes_now };
 	s->stages = stages;
 	s->n_stages = r->n_stages;
 	s->commands = commands;
 	s->n_commands = r->n_commands;
-	s->tree_bytes = now ? now->tree_bytes : 0;
-	s->anon_bytes = now ? now->anon_bytes : 0;
+	s->tree_bytes = r->tree_bytes_now;
+	s->anon_bytes = r->anon_bytes_now;
 	s->tree_peak_bytes = r->peak.bytes;
 	s->processes = r->n_alive;
 	s->processes_started = r->processes_total;

@@ -82,16 +82,15 @@ char *prom_render_alloc(const struct prom_snapshot *trees, size_t n, size_t *len
 int prom_write_file(const char *path, const struct prom_snapshot *s);
 
 /*
- * Fill s from a run's result: peak, processes started and alive at the end (r->n_alive),
- * events and lost events (run->stats, as the JSON result), the stages' peaks and the
- * commands' names. The "now" values come from now, the collector's latest sample, when
- * given (else 0), except the commands' bytes now, which no result holds: 0, for the caller
- * to set. s->stages and s->commands are allocated (free them with prom_snapshot_clear);
- * names point into r and run: valid until the collector's next feed. Labels, top_commands
- * and last_success_time are left as the caller set them. Returns 0 or -ENOMEM.
+ * Fill s from a run's result (live while tracing: the collector's result carries the bytes
+ * now of the tree, of each stage and of each command): peak, processes started and alive,
+ * events and lost events (run->stats, as the JSON result). s->stages and s->commands are
+ * allocated (free them with prom_snapshot_clear); names point into r: valid until the
+ * collector's next feed. Labels, top_commands and last_success_time are left as the caller
+ * set them. Returns 0 or -ENOMEM.
  */
 int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
-		       const struct bmt_run *run, const struct bmt_sample *now);
+		       const struct bmt_run *run);
 void prom_snapshot_clear(struct prom_snapshot *s);
 
 #endif /* BMT_PROM_H */

@@ -452,10 +452,12 @@ static void test_write_error(void **state)
 
 static void test_fill_from_result(void **state)
 {
-	struct bmt_stage_result stages[2] = { { "make", 10, 300 * MiB, 5, 3 },
-					      { "cc", 20, 200 * MiB, 6, 9 } };
-	struct bmt_command_result cmds[2] = { { .name = "cc1", .bytes_at_peak = 150 * MiB },
-					      { .name = "make", .bytes_at_peak = 2 * MiB } };
+	struct bmt_stage_result stages[2] = { { "make", 10, 300 * MiB, 5, 3, 1 * MiB },
+					      { "cc", 20, 200 * MiB, 6, 9, 2 * MiB } };
+	struct bmt_command_result cmds[2] = {
+		{ .name = "cc1", .bytes_at_peak = 150 * MiB, .bytes_now = 5 * MiB },
+		{ .name = "make", .bytes_at_peak = 2 * MiB }
+	};
 	struct bmt_alive_proc alive[1] = { { 77, "daemon" } };
 	struct bmt_result r = {
 		.peak = { .bytes = 400 * MiB },
@@ -467,15 +469,15 @@ static void test_fill_from_result(void **state)
 		.n_alive = 1,
 		.processes_total = 12,
 		.events = 999,
+		.tree_bytes_now = 3 * MiB,
+		.anon_bytes_now = 3 * MiB / 2,
 	};
 	struct bmt_run run = { .stats = { .events = 1000, .lost = 4 } };
-	uint64_t stage_now[2] = { 1 * MiB, 2 * MiB };
-	struct bmt_sample now = { 0, 3 * MiB, 3 * MiB / 2, stage_now, 2 };
 	struct prom_label label = { "tree", "t" };
 	struct prom_snapshot s = { .labels = &label, .n_labels = 1, .top_commands = 7 };
 	char *out;
 
-	assert_int_equal(prom_snapshot_fill(&s, &r, &run, &now), 0);
+	assert_int_equal(prom_snapshot_fill(&s, &r, &run), 0);
 	assert_int_equal(s.tree_peak_bytes, 400 * MiB);
 	assert_int_equal(s.tree_bytes, 3 * MiB);
 	assert_int_equal(s.anon_bytes, 3 * MiB / 2);
@@ -489,7 +491,7 @@ static void test_fill_from_result(void **state)
 	assert_int_equal(s.stages[1].peak_bytes, 200 * MiB);
 	assert_int_equal(s.n_commands, 2);
 	assert_string_equal(s.commands[0].name, "cc1");
-	assert_int_equal(s.commands[0].bytes, 0);
+	assert_int_equal(s.commands[0].bytes, 5 * MiB);
 	assert_int_equal(s.n_labels, 1);
 	assert_int_equal(s.top_commands, 7);
 	out = render(&s, 1);
@@ -498,12 +500,6 @@ static void test_fill_from_result(void **state)
 	free(out);
 	prom_snapshot_clear(&s);
 	assert_null(s.stages);
-
-	/* without a sample, "now" is 0 */
-	assert_int_equal(prom_snapshot_fill(&s, &r, &run, NULL), 0);
-	assert_int_equal(s.tree_bytes, 0);
-	assert_int_equal(s.stages[0].bytes, 0);
-	prom_snapshot_clear(&s);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
