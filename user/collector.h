@@ -98,7 +98,7 @@ struct bmt_result {
 struct bmt_sample {
 	uint64_t ts;
 	uint64_t tree_bytes, anon_bytes;
-	const uint64_t *stage_bytes; /* n_stages entries, in result order */
+	const uint64_t *stage_bytes; /* n_stages entries: the rules in order, then the default */
 	size_t n_stages;
 };
 typedef void (*bmt_sample_fn)(void *ctx, const struct bmt_sample *s);
