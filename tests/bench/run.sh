@@ -66,6 +66,7 @@ mkdir -p "$TMP"
 : >"$META"
 : >"$LOG"
 start_s=$SECONDS
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the workloads -----------------------------------------------------------------
 
@@ -275,8 +276,8 @@ elapsed=$((SECONDS - start_s))
 	printf 'versions\tbmtrace %s (%s), %s\n' "$("$BMTRACE" --version 2>/dev/null | head -1 |
 		awk '{ print $NF }')" "$commit" \
 		"$(command -v bpftrace >/dev/null && bpftrace --version || echo 'no bpftrace')"
-	printf 'run\t%s, %s rounds (%s with peers), %s s, load average %s\n' "$(date -u +%F)" \
-		"$PAIRS" "$PEER_ROUNDS" "$elapsed" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf 'run\t%s, %s rounds (%s with peers), %s s; load average before: %s\n' \
+		"$(date -u +%F)" "$PAIRS" "$PEER_ROUNDS" "$elapsed" "$load_before"
 	printf 'size\t%s\n' "$SIZE"
 	printf 'tiny\t%s\t%s\t%s\n' "$tiny_lost" "$tiny_lb" "$tiny_said"
 	printf 'spike\t%s\n' "${SPIKE[*]}"

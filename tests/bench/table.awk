@@ -97,6 +97,10 @@ function rate(x) {
 	return sprintf("%.0f k/s", x / 1e3)
 }
 
+function ratios(name) {
+	return sprintf("%.3f (CPU %.3f)", ratio[name, "bmtrace"], cpuratio[name, "bmtrace"])
+}
+
 function verdict(ok) { return ok ? "ok" : "MISSED" }
 
 function target(what, got, ok) {
@@ -149,7 +153,8 @@ END {
 			ratiotxt = sprintf("%.3f (%.3f-%.3f)", r, lo, hi)
 			for (i = 1; i <= n; i++)
 				v[i] = tcpu[k, i] / basecpu[name, round[k, i]]
-			cputxt = sprintf("%.3f (%.3f-%.3f)", median(v, n), lo, hi)
+			cpuratio[name, tool] = median(v, n)
+			cputxt = sprintf("%.3f (%.3f-%.3f)", cpuratio[name, tool], lo, hi)
 			column(rss, k, n)
 			ownrss[name, tool] = median(v, n)
 			column(cpu, k, n)
@@ -238,19 +243,16 @@ END {
 
 	# the targets
 	printf "\ntargets (issue 3)%36s %-44s\n", "", "MEASURED"
-	target("fault storm <= 1.10x untraced", sprintf("%.3f", ratio["fault", "bmtrace"]),
-	       ratio["fault", "bmtrace"] <= 1.10)
-	target("fork/exec storm <= 1.15x untraced", sprintf("%.3f", ratio["fork", "bmtrace"]),
-	       ratio["fork", "bmtrace"] <= 1.15)
-	target("real build <= 1.02x untraced", sprintf("%.3f", ratio["build", "bmtrace"]),
-	       ratio["build", "bmtrace"] <= 1.02)
+	target("fault storm <= 1.10x untraced (wall)", ratios("fault"), ratio["fault", "bmtrace"] <= 1.10)
+	target("fork/exec storm <= 1.15x untraced (wall)", ratios("fork"), ratio["fork", "bmtrace"] <= 1.15)
+	target("real build <= 1.02x untraced (wall)", ratios("build"), ratio["build", "bmtrace"] <= 1.02)
 	target("0 lost events, default ring, all four workloads",
 	       sprintf("%d lost in %d runs", totlost, nlostruns), totlost == 0)
 	target("processes counted = processes started", procs_ok ? "equal in every run" : "see PROCESSES",
 	       procs_ok)
-	target("loss reported with a 4 KiB ring (faultstorm 256 1)",
-	       sprintf("%s lost, peak_is_lower_bound %s, %s", info["tiny"], infob["tiny"],
-		       infoc["tiny"] > 0 ? "summary says so" : "summary silent"),
+	target("loss reported with a 4 KiB ring",
+	       sprintf("%s lost, lower bound %s, %s", info["tiny"], infob["tiny"],
+		       infoc["tiny"] > 0 ? "warned" : "NOT warned"),
 	       info["tiny"] > 0 && infob["tiny"] == "true" && infoc["tiny"] > 0)
 	big = ownrss["fork", "bmtrace"]
 	target("own RSS <= 32 MiB on the fork/exec storm", kib(big) " (VmHWM)", big <= 32 * 1024)
