@@ -34,7 +34,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Userspace modules: the accounting core and reports have no libbpf dependency.
-CORE_SRCS   := user/collector.c user/stages.c user/tracefile.c user/util.c user/timeline.c
+CORE_SRCS   := user/collector.c user/table.c user/stages.c user/tracefile.c user/util.c user/timeline.c
 REPORT_SRCS := user/report_text.c user/report_json.c user/report_timeline.c user/report_svg.c \
                user/report_md.c user/escape.c user/budget.c user/diff.c
 APP_SRCS    := user/main.c user/cli.c user/tracer.c user/runner.c user/procscan.c

@@ -88,6 +88,52 @@ struct {
 
 __u32 next_key; /* last mm key handed out */
 
+/*
+ * serve: trees start in the kernel, so no child of one is ever missed. A tree is a process
+ * that exec'd a --root name (roots), or a child cgroup (v2) of a --cgroup-parent
+ * (cg_parents), with every process forked from its members. Empty in the tracing modes.
+ */
+const volatile bool targ_serve;
+const volatile __u32 max_trees = 1000;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, char[BMT_COMM_LEN]);
+	__type(value, __u32);
+} roots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u64); /* cgroup id: the directory's inode on the cgroup2 mount */
+	__type(value, __u32);
+} cg_parents SEC(".maps");
+
+struct tree_state {
+	__u64 cgroup_id; /* 0 for a --root tree */
+	__u32 nr_procs;  /* traced processes in it */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct tree_state);
+} trees SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} cg_trees SEC(".maps");
+
+__u32 next_tree;     /* last tree id handed out */
+__u32 live_trees;    /* trees with a process in them */
+__u64 trees_dropped; /* trees not followed: max_trees were alive */
+
 static const __u32 zero;
 
 static __always_inline struct bmt_stats *stat(void)
@@ -217,6 +263,116 @@ static __always_inline struct mm_state *unknown_mm(__u64 mm, __u64 ts)
 	return register_mm(mm, tgid, MM_PENDING);
 }
 
+/* ---- serve: trees ---- */
+
+static __always_inline __u32 new_tree(__u64 cgid, __u16 kind, __u32 pid, const char *comm,
+				      __u64 ts)
+{
+	struct tree_state fresh = { .cgroup_id = cgid };
+	struct bmt_tree *r;
+	__u32 tree;
+
+	if (live_trees >= max_trees) {
+		__sync_fetch_and_add(&trees_dropped, 1);
+		return 0;
+	}
+	tree = __sync_fetch_and_add(&next_tree, 1) + 1;
+	if (bpf_map_update_elem(&trees, &tree, &fresh, BPF_NOEXIST) ||
+	    (cgid && bpf_map_update_elem(&cg_trees, &cgid, &tree, BPF_NOEXIST))) {
+		/* a full map, or another CPU started this cgroup's tree a moment ago */
+		bpf_map_delete_elem(&trees, &tree);
+		__u32 *other = cgid ? bpf_map_lookup_elem(&cg_trees, &cgid) : NULL;
+
+		if (other)
+			return *other;
+		__sync_fetch_and_add(&trees_dropped, 1);
+		return 0;
+	}
+	__sync_fetch_and_add(&live_trees, 1);
+	r = reserve(sizeof(*r), BMT_REC_TREE, ts);
+	if (r) {
+		r->hdr.flags = kind;
+		r->tree = tree;
+		r->pid = pid;
+		r->cgroup_id = cgid;
+		bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), comm);
+		bpf_ringbuf_submit(r, wake_flags());
+	}
+	return tree;
+}
+
+static __always_inline void tree_get(__u32 tree)
+{
+	struct tree_state *t = tree ? bpf_map_lookup_elem(&trees, &tree) : NULL;
+
+	if (t)
+		__sync_fetch_and_add(&t->nr_procs, 1);
+}
+
+/* A member left: the last one ends the tree (a cgroup's next process starts a new one). */
+static __always_inline void tree_put(__u32 tree)
+{
+	struct tree_state *t = tree ? bpf_map_lookup_elem(&trees, &tree) : NULL;
+	__u64 cgid;
+
+	if (!t || __sync_fetch_and_add(&t->nr_procs, -1) != 1)
+		return;
+	cgid = t->cgroup_id;
+	if (cgid)
+		bpf_map_delete_elem(&cg_trees, &cgid);
+	bpf_map_delete_elem(&trees, &tree);
+	__sync_fetch_and_add(&live_trees, -1);
+}
+
+/* The tree of cgroup cgrp (v2) when its parent is a --cgroup-parent, else 0. */
+static __always_inline __u32 cgroup_tree(struct cgroup *cgrp, __u32 pid, const char *comm,
+					 __u64 ts)
+{
+	__u64 parent, cgid;
+	__u32 *tree;
+
+	if (!cgrp)
+		return 0;
+	parent = BPF_CORE_READ(cgrp, self.parent, cgroup, kn, id);
+	if (!parent || !bpf_map_lookup_elem(&cg_parents, &parent))
+		return 0;
+	cgid = BPF_CORE_READ(cgrp, kn, id);
+	tree = bpf_map_lookup_elem(&cg_trees, &cgid);
+	return tree ? *tree : new_tree(cgid, BMT_TREE_CGROUP, pid, comm, ts);
+}
+
+static __always_inline struct cgroup *dfl_cgroup(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, cgroups, dfl_cgrp);
+}
+
+/*
+ * tgid enters tree other than by a traced fork. proc_flags BMT_PROC_ADOPTED: it is running
+ * (its mm binds at its next fault, userspace seeds it from /proc); 0: a fresh fork of an
+ * outsider, counted from its exec like the wrap mode's root.
+ */
+static __always_inline struct bmt_proc *join(__u32 tgid, __u32 tree, __u32 proc_flags,
+					     const char *comm, __u64 ts)
+{
+	struct bmt_proc v = { .flags = proc_flags, .tree = tree };
+	struct bmt_join *r;
+
+	if (bpf_map_update_elem(&procs, &tgid, &v, BPF_NOEXIST)) {
+		STAT_INC(procs_full);
+		return NULL;
+	}
+	tree_get(tree);
+	r = reserve(sizeof(*r), BMT_REC_JOIN, ts);
+	if (r) {
+		r->hdr.flags = proc_flags & BMT_PROC_ADOPTED ? BMT_JOIN_SEED : 0;
+		r->pid = tgid;
+		r->tree = tree;
+		bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), comm);
+		bpf_ringbuf_submit(r, wake_flags());
+	}
+	return bpf_map_lookup_elem(&procs, &tgid);
+}
+
 static __always_inline void rss_event(__u64 mm, __u32 member, __s64 bytes)
 {
 	__u64 ts = bpf_ktime_get_ns();
@@ -337,8 +493,19 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	struct bmt_fork *r;
 	__u16 flags = 0;
 
-	if (!pp || ctgid == ptgid)
-		return 0; /* untraced parent, or a new thread of a traced process */
+	if (ctgid == ptgid)
+		return 0; /* a new thread of a process */
+	if (!pp) {
+		__u32 tree;
+
+		if (!targ_serve)
+			return 0;
+		ts = bpf_ktime_get_ns();
+		tree = cgroup_tree(dfl_cgroup(child), ctgid, child->comm, ts);
+		if (tree)
+			join(ctgid, tree, 0, child->comm, ts);
+		return 0;
+	}
 	ts = bpf_ktime_get_ns();
 	if (!pp->mm && pp->flags & BMT_PROC_ADOPTED && parent->mm)
 		bind_mm(ptgid, pp, (__u64)parent->mm, ts);
@@ -359,12 +526,14 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 		cm->nr_procs++;
 	}
 	cp.mm = cm ? cmm : 0;
+	cp.tree = pp->tree;
 	if (bpf_map_update_elem(&procs, &ctgid, &cp, BPF_NOEXIST)) {
 		STAT_INC(procs_full);
 		if (cm)
 			release_mm(cmm);
 		return 0;
 	}
+	tree_get(cp.tree);
 	/* re-read: a hash update may have recycled an element we held a pointer to */
 	pm = pp->mm ? bpf_map_lookup_elem(&mms, &pp->mm) : NULL;
 	cm = cp.mm ? bpf_map_lookup_elem(&mms, &cmm) : NULL;
@@ -393,9 +562,20 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	__u32 fn_len, argv_len = 0, size;
 	long n;
 
-	if (!ps || !mm)
+	if (!mm)
 		return 0;
 	ts = bpf_ktime_get_ns();
+	if (!ps && targ_serve) {
+		/* a --root name starts a tree; else its cgroup may be one (set up before we ran) */
+		__u32 tree = bpf_map_lookup_elem(&roots, p->comm) ?
+				     new_tree(0, BMT_TREE_ROOT, tgid, p->comm, ts) :
+				     cgroup_tree(dfl_cgroup(p), tgid, p->comm, ts);
+
+		if (tree)
+			ps = join(tgid, tree, BMT_PROC_ADOPTED, p->comm, ts);
+	}
+	if (!ps)
+		return 0;
 	m = bind_mm(tgid, ps, (__u64)mm, ts);
 	r = bpf_map_lookup_elem(&exec_scratch, &zero);
 	if (!r)
@@ -449,6 +629,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
 	if (!ps)
 		return 0;
 	release_mm(ps->mm);
+	tree_put(ps->tree);
 	bpf_map_delete_elem(&procs, &tgid);
 	r = reserve(sizeof(*r), BMT_REC_EXIT, bpf_ktime_get_ns());
 	if (!r)
@@ -456,5 +637,25 @@ int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
 	r->pid = tgid;
 	r->exit_code = p->exit_code;
 	bpf_ringbuf_submit(r, wake_flags());
+	return 0;
+}
+
+/* serve: a running process moved into a tree's cgroup (a CI job unit, a container). */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	__u32 tgid = task->tgid, tree;
+	__u64 ts;
+
+	if (!targ_serve || bpf_map_lookup_elem(&procs, &tgid))
+		return 0; /* not serving, or in a tree already: a tree keeps its members */
+	/* only the unified (v2) hierarchy: v1 hierarchies number their cgroups apart */
+	if (BPF_CORE_READ(dst, root) != BPF_CORE_READ(task, cgroups, dfl_cgrp, root))
+		return 0;
+	ts = bpf_ktime_get_ns();
+	tree = cgroup_tree(dst, tgid, task->comm, ts);
+	if (tree)
+		join(tgid, tree, BMT_PROC_ADOPTED, task->comm, ts);
 	return 0;
 }

@@ -41,6 +41,8 @@ enum bmt_rec_type {
 	BMT_REC_EXEC = 4,  /* the names of a process after exec */
 	BMT_REC_EXIT = 5,  /* the last thread of a traced process exited */
 	BMT_REC_ADOPT = 6, /* userspace only: a process already running at attach (-p) */
+	BMT_REC_TREE = 7,  /* serve: a tree starts (a --root exec, or a new child cgroup) */
+	BMT_REC_JOIN = 8,  /* serve: a process enters a tree other than by a traced fork */
 	BMT_REC_MAX,
 };
 
@@ -93,6 +95,26 @@ struct bmt_exit {
 	__s32 exit_code; /* task->exit_code: status << 8 | signal, as wait(2) encodes it */
 };
 
+#define BMT_TREE_ROOT 1   /* hdr.flags of a TREE record: a process exec'd a --root name */
+#define BMT_TREE_CGROUP 2 /* a process appeared in a child cgroup of a --cgroup-parent */
+
+struct bmt_tree {
+	struct bmt_hdr hdr; /* flags: BMT_TREE_* */
+	__u32 tree;
+	__u32 pid;          /* the process that started it; its JOIN follows */
+	__u64 cgroup_id;    /* BMT_TREE_CGROUP: the child cgroup's id (its directory's inode) */
+	char comm[BMT_COMM_LEN];
+};
+
+#define BMT_JOIN_SEED 0x1 /* hdr.flags: running already: seed its counters from /proc */
+
+struct bmt_join {
+	struct bmt_hdr hdr; /* flags: BMT_JOIN_*; without SEED it counts from its next exec */
+	__u32 pid;
+	__u32 tree;
+	char comm[BMT_COMM_LEN];
+};
+
 struct bmt_adopt {
 	struct bmt_hdr hdr;
 	__u32 pid;
@@ -105,7 +127,7 @@ struct bmt_adopt {
 struct bmt_proc {
 	__u64 mm;    /* the mm_struct it uses; 0 until known */
 	__u32 flags; /* BMT_PROC_* */
-	__u32 pad;
+	__u32 tree;  /* serve: the tree it belongs to; 0 in the tracing modes */
 };
 
 #define BMT_PROC_ADOPTED 0x1 /* found running at attach: bind its mm when first seen */
