@@ -37,7 +37,7 @@ endif
 CORE_SRCS   := user/collector.c user/table.c user/stages.c user/tracefile.c user/util.c user/timeline.c
 REPORT_SRCS := user/report_text.c user/report_json.c user/report_timeline.c user/report_svg.c \
                user/report_md.c user/escape.c user/budget.c user/diff.c
-APP_SRCS    := user/main.c user/cli.c user/tracer.c user/runner.c user/procscan.c
+APP_SRCS    := user/main.c user/cli.c user/tracer.c user/runner.c user/procscan.c user/serve.c
 # Prometheus export: rendering (pure), the /metrics endpoint, the Pushgateway client.
 PROM_SRCS   := user/prom.c user/http.c user/push.c
 SRCS        := $(CORE_SRCS) $(REPORT_SRCS) $(APP_SRCS) $(PROM_SRCS)

@@ -567,12 +567,14 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	ts = bpf_ktime_get_ns();
 	if (!ps && targ_serve) {
 		/* a --root name starts a tree; else its cgroup may be one (set up before we ran) */
-		__u32 tree = bpf_map_lookup_elem(&roots, p->comm) ?
-				     new_tree(0, BMT_TREE_ROOT, tgid, p->comm, ts) :
-				     cgroup_tree(dfl_cgroup(p), tgid, p->comm, ts);
+		char comm[BMT_COMM_LEN] = {};
+		__u32 tree;
 
+		bpf_get_current_comm(comm, sizeof(comm)); /* p is current; map keys live on the stack */
+		tree = bpf_map_lookup_elem(&roots, comm) ? new_tree(0, BMT_TREE_ROOT, tgid, comm, ts) :
+							   cgroup_tree(dfl_cgroup(p), tgid, comm, ts);
 		if (tree)
-			ps = join(tgid, tree, BMT_PROC_ADOPTED, p->comm, ts);
+			ps = join(tgid, tree, BMT_PROC_ADOPTED, comm, ts);
 	}
 	if (!ps)
 		return 0;

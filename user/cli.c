@@ -17,6 +17,7 @@ static const char usage[] =
 "       bmtrace [OPTIONS] -p PID                trace the tree under a running PID\n"
 "       bmtrace report [OPTIONS] TRACE          rebuild the reports from a recorded trace\n"
 "       bmtrace diff [DIFF OPTIONS] BEFORE.json AFTER.json   compare two results\n"
+"       bmtrace serve [SERVE OPTIONS]           export many trees to Prometheus, for CI hosts\n"
 "\n"
 "Tells how much memory COMMAND's whole process tree held at its worst moment, when,\n"
 "and who held it: every RSS change of every process is seen (eBPF, no sampling), and\n"
@@ -64,6 +65,19 @@ static const char usage[] =
 "      --json            JSON instead of the table\n"
 "  -o, --output FILE     write to FILE instead of stdout\n"
 "      --fail-if-peak-grows PCT  exit 98 when the peak grew by more than PCT percent\n"
+"Serve options (a daemon: each tree's live memory, and each ended tree's peak into the\n"
+"histogram bmtrace_tree_peak_bytes; trees are decided in the kernel, no child missed):\n"
+"      --root NAME       a process that execs a program named NAME (15 characters, as\n"
+"                        the kernel keeps it) starts a tree: it and its descendants,\n"
+"                        those forked before that exec included (repeatable)\n"
+"      --cgroup-parent DIR  each child cgroup of DIR (cgroup v2) is a tree: a CI job\n"
+"                        unit, a container (repeatable)\n"
+"      --listen ADDR:PORT  default 127.0.0.1:9977\n"
+"      --expire SECONDS  ended trees stay in /metrics this long (default 300)\n"
+"      --max-trees N     trees followed at once (default 1000); more are counted in\n"
+"                        bmtrace_trees_dropped_total\n"
+"  -u, --user USER       once attached, run as USER keeping only CAP_BPF\n"
+"      --stage NAME=REGEX  as when tracing, within each tree\n"
 "\n"
 "Exit status: COMMAND's own; 128+N if it died of signal N; 125 if bmtrace itself\n"
 "could not run; 126/127 if COMMAND could not be executed / was not found; 98 if\n"
@@ -206,6 +220,112 @@ static int parse_diff(int argc, char **argv, struct config *cfg, FILE *out, char
 	return 0;
 }
 
+static int push_arg(char ***list, size_t *n, char *arg)
+{
+	char **l = realloc(*list, (*n + 2) * sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l[(*n)++] = arg;
+	l[*n] = NULL;
+	*list = l;
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *arg, unsigned long max, unsigned int *out,
+		       char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (!*arg || *end || errno || v > max || *arg == '-') {
+		snprintf(err, errlen, "%s '%s': expected a whole number up to %lu", opt, arg, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static const struct option serve_options[] = {
+	{ "root", required_argument, NULL, 'r' },
+	{ "cgroup-parent", required_argument, NULL, 'c' },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "expire", required_argument, NULL, 'e' },
+	{ "max-trees", required_argument, NULL, 'm' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "stage", required_argument, NULL, OPT_STAGE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{}
+};
+
+static int parse_serve(int argc, char **argv, struct config *cfg, FILE *out, char *err,
+		       size_t errlen)
+{
+	int c, rc = 0;
+
+	cfg->mode = MODE_SERVE;
+	cfg->listen = "127.0.0.1:9977";
+	cfg->expire_s = 300;
+	cfg->max_trees = 1000;
+	while (!rc && (c = getopt_long(argc, argv, ":u:vh", serve_options, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (!*optarg || strchr(optarg, '/'))
+				return fail(err, errlen, "serve: --root '%s': expected a program "
+					    "name (no path)%s", optarg, "");
+			rc = push_arg(&cfg->serve_roots, &cfg->n_serve_roots, optarg);
+			break;
+		case 'c':
+			rc = push_arg(&cfg->cg_parents, &cfg->n_cg_parents, optarg);
+			break;
+		case OPT_LISTEN:
+			if (!*optarg)
+				return fail(err, errlen, "serve: --listen needs ADDR:PORT%s%s", "", "");
+			cfg->listen = optarg;
+			break;
+		case 'e':
+			rc = parse_count("--expire", optarg, 7 * 86400, &cfg->expire_s, err, errlen);
+			break;
+		case 'm':
+			rc = parse_count("--max-trees", optarg, 65536, &cfg->max_trees, err, errlen);
+			if (!rc && !cfg->max_trees)
+				return fail(err, errlen, "--max-trees must be at least 1%s%s", "", "");
+			break;
+		case 'u':
+			cfg->user = optarg;
+			break;
+		case OPT_STAGE:
+			if (!strchr(optarg, '=') || *optarg == '=')
+				return fail(err, errlen, "--stage '%s': expected NAME=REGEX%s",
+					    optarg, "");
+			rc = add_stage(cfg, optarg);
+			break;
+		case 'v':
+			cfg->verbose = 1;
+			break;
+		case 'h':
+			fputs(usage, out);
+			return 1;
+		case ':':
+			return fail(err, errlen, "serve: %s needs a value%s", argv[optind - 1], "");
+		default:
+			return fail(err, errlen, "serve: unknown option '%s'%s", argv[optind - 1],
+				    " (see bmtrace --help)");
+		}
+	}
+	if (rc)
+		return rc;
+	if (optind < argc)
+		return fail(err, errlen, "serve: unexpected argument '%s'%s", argv[optind], "");
+	if (!cfg->n_serve_roots && !cfg->n_cg_parents)
+		return fail(err, errlen, "serve: say which trees to follow: --root NAME and/or "
+			    "--cgroup-parent DIR%s%s", "", "");
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, size_t errlen)
 {
 	int report = argc > 1 && !strcmp(argv[1], "report");
@@ -217,6 +337,8 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 	optind = 0; /* glibc: 0 fully resets getopt, whose state would leak between parses */
 	if (argc > 1 && !strcmp(argv[1], "diff"))
 		return parse_diff(argc - 1, argv + 1, cfg, out, err, errlen);
+	if (argc > 1 && !strcmp(argv[1], "serve"))
+		return parse_serve(argc - 1, argv + 1, cfg, out, err, errlen);
 	if (report) {
 		argv++;
 		argc--;
@@ -373,7 +495,9 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 void cli_free(struct config *cfg)
 {
 	free(cfg->stage_specs);
-	cfg->stage_specs = NULL;
+	free(cfg->serve_roots);
+	free(cfg->cg_parents);
+	cfg->stage_specs = cfg->serve_roots = cfg->cg_parents = NULL;
 }
 
 struct stages *cli_stages(char *const specs[], char *err, size_t errlen)

@@ -13,6 +13,7 @@ enum bmt_mode {
 	MODE_PID,    /* bmtrace [OPTIONS] -p PID */
 	MODE_REPORT, /* bmtrace report [OPTIONS] TRACE */
 	MODE_DIFF,   /* bmtrace diff [OPTIONS] BEFORE.json AFTER.json */
+	MODE_SERVE,  /* bmtrace serve [OPTIONS]: a long-running exporter of many trees */
 };
 
 struct config {
@@ -37,6 +38,13 @@ struct config {
 	const char *pushgateway, *job; /* --pushgateway URL --job NAME: push-add at the end */
 	uint64_t budget_bytes; /* --max-peak or --budget; 0 = none */
 	int budget_gate;      /* it is --max-peak: exceeding it fails a successful run */
+	/* MODE_SERVE (with listen, user, stage_specs, verbose) */
+	char **serve_roots;   /* --root NAME, NULL-terminated */
+	size_t n_serve_roots;
+	char **cg_parents;    /* --cgroup-parent DIR, NULL-terminated */
+	size_t n_cg_parents;
+	unsigned int expire_s; /* --expire: ended trees stay this long in /metrics */
+	unsigned int max_trees;
 	/* MODE_DIFF: -o is the output, --json a flag */
 	const char *before, *after;
 	int diff_json;

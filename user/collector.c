@@ -908,8 +908,9 @@ static int well_formed(const void *rec, size_t len)
 	const struct bmt_hdr *h = rec;
 	const struct bmt_exec *e = rec;
 
-	if (len < sizeof(*h) || !h->type || h->type >= BMT_REC_MAX || len < min_size[h->type] ||
-	    h->size > len || h->size < min_size[h->type])
+	/* a type without a size here is not the collector's (serve's TREE, JOIN): reject it */
+	if (len < sizeof(*h) || h->type >= BMT_REC_MAX || !min_size[h->type] ||
+	    len < min_size[h->type] || h->size > len || h->size < min_size[h->type])
 		return 0;
 	if (h->type == BMT_REC_RSS)
 		return ((const struct bmt_rss *)rec)->member < BMT_NR_MEMBERS;
@@ -951,8 +952,11 @@ int collector__feed(struct collector *c, const void *rec, size_t len)
 	case BMT_REC_EXIT:
 		rc = rec_exit(c, rec);
 		break;
-	default: /* BMT_REC_ADOPT: the table above admits no other type */
+	case BMT_REC_ADOPT:
 		rc = rec_adopt(c, rec);
+		break;
+	default: /* well_formed() admits no other type */
+		rc = -EINVAL;
 		break;
 	}
 	if (rc <= 0)

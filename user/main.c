@@ -31,6 +31,7 @@
 #include "report.h"
 #include "run.h"
 #include "runner.h"
+#include "serve.h"
 #include "timeline.h"
 #include "tracefile.h"
 #include "tracer.h"
@@ -94,7 +95,7 @@ static int add_pid(void *ctx, uint32_t pid)
 {
 	struct session *s = ctx;
 
-	return tracer__add_pid(s->tracer, pid, BMT_PROC_ADOPTED);
+	return tracer__add_pid(s->tracer, pid, BMT_PROC_ADOPTED, 0);
 }
 
 /* Output files belong to the user who ran sudo, not to root. */
@@ -388,7 +389,7 @@ static int start_command(struct session *s, struct loop_state *ls, const sigset_
 	}
 	ls->child = r.pid;
 	s->run.root_pid = r.pid;
-	rc = tracer__add_pid(s->tracer, r.pid, 0);
+	rc = tracer__add_pid(s->tracer, r.pid, 0, 0);
 	s->run.start_ts = procscan__now();
 	if (!rc)
 		rc = collector__add_root(s->coll, r.pid, s->cfg->argv, s->run.start_ts);
@@ -643,7 +644,8 @@ int main(int argc, char **argv)
 		cli_free(&cfg);
 		return rc < 0 ? EXIT_BMTRACE : 0;
 	}
-	rc = cfg.mode == MODE_REPORT ? replay(&cfg) : cfg.mode == MODE_DIFF ? diff_files(&cfg) :
+	rc = cfg.mode == MODE_SERVE  ? serve_main(&cfg) :
+	     cfg.mode == MODE_REPORT ? replay(&cfg) : cfg.mode == MODE_DIFF ? diff_files(&cfg) :
 							       trace(&cfg);
 	cli_free(&cfg);
 	return rc;

@@ -147,6 +147,14 @@ static int emit_names(uint32_t pid, const struct procscan_ops *ops)
 	return rc;
 }
 
+int procscan__seed(uint32_t pid, uint32_t ppid, const struct procscan_ops *ops)
+{
+	/* it may exit between the two reads: then it simply has no memory to seed */
+	if (emit_adopt(pid, ppid, ops))
+		return 0;
+	return emit_names(pid, ops);
+}
+
 struct pidlist {
 	uint32_t *pid, *ppid;
 	size_t n, cap;
@@ -219,9 +227,7 @@ static int scan_once(uint32_t root, const struct procscan_ops *ops, struct pidli
 		}
 		if (rc)
 			break;
-		/* it may exit between the two reads: then it simply has no memory to seed */
-		if (emit_adopt(pid, tree->ppid[i], ops) == 0)
-			rc = emit_names(pid, ops);
+		rc = procscan__seed(pid, tree->ppid[i], ops);
 		(*added)++;
 	}
 	return rc;

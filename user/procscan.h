@@ -28,6 +28,13 @@ struct procscan_ops {
 int procscan__adopt(uint32_t root, const struct procscan_ops *ops, size_t *found, char *err,
 		    size_t errlen);
 
+/*
+ * Emit pid's ADOPT record (counters from /proc/PID/status) and its names, for a process the
+ * kernel already traces (serve: a process that joined a tree). 0 (also when it is gone) or a
+ * negative errno from ops->emit.
+ */
+int procscan__seed(uint32_t pid, uint32_t ppid, const struct procscan_ops *ops);
+
 /* A running process's argv from /proc/PID/cmdline, as one free()-able block; NULL if gone. */
 char **procscan__argv(uint32_t pid);
 

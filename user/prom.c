@@ -367,6 +367,35 @@ int prom_render(FILE *f, const struct prom_snapshot *trees, size_t n)
 	return err;
 }
 
+void prom_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	put_family(f, name, type, help);
+}
+
+int prom_sample(FILE *f, const char *name, const char *lname, const char *lvalue,
+		const char *le, double value)
+{
+	char *v = lname ? clean(lvalue) : NULL;
+
+	if (lname && !v)
+		return -ENOMEM;
+	fputs(name, f);
+	if (lname || le) {
+		fputc('{', f);
+		if (lname) {
+			fprintf(f, "%s=\"", lname);
+			put_value(f, v);
+			fputc('"', f);
+		}
+		if (le)
+			fprintf(f, "%sle=\"%s\"", lname ? "," : "", le);
+		fputc('}', f);
+	}
+	fprintf(f, " %.17g\n", value);
+	free(v);
+	return ferror(f) ? -EIO : 0;
+}
+
 char *prom_render_alloc(const struct prom_snapshot *trees, size_t n, size_t *len)
 {
 	char *buf = NULL;

@@ -75,6 +75,15 @@ int prom_render(FILE *f, const struct prom_snapshot *trees, size_t n);
 char *prom_render_alloc(const struct prom_snapshot *trees, size_t n, size_t *len);
 
 /*
+ * Families outside the snapshots (serve's histogram and totals): a HELP and TYPE header, then
+ * samples name{lname="lvalue",le="LE"} VALUE, the label value cleaned and escaped as above;
+ * lname and le may be NULL. prom_sample returns 0, -ENOMEM or -EIO.
+ */
+void prom_family(FILE *f, const char *name, const char *type, const char *help);
+int prom_sample(FILE *f, const char *name, const char *lname, const char *lvalue,
+		const char *le, double value);
+
+/*
  * A node_exporter textfile (its textfile collector reads the files named *.prom of a
  * directory): one tree, written atomically (util_write_atomic: a temp file beside path,
  * fsync, rename; "-" is stdout). Returns 0 or -errno.

@@ -125,6 +125,35 @@ static uint64_t ring_size(uint64_t want)
 	return size;
 }
 
+static int fill_serve_maps(struct tracer *t, const struct tracer_serve *sv, char *err,
+			   size_t errlen)
+{
+	__u32 one = 1;
+
+	for (size_t i = 0; i < sv->n_roots; i++) {
+		char comm[BMT_COMM_LEN] = {};
+
+		/* the kernel keeps 15 characters of a program's name */
+		strncpy(comm, sv->roots[i], sizeof(comm) - 1);
+		if (bpf_map__update_elem(t->skel->maps.roots, comm, sizeof(comm), &one, sizeof(one),
+					 BPF_ANY))
+			goto fail;
+	}
+	for (size_t i = 0; i < sv->n_cg_parents; i++)
+		if (bpf_map__update_elem(t->skel->maps.cg_parents, &sv->cg_parents[i],
+					 sizeof(sv->cg_parents[i]), &one, sizeof(one), BPF_ANY))
+			goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot set up the trees to follow: %s", strerror(errno));
+	return -errno;
+}
+
+uint64_t tracer__trees_dropped(const struct tracer *t)
+{
+	return t->skel->bss->trees_dropped;
+}
+
 struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t errlen)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -155,6 +184,12 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 		goto fail;
 	}
 	t->skel->rodata->wakeup_bytes = ring / 4;
+	if (opts->serve) {
+		t->skel->rodata->targ_serve = true;
+		t->skel->rodata->max_trees = opts->serve->max_trees;
+	} else {
+		bpf_program__set_autoload(t->skel->progs.cgroup_attach_task, false);
+	}
 	bpf_map__set_max_entries(t->skel->maps.rb, ring);
 	rc = bmtrace__load(t->skel);
 	if (rc) {
@@ -164,6 +199,8 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 			 strerror(-rc));
 		goto fail;
 	}
+	if (opts->serve && fill_serve_maps(t, opts->serve, err, errlen))
+		goto fail;
 	rc = bmtrace__attach(t->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -192,9 +229,9 @@ void tracer__close(struct tracer *t)
 	free(t);
 }
 
-int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags)
+int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags, uint32_t tree)
 {
-	struct bmt_proc v = { .flags = flags };
+	struct bmt_proc v = { .flags = flags, .tree = tree };
 
 	if (bpf_map__update_elem(t->skel->maps.procs, &pid, sizeof(pid), &v, sizeof(v),
 				 BPF_NOEXIST))

@@ -15,11 +15,21 @@ struct tracer;
 /* Receives each record as the kernel wrote it; a negative return stops the drain. */
 typedef int (*tracer_record_fn)(void *ctx, const void *rec, size_t len);
 
+/* serve: which trees to follow (see bpf/bmtrace.bpf.c); all empty in the tracing modes. */
+struct tracer_serve {
+	char *const *roots;         /* program names (comm) that start a tree when exec'd */
+	size_t n_roots;
+	const uint64_t *cg_parents; /* cgroup ids whose child cgroups are trees */
+	size_t n_cg_parents;
+	uint32_t max_trees;
+};
+
 struct tracer_opts {
 	uint64_t ring_bytes; /* 0: the default (8 MiB, 1 MiB per CPU past 8); rounded up to a power of two */
 	int verbose;         /* libbpf's own log on stderr */
 	tracer_record_fn fn;
 	void *ctx;
+	const struct tracer_serve *serve; /* NULL: trace what tracer__add_pid adds */
 };
 
 /*
@@ -30,8 +40,14 @@ struct tracer_opts {
 struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t errlen);
 void tracer__close(struct tracer *t);
 
-/* Add pid to the traced set (flags: BMT_PROC_*). 0, -EEXIST when already traced, -errno. */
-int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags);
+/*
+ * Add pid to the traced set (flags: BMT_PROC_*), in serve's tree (0 in the tracing modes).
+ * 0, -EEXIST when already traced, -errno.
+ */
+int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags, uint32_t tree);
+
+/* serve: trees not followed because max_trees were alive. */
+uint64_t tracer__trees_dropped(const struct tracer *t);
 
 /* A file descriptor that becomes readable when records are waiting (for epoll). */
 int tracer__fd(const struct tracer *t);
