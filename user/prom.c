@@ -21,7 +21,6 @@
 #endif
 
 #define OTHER	      "other"
-#define REPLACEMENT   "\xef\xbf\xbd" /* U+FFFD */
 
 /* A stage or a command once cleaned: a and b are bytes now and peak (stages) or bytes. */
 struct item {
@@ -38,30 +37,10 @@ struct view {
 	size_t n_commands;
 };
 
-/* A copy of s with invalid UTF-8 and control characters but '\n' replaced by U+FFFD. */
+/* Label values: valid UTF-8 without control characters (but the escaped newline). */
 static char *clean(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	char *out = malloc(strlen((const char *)p) * 3 + 1), *o = out;
-	uint32_t cp;
-	int n;
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		n = util_utf8_decode((const char *)p, &cp);
-		if (n && (cp >= 0x20 || cp == '\n') && cp != 0x7f && (cp < 0x80 || cp > 0x9f)) {
-			memcpy(o, p, (size_t)n);
-			o += n;
-			p += n;
-		} else {
-			memcpy(o, REPLACEMENT, 3);
-			o += 3;
-			p += n ? n : 1;
-		}
-	}
-	*o = '\0';
-	return out;
+	return util_utf8_clean(s, 1);
 }
 
 static bool valid_label_name(const char *s)

@@ -29,35 +29,10 @@ struct json {
 	bool failed; /* an allocation failed: the document is incomplete */
 };
 
-/* A copy of s with each byte that is not part of valid UTF-8 replaced by U+FFFD. */
-static char *utf8_clean(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
-	uint32_t cp;
-	int n;
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		n = util_utf8_decode((const char *)p, &cp);
-		if (n) {
-			memcpy(o, p, (size_t)n);
-			o += n;
-			p += n;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-			p++;
-		}
-	}
-	*o = '\0';
-	return out;
-}
 
 static cJSON *str_item(const char *s)
 {
-	char *clean = utf8_clean(s ? s : "");
+	char *clean = util_utf8_clean(s, 0);
 	cJSON *item;
 
 	if (!clean)

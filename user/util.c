@@ -242,3 +242,28 @@ int util_utf8_decode(const char *str, uint32_t *cp)
 		return 0;
 	return n;
 }
+
+char *util_utf8_clean(const char *s, int controls)
+{
+	const char *p = s ? s : "";
+	char *out = malloc(strlen(p) * 3 + 1), *o = out;
+	uint32_t cp;
+	int n;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		n = util_utf8_decode(p, &cp);
+		if (n && (!controls || ((cp >= 0x20 || cp == '\n') && cp != 0x7f &&
+					(cp < 0x80 || cp > 0x9f)))) {
+			memcpy(o, p, (size_t)n);
+			o += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+		}
+		p += n ? n : 1;
+	}
+	*o = '\0';
+	return out;
+}

@@ -40,6 +40,13 @@ const char *util_fmt_count(uint64_t v, char *buf, size_t len);
  */
 int util_utf8_decode(const char *s, uint32_t *cp);
 
+/*
+ * A malloc'd copy of s (NULL reads as "") in which each byte that is not part of valid UTF-8
+ * becomes U+FFFD, and with controls each control character too (C0 but '\n', DEL, C1).
+ * NULL on allocation failure.
+ */
+char *util_utf8_clean(const char *s, int controls);
+
 /* The part after the last '/', or the whole string. */
 const char *util_basename(const char *path);
 
