@@ -110,17 +110,11 @@ struct {
 	__type(value, __u32);
 } cg_parents SEC(".maps");
 
-struct tree_state {
-	__u64 cgroup_id; /* 0 for a --root tree */
-	__u32 nr_procs;  /* traced processes in it */
-	__u32 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
-	__type(value, struct tree_state);
+	__type(value, struct bmt_tree_state);
 } trees SEC(".maps");
 
 struct {
@@ -268,7 +262,7 @@ static __always_inline struct mm_state *unknown_mm(__u64 mm, __u64 ts)
 static __always_inline __u32 new_tree(__u64 cgid, __u16 kind, __u32 pid, const char *comm,
 				      __u64 ts)
 {
-	struct tree_state fresh = { .cgroup_id = cgid };
+	struct bmt_tree_state fresh = { .cgroup_id = cgid };
 	struct bmt_tree *r;
 	__u32 tree;
 
@@ -303,7 +297,7 @@ static __always_inline __u32 new_tree(__u64 cgid, __u16 kind, __u32 pid, const c
 
 static __always_inline void tree_get(__u32 tree)
 {
-	struct tree_state *t = tree ? bpf_map_lookup_elem(&trees, &tree) : NULL;
+	struct bmt_tree_state *t = tree ? bpf_map_lookup_elem(&trees, &tree) : NULL;
 
 	if (t)
 		__sync_fetch_and_add(&t->nr_procs, 1);
@@ -312,7 +306,7 @@ static __always_inline void tree_get(__u32 tree)
 /* A member left: the last one ends the tree (a cgroup's next process starts a new one). */
 static __always_inline void tree_put(__u32 tree)
 {
-	struct tree_state *t = tree ? bpf_map_lookup_elem(&trees, &tree) : NULL;
+	struct bmt_tree_state *t = tree ? bpf_map_lookup_elem(&trees, &tree) : NULL;
 	__u64 cgid;
 
 	if (!t || __sync_fetch_and_add(&t->nr_procs, -1) != 1)

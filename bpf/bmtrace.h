@@ -132,6 +132,13 @@ struct bmt_proc {
 
 #define BMT_PROC_ADOPTED 0x1 /* found running at attach: bind its mm when first seen */
 
+/* serve: a tree, the value of the BPF trees map (key: tree id). */
+struct bmt_tree_state {
+	__u64 cgroup_id; /* 0 for a --root tree */
+	__u32 nr_procs;  /* traced processes in it; the last to exit ends it */
+	__u32 pad;
+};
+
 /* Counters the BPF side keeps in .bss; userspace reads them for the report. */
 struct bmt_stats {
 	__u64 events;       /* rss_stat events for traced address spaces */

@@ -232,10 +232,23 @@ void tracer__close(struct tracer *t)
 int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags, uint32_t tree)
 {
 	struct bmt_proc v = { .flags = flags, .tree = tree };
+	struct bmt_tree_state ts;
 
 	if (bpf_map__update_elem(t->skel->maps.procs, &pid, sizeof(pid), &v, sizeof(v),
 				 BPF_NOEXIST))
 		return -errno;
+	/*
+	 * Count it in its tree, as a traced fork would have, so the tree lives until it exits.
+	 * Not atomic against the kernel's own counting of the same tree: a fork or exit in it
+	 * right now may be lost from the count, which only decides when --max-trees frees a
+	 * place (the tree's report comes from its processes).
+	 */
+	if (tree && !bpf_map__lookup_elem(t->skel->maps.trees, &tree, sizeof(tree), &ts,
+					  sizeof(ts), 0)) {
+		ts.nr_procs++;
+		bpf_map__update_elem(t->skel->maps.trees, &tree, sizeof(tree), &ts, sizeof(ts),
+				     BPF_EXIST);
+	}
 	return 0;
 }
 
