@@ -66,6 +66,7 @@ mkdir -p "$TMP"
 : >"$META"
 : >"$LOG"
 start_s=$SECONDS
+PHASE=0 # the samplers' first sample: at the start, but for the spike (below)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the workloads -----------------------------------------------------------------
@@ -73,7 +74,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 case $SIZE in
 full)
 	FAULT=(1024 4) FORK=(10000 2) FORK_SMALL=(2000 2) DEEP=(300 4 1)
-	SPIKE=(100 300 20) SPIKE_RUNS=5 TRUE_PAIRS=10 GROWTH_RUNS=3
+	SPIKE=(100 300 20) SPIKE_RUNS=10 TRUE_PAIRS=10 GROWTH_RUNS=3
 	;;
 smoke)
 	FAULT=(64 1) FORK=(200 2) FORK_SMALL=(40 2) DEEP=(20 2 1)
@@ -161,8 +162,10 @@ run() {
 	base) argv=("$RUNSTAT" -o "$st" -- "${cmd[@]}") ;;
 	bmtrace) argv=("$RUNSTAT" -s -o "$st" -- "$BMTRACE" -q --json "$json" -- "${cmd[@]}") ;;
 	bpftrace) argv=("$RUNSTAT" -s -o "$st" -- bpftrace -o "$out" "$BT_SCRIPT" -c "${cmd[*]}") ;;
-	s150) argv=("$RUNSTAT" -s -o "$st" -- "$SAMPLER" -o "$out" 150 -- "${cmd[@]}") ;;
-	s10) argv=("$RUNSTAT" -s -o "$st" -- "$SAMPLER" -o "$out" 10 -- "${cmd[@]}") ;;
+	s150) argv=("$RUNSTAT" -s -o "$st" -- "$SAMPLER" -o "$out" -d "$((PHASE * 150 / 100))" \
+		150 -- "${cmd[@]}") ;;
+	s10) argv=("$RUNSTAT" -s -o "$st" -- "$SAMPLER" -o "$out" -d "$((PHASE * 10 / 100))" \
+		10 -- "${cmd[@]}") ;;
 	*) die "unknown tool $tool" ;;
 	esac
 	printf '\n== %s %s round %s: %s\n' "$wl" "$tool" "$round" "${argv[*]}" >>"$LOG"
@@ -253,8 +256,11 @@ tiny_lost=$(jq -r .lost_events "$TMP/tiny.json")
 tiny_lb=$(jq -r .peak_is_lower_bound "$TMP/tiny.json")
 tiny_said=$(grep -ci 'lost' "$TMP/tiny.txt" || true)
 
+# The samplers' first sample comes PHASE % of their interval after the start: spread over
+# the rounds, so that the spike's fixed timing cannot make them lucky (or unlucky) each time.
 note "the spike (memhog spike ${SPIKE[*]}): $SPIKE_RUNS rounds"
 for ((r = 0; r < SPIKE_RUNS; r++)); do
+	PHASE=$((100 * r / SPIKE_RUNS))
 	read -r -a order <<<"bmtrace $PEERS"
 	n=${#order[@]}
 	for ((i = 0; i < n; i++)); do
