@@ -2,12 +2,13 @@
 #   make            build ./bmtrace
 #   make check      unit tests (also under ASan+UBSan) and integration tests (root)
 #   make bench      benchmarks against untraced runs and peers (root, BENCH.md)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (bmtrace, and the systemd unit of bmtrace serve)
 #   make format     clang-format the sources
 #   V=1             show the commands
 VERSION     := 0.1.0
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
 ARCH        := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BUILD       := build
 CC          ?= cc
@@ -111,6 +112,9 @@ integration: bmtrace $(WORKLOADS) $(BUILD)/itest
 		FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/itest
 	$(Q)BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
 		bash tests/integration/prom_e2e.sh
+	$(Q)BMTRACE=$(CURDIR)/bmtrace bash tests/integration/deploy_check.sh
+	$(Q)BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
+		bash tests/integration/serve_e2e.sh
 
 check: unit integration
 
@@ -150,12 +154,16 @@ bench-smoke: bmtrace $(WORKLOADS) $(BENCH_BINS)
 bench-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BENCH_PACKAGES)
 
+# The unit runs `bmtrace serve` (README, "Prometheus"); its ExecStart names $(BINDIR).
 install: bmtrace
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 bmtrace $(DESTDIR)$(BINDIR)/bmtrace
+	sed 's|/usr/local/bin/bmtrace|$(BINDIR)/bmtrace|' user/systemd/bmtrace.service \
+		>$(DESTDIR)$(UNITDIR)/bmtrace.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/bmtrace.service
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/bmtrace
+	rm -f $(DESTDIR)$(BINDIR)/bmtrace $(DESTDIR)$(UNITDIR)/bmtrace.service
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
