@@ -463,7 +463,7 @@ part_cli() {
 
 # --- 1. --root trees -----------------------------------------------------------------------
 part_roots() {
-	local s=$tmp/roots.prom pa pb pc po treeA treeB treeC treeO v w
+	local s=$tmp/roots.prom pa pb pc po treeA treeB treeC v w
 	serve_up roots --root "$A" --root "$B" --root "$C" --root "$OUTER" --root "$INNER" \
 		--expire $EXPIRE --stage 'child=^memhog hold' || return 1
 
