@@ -142,6 +142,27 @@ static void cgroup_names(struct server *sv, uint64_t id, char *buf, size_t len,
 	}
 }
 
+static void observe(struct server *sv, struct tree *t);
+static void drop_tree(struct server *sv, struct tree *t);
+
+/*
+ * A new tree under the label of an older one (a cgroup used again, a pid reused): the older
+ * is over, its peak observed if the quiet period had not done it yet; one series per label.
+ */
+static void retire_label(struct server *sv, const char *label)
+{
+	for (size_t i = 0; i < sv->trees.cap; i++) {
+		struct tree *t = sv->trees.vals[i];
+
+		if (t && !strcmp(t->label, label)) {
+			if (!t->ended)
+				observe(sv, t);
+			drop_tree(sv, t);
+			return;
+		}
+	}
+}
+
 static int on_tree(struct server *sv, const struct bmt_tree *r)
 {
 	struct tree *t = calloc(1, sizeof(*t));
@@ -155,6 +176,7 @@ static int on_tree(struct server *sv, const struct bmt_tree *r)
 		cgroup_names(sv, r->cgroup_id, label, sizeof(label), &family);
 	else
 		snprintf(label, sizeof(label), "%s:%u", comm, r->pid);
+	retire_label(sv, label);
 	t->id = r->tree;
 	t->label = strdup(label);
 	t->family = strdup(family);
@@ -371,6 +393,14 @@ static void forget_routes(struct table *tab, struct tree *t)
 		}
 }
 
+static void drop_tree(struct server *sv, struct tree *t)
+{
+	forget_routes(&sv->pids, t);
+	forget_routes(&sv->keys, t);
+	table_del(&sv->trees, t->id);
+	tree_free(t);
+}
+
 static void housekeeping(struct server *sv, uint64_t now)
 {
 	size_t lingering = 0;
@@ -405,10 +435,7 @@ static void housekeeping(struct server *sv, uint64_t now)
 
 		if (t && t->ended && (now - t->ended >= sv->cfg->expire_s * 1000000000ull ||
 				      (t == oldest && sv->trees.n > sv->cfg->max_trees))) {
-			forget_routes(&sv->pids, t);
-			forget_routes(&sv->keys, t);
-			table_del(&sv->trees, t->id);
-			tree_free(t);
+			drop_tree(sv, t);
 			i = (size_t)-1; /* rescan after the shift */
 			oldest = NULL;
 		}
@@ -561,6 +588,98 @@ static int drop_to(const char *user, char *err, size_t errlen)
 	return 0;
 }
 
+/* Every pid listed in path (cgroup.procs), into *pids; the count or -errno. */
+static int read_pids(const char *path, uint32_t **pids)
+{
+	char *buf, *p, *end;
+	size_t len, n = 0;
+	int rc = procscan__read(path, &buf, &len, 1 << 22);
+
+	if (rc)
+		return rc;
+	*pids = malloc((len / 2 + 1) * sizeof(**pids));
+	if (!*pids) {
+		free(buf);
+		return -ENOMEM;
+	}
+	for (p = buf; *p; p = end) {
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p)
+			break;
+		(*pids)[n++] = v;
+	}
+	free(buf);
+	return (int)n;
+}
+
+/* Start the tree of one child cgroup found populated at startup, and adopt its members. */
+static int adopt_cgroup(struct server *sv, const char *dir, uint64_t cgid)
+{
+	char procs[4096 + 16];
+	uint32_t *pids = NULL, tree;
+	int n, rc, added = 1;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	n = read_pids(procs, &pids);
+	if (n <= 0) {
+		free(pids);
+		return n == -ENOMEM ? n : 0;
+	}
+	rc = tracer__new_cgroup_tree(sv->tracer, cgid, &tree);
+	if (rc == -EEXIST) {
+		rc = tracer__drain(sv->tracer) < 0 ? -ENOMEM : 0; /* its TREE record, routed */
+	} else if (!rc) {
+		struct bmt_tree r = { { BMT_REC_TREE, BMT_TREE_CGROUP, sizeof(r), now_ns() }, tree,
+				      pids[0], cgid, {} };
+
+		rc = on_tree(sv, &r);
+	}
+	/* members fork while we look: read again until a pass adds nobody */
+	for (int pass = 0; !rc && added && pass < 8; pass++) {
+		added = 0;
+		for (int i = 0; !rc && i < n; i++) {
+			struct bmt_join j = { { BMT_REC_JOIN, BMT_JOIN_SEED, sizeof(j), now_ns() },
+					      pids[i], tree, {} };
+
+			if (tracer__add_pid(sv->tracer, pids[i], BMT_PROC_ADOPTED, tree))
+				continue; /* traced already (a fork the kernel saw), or gone */
+			rc = on_join(sv, &j);
+			added++;
+		}
+		free(pids);
+		pids = NULL;
+		n = added ? read_pids(procs, &pids) : 0;
+		if (n < 0)
+			rc = n == -ENOMEM ? n : 0;
+	}
+	free(pids);
+	return rc == -ENOSPC ? 0 : rc;
+}
+
+/* Jobs already running in the child cgroups when serve starts are trees too. */
+static int adopt_running(struct server *sv)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < sv->cfg->n_cg_parents; i++) {
+		DIR *d = opendir(sv->parent_dirs[i]);
+		struct dirent *e;
+
+		while (!rc && d && (e = readdir(d))) {
+			char path[4096];
+
+			if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", sv->parent_dirs[i], e->d_name);
+			rc = adopt_cgroup(sv, path, e->d_ino);
+		}
+		if (d)
+			closedir(d);
+	}
+	return rc;
+}
+
 static int serve_loop(struct server *sv, int sfd)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC), rfd = tracer__fd(sv->tracer);
@@ -623,6 +742,10 @@ int serve_main(const struct config *cfg)
 	if (!sv.http) {
 		fprintf(stderr, "bmtrace: --listen %s: %s\n", cfg->listen, err);
 		goto out;
+	}
+	if (tracer__drain(sv.tracer) < 0 || adopt_running(&sv)) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
 	}
 	if (cfg->user && drop_to(cfg->user, err, sizeof(err)))
 		goto fail;

@@ -149,6 +149,40 @@ fail:
 	return -errno;
 }
 
+int tracer__new_cgroup_tree(struct tracer *t, uint64_t cgid, uint32_t *tree)
+{
+	struct bmt_tree_state ts = { .cgroup_id = cgid };
+	struct bmtrace__bss *bss = t->skel->bss;
+	uint32_t id;
+
+	if (bpf_map__lookup_elem(t->skel->maps.cg_trees, &cgid, sizeof(cgid), tree,
+				 sizeof(*tree), 0) == 0)
+		return -EEXIST;
+	if (__atomic_load_n(&bss->live_trees, __ATOMIC_RELAXED) >=
+	    t->skel->rodata->max_trees) {
+		__atomic_add_fetch(&bss->trees_dropped, 1, __ATOMIC_RELAXED);
+		return -ENOSPC;
+	}
+	/* the same counter the kernel hands ids from, in the mapped .bss: never a clash */
+	id = __atomic_add_fetch(&bss->next_tree, 1, __ATOMIC_SEQ_CST);
+	if (bpf_map__update_elem(t->skel->maps.trees, &id, sizeof(id), &ts, sizeof(ts),
+				 BPF_NOEXIST))
+		return -errno;
+	if (bpf_map__update_elem(t->skel->maps.cg_trees, &cgid, sizeof(cgid), &id, sizeof(id),
+				 BPF_NOEXIST)) {
+		int e = errno;
+
+		bpf_map__delete_elem(t->skel->maps.trees, &id, sizeof(id), 0);
+		if (e == EEXIST && !bpf_map__lookup_elem(t->skel->maps.cg_trees, &cgid,
+							 sizeof(cgid), tree, sizeof(*tree), 0))
+			return -EEXIST;
+		return -e;
+	}
+	__atomic_add_fetch(&bss->live_trees, 1, __ATOMIC_SEQ_CST);
+	*tree = id;
+	return 0;
+}
+
 uint64_t tracer__trees_dropped(const struct tracer *t)
 {
 	return t->skel->bss->trees_dropped;

@@ -46,6 +46,14 @@ void tracer__close(struct tracer *t);
  */
 int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags, uint32_t tree);
 
+/*
+ * serve: start the tree of cgroup cgid from userspace, as the kernel would at the first
+ * process it sees there (for jobs already running when serve starts). 0 with *tree set;
+ * -EEXIST with *tree set when the kernel started it meanwhile; -ENOSPC when max_trees are
+ * alive (counted as dropped); -errno.
+ */
+int tracer__new_cgroup_tree(struct tracer *t, uint64_t cgid, uint32_t *tree);
+
 /* serve: trees not followed because max_trees were alive. */
 uint64_t tracer__trees_dropped(const struct tracer *t);
 
