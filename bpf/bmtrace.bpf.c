@@ -142,8 +142,18 @@ static __always_inline struct bmt_stats *stat(void)
 			__s->field++;                                                              \
 	} while (0)
 
+/*
+ * Records go without a wake-up; userspace drains on a timer, or when the ring is filling up.
+ * The fill level is read every 64th record of a CPU only: it shares cache lines with the
+ * reader and the other CPUs, and reading it on every record made a tree of processes
+ * faulting on two CPUs 25% slower (deeptree 300 4 1: 1.06 s -> 0.79 s, 8 A/B pairs).
+ */
 static __always_inline __u64 wake_flags(void)
 {
+	struct bmt_stats *st = stat();
+
+	if (st && (st->events & 63))
+		return BPF_RB_NO_WAKEUP;
 	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
 									  BPF_RB_NO_WAKEUP;
 }
