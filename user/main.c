@@ -487,6 +487,7 @@ static int trace(struct config *cfg)
 		code = -rc;
 		goto out;
 	}
+	tracer__prioritize(); /* COMMAND is forked already: it keeps its own niceness */
 	if (event_loop(&s, &ls, sfd)) {
 		die_line("out of memory while tracing; the report would be wrong", NULL);
 		goto out;

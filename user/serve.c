@@ -749,6 +749,7 @@ int serve_main(const struct config *cfg)
 	}
 	if (cfg->user && drop_to(cfg->user, err, sizeof(err)))
 		goto fail;
+	tracer__prioritize();
 	publish(&sv, now_ns());
 	fprintf(stderr, "bmtrace: serving http://%s/metrics\n", cfg->listen);
 	code = serve_loop(&sv, sfd) ? 125 : 0;

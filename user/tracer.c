@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/capability.h>
@@ -284,6 +285,12 @@ int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags, uint32_t tre
 				     BPF_EXIST);
 	}
 	return 0;
+}
+
+void tracer__prioritize(void)
+{
+	if (setpriority(PRIO_PROCESS, 0, -20) && verbose)
+		fprintf(stderr, "bmtrace: cannot raise the reader's priority: %s\n", strerror(errno));
 }
 
 int tracer__fd(const struct tracer *t)

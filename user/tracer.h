@@ -60,6 +60,13 @@ uint64_t tracer__trees_dropped(const struct tracer *t);
 /* A file descriptor that becomes readable when records are waiting (for epoll). */
 int tracer__fd(const struct tracer *t);
 
+/*
+ * Raise the calling thread's priority (nice -20) so the reader keeps up when the traced tree
+ * is hundreds of busy processes: CFS would give it a 1/N share, and the ring would overflow.
+ * Call it after forking COMMAND, which keeps its own niceness. Failure is harmless.
+ */
+void tracer__prioritize(void);
+
 /* Hand every waiting record to opts->fn; returns the number handled or -errno. */
 int tracer__drain(struct tracer *t);
 
