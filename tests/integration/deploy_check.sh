@@ -16,17 +16,14 @@
 #
 #   BMTRACE=./bmtrace bash tests/integration/deploy_check.sh
 set -euo pipefail
+SCRIPT=deploy_check
+. "$(dirname "$0")/lib.sh"
 
 cd "$(dirname "$0")/../.."
 BMTRACE=$(realpath "${BMTRACE:-./bmtrace}")
 FIXTURES=tests/fixtures
 UNIT=user/systemd/bmtrace.service
-passed=0
-failed=0
 
-say() { echo "deploy_check: $*"; }
-ok() { passed=$((passed + 1)); say "ok: $*"; }
-bad() { failed=$((failed + 1)); say "FAIL: $*"; }
 
 tmp=$(mktemp -d /tmp/bmt-deploy-check-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

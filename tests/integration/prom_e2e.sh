@@ -18,19 +18,15 @@
 #
 #   BMTRACE=./bmtrace WORKLOADS=build/workloads bash tests/integration/prom_e2e.sh
 set -euo pipefail
+SCRIPT=prom_e2e
+. "$(dirname "$0")/lib.sh"
 
 BMTRACE=${BMTRACE:-./bmtrace}
 WORKLOADS=${WORKLOADS:-build/workloads}
 LINGER_S=4         # >= 3 scrape intervals: Prometheus sees the final values
 STORM=(512 24)     # faultstorm MiB ROUNDS: a few seconds of rss_stat events
-passed=0
-failed=0
 pids=()
 
-say() { echo "prom_e2e: $*"; }
-skip() { echo "SKIP: prom_e2e: $*"; exit 0; }
-ok() { passed=$((passed + 1)); say "ok: $*"; }
-bad() { failed=$((failed + 1)); say "FAIL: $*"; }
 
 cleanup() {
 	for p in "${pids[@]}"; do
@@ -57,19 +53,6 @@ done
 
 tmp=$(mktemp -d /tmp/bmt-prom-e2e-XXXXXX)
 
-# A loopback port nothing listens on (a connect to it is refused).
-free_port() {
-	local p i
-	for i in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
 # Wait up to $2 seconds for URL $1 to answer 200.
 wait_ready() {
 	local i
@@ -91,7 +74,6 @@ promtool_ok() {
 }
 
 # Are the numbers $1 and $2 (any float notation) equal?
-same() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a + 0 == b + 0) }'; }
 
 bport=$(free_port)
 pport=$(free_port)

@@ -33,22 +33,18 @@
 #
 #   BMTRACE=./bmtrace WORKLOADS=build/workloads bash tests/integration/serve_e2e.sh
 set -euo pipefail
+SCRIPT=serve_e2e
+. "$(dirname "$0")/lib.sh"
 
 BMTRACE=${BMTRACE:-./bmtrace}
 WORKLOADS=${WORKLOADS:-build/workloads}
 UNIT=${UNIT:-$(dirname "$0")/../../user/systemd/bmtrace.service}
 EXPIRE=2 # --expire of parts 1-3: ended trees' series must be gone 2-3 s after the end
 MIB=1048576
-passed=0
-failed=0
 pids=()    # background processes (timeout wrappers), killed at exit
 cgdirs=()  # cgroups made here, removed at exit (deepest last in the list: removed first)
 cgmount="" # the cgroup2 mount made here, if any
 
-say() { echo "serve_e2e: $*"; }
-skip() { echo "SKIP: serve_e2e: $*"; exit 0; }
-ok() { passed=$((passed + 1)); say "ok: $*"; }
-bad() { failed=$((failed + 1)); say "FAIL: $*"; }
 
 cleanup() {
 	local p i d
@@ -104,19 +100,6 @@ done
 ln -s "$(command -v sh)" "$bin/$OUTER"
 
 # --- helpers -------------------------------------------------------------------------------
-
-# A loopback port nothing listens on (a connect to it is refused).
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 
 now() { date +%s.%N; }
 
@@ -201,7 +184,6 @@ q1() {
 
 # Numbers (any float notation): equal; A >= B; A within 8% or 24 MiB of B MiB (or of B
 # bytes: nearb); bytes as MiB.
-same() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a + 0 == b + 0) }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + 0) }'; }
 nearb() {
 	awk -v a="$1" -v e="$2" -v m=$MIB 'BEGIN {
