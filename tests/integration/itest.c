@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -659,6 +661,106 @@ static void test_tiny_ring_reports_loss(void **state)
 	cJSON_Delete(j);
 }
 
+/* ---- 9. bmtrace killed: no BPF program stays attached, COMMAND runs on (README) ---- */
+
+/* The ids of the BPF programs pid holds (links and programs show prog_id in fdinfo). */
+static int prog_ids(pid_t pid, unsigned int *ids, int max)
+{
+	char dir[64], path[PATH_MAX], *info, *p;
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", pid);
+	d = opendir(dir);
+	while (d && (e = readdir(d)) && n < max) {
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		info = itest_slurp(path, NULL);
+		p = info ? strstr(info, "prog_id:") : NULL;
+		if (p) {
+			unsigned int id = strtoul(p + 8, NULL, 10);
+			int seen = 0;
+
+			for (int i = 0; i < n; i++)
+				seen |= ids[i] == id;
+			if (!seen)
+				ids[n++] = id;
+		}
+		free(info);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int prog_exists(unsigned int id)
+{
+	union bpf_attr attr = { .prog_id = id };
+	int fd = syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
+}
+
+static void test_sigkill_detaches(void **state)
+{
+	struct itest_ctx *ctx = *state;
+	pid_t pids[ITEST_MAX_PIDS], bmt;
+	unsigned int ids[32];
+	int n, left = 0;
+
+	itest_need_root();
+	bmt = START_BMTRACE(ctx, itest_oracle_env(ctx), "-q", "--", itest.memhog, "hold", "50");
+	assert_int_equal(itest_wait_peak(ctx, pids, ITEST_MAX_PIDS, bmt), 1);
+	n = prog_ids(bmt, ids, 32);
+	assert_true(n >= 5); /* fork, exec, exit, and the two rss_stat programs */
+	assert_int_equal(kill(bmt, SIGKILL), 0);
+	assert_int_equal(itest_wait(ctx, bmt, ITEST_TIMEOUT_S), 128 + SIGKILL);
+	/* the kernel frees them once their last reference goes: allow it a moment */
+	for (int tries = 0; tries < 50; tries++) {
+		left = 0;
+		for (int i = 0; i < n; i++)
+			left += prog_exists(ids[i]);
+		if (!left)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_int_equal(left, 0);
+	/* COMMAND keeps running: it is still there, waiting at its peak */
+	assert_int_equal(kill(pids[0], 0), 0);
+	assert_int_equal(itest_release(ctx), 0);
+}
+
+/* ---- 10. two bmtrace runs at once: each reports its own tree only ---- */
+
+static void test_two_runs_apart(void **state)
+{
+	struct itest_ctx *ctx = *state;
+	const char *ja = itest_path(ctx, "a.json"), *jb = itest_path(ctx, "b.json");
+	pid_t pids[ITEST_MAX_PIDS], a;
+	cJSON *j;
+
+	itest_need_root();
+	a = START_BMTRACE(ctx, itest_oracle_env(ctx), "-q", "--json", ja, "--", itest.memhog, "hold",
+			  "150");
+	assert_int_equal(itest_wait_peak(ctx, pids, ITEST_MAX_PIDS, a), 1);
+	/* while the first tree holds 150 MiB, a second run traces its own 60 MiB */
+	BMTRACE(ctx, NULL, 0, "-q", "--json", jb, "--", itest.memhog, "hold", "60");
+	assert_int_equal(itest_release(ctx), 0);
+	expect_status(ctx, a, ITEST_TIMEOUT_S, 0);
+	j = load_result(jb);
+	itest_expect_mib("second run's peak", itest_jnum(j, "peak.bytes"), 60 - LOW_SLACK,
+			 60 + HIGH_SLACK);
+	assert_int_equal(itest_jnum(j, "processes_total"), 1);
+	cJSON_Delete(j);
+	j = load_result(ja);
+	itest_expect_mib("first run's peak", itest_jnum(j, "peak.bytes"), 150 - LOW_SLACK,
+			 150 + HIGH_SLACK);
+	assert_int_equal(itest_jnum(j, "processes_total"), 1);
+	cJSON_Delete(j);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, itest_setup, itest_teardown)
 #define CASE(i)                                                                                    \
 	{                                                                                          \
@@ -691,6 +793,8 @@ int main(void)
 	    TEST(test_fixture_truncated),
 	    TEST(test_ctrl_c),
 	    TEST(test_tiny_ring_reports_loss),
+	    TEST(test_sigkill_detaches),
+	    TEST(test_two_runs_apart),
 	};
 	int failed;
 
