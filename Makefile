@@ -47,6 +47,12 @@ HDRS        := $(wildcard user/*.h) bpf/bmtrace.h
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-san/%)
+FUZZERS     := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(FUZZERS:%=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS   ?= 20000
+FUZZ_FLAGS  := -std=gnu11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -Ibpf -Iuser $(PKG_CFLAGS) -DBMT_VERSION='"$(VERSION)"'
 WORKLOADS   := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c))
 ITEST_SRCS  := $(wildcard tests/integration/*.c)
 
@@ -54,11 +60,12 @@ ITEST_SRCS  := $(wildcard tests/integration/*.c)
 # Prometheus, Pushgateway and promtool on loopback, and curl and jq in tests/integration/*.sh;
 # headless Chromium renders the SVG chart for its screenshot test.
 DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-                libcjson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev \
+                libcjson-dev libcmocka-dev libclang-rt-14-dev libmicrohttpd-dev libcurl4-openssl-dev \
                 prometheus prometheus-pushgateway curl jq \
                 chromium fonts-dejavu-core
 
 .DELETE_ON_ERROR:
+.PHONY: fuzz fuzz-smoke
 .PHONY: all check unit integration install uninstall clean format demo deps fixtures
 
 all: bmtrace
@@ -81,7 +88,7 @@ bmtrace: $(OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(BUILD) $(BUILD)/unit $(BUILD)/unit-san $(BUILD)/workloads:
+$(BUILD) $(BUILD)/unit $(BUILD)/unit-san $(BUILD)/workloads $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
 # Each unit test links only the modules it names in its first line: "// modules: a b".
@@ -95,6 +102,13 @@ $(BUILD)/unit/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) $$(wildcard tests/u
 $(BUILD)/unit-san/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) $$(wildcard tests/unit/*.h) | $(BUILD)/unit-san
 	$(call msg,TEST-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit $< $(call unit_mods,$*) -lcmocka $(PKG_LIBS) -o $@
+
+# Fuzzers link the modules named on their first line, like the unit tests.
+fuzz_mods = $(addprefix user/,$(addsuffix .c,$(shell sed -n '1s|^// modules:||p' tests/fuzz/$(1).c)))
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $$(call fuzz_mods,%) $(HDRS) | $(BUILD)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(call fuzz_mods,$*) $(PKG_LIBS) -o $@
 
 $(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
 	$(call msg,CC,$@)
@@ -116,7 +130,33 @@ integration: bmtrace $(WORKLOADS) $(BUILD)/itest
 	$(Q)BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
 		bash tests/integration/serve_e2e.sh
 
-check: unit integration
+# A short run of each fuzzer over a scratch copy of its corpus (the repo's stays as it is),
+# with a fixed seed and number of runs: the same binary and corpus always do the same work,
+# so CI cannot fail on a new finding by chance. A crash fails it, with the input that did it.
+fuzz-smoke: $(FUZZ_BINS)
+	$(Q)set -e; for f in $(FUZZERS); do \
+		n=$${f#fuzz_}; d=$$(mktemp -d); \
+		echo "== $$f: $(FUZZ_RUNS) runs"; \
+		if ! $(BUILD)/fuzz/$$f -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$$d/ \
+			$$d tests/fuzz/corpus/$$n > $$d/log 2>&1; then \
+			cat $$d/log; echo "$$f: CRASH, input kept in $$d"; exit 1; \
+		fi; \
+		grep -E '^stat::(number_of_executed_units|new_units_added)' $$d/log; \
+		rm -rf $$d; \
+	done
+
+# A long run that keeps what it finds: FUZZ_SECONDS each, new inputs merged into the corpus.
+fuzz: $(FUZZ_BINS)
+	$(Q)set -e; for f in $(FUZZERS); do \
+		n=$${f#fuzz_}; d=$$(mktemp -d); \
+		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 $$d tests/fuzz/corpus/$$n; \
+		$(BUILD)/fuzz/$$f -merge=1 tests/fuzz/corpus/$$n $$d; \
+		rm -rf $$d; \
+	done
+
+check: unit integration fuzz-smoke
 
 # Rewrite the golden files of tests/fixtures from their recorded traces, after a deliberate
 # change of a report (tests/integration/reports.c); review their diff before committing.

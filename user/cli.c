@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "escape.h"
 #include "util.h"
 
 #ifndef BMT_VERSION
@@ -150,9 +151,19 @@ static const char *opt_name(int c, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A one-line error. What it quotes of the command line is escaped and shortened: an argument
+ * holding a newline or a terminal's control bytes must not break the line or the terminal.
+ */
 static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
-	snprintf(err, errlen, fmt, a, b);
+	struct esc_cell ea, eb;
+
+	esc_init(&ea, 60);
+	esc_put(&ea, a);
+	esc_init(&eb, 60);
+	esc_put(&eb, b);
+	snprintf(err, errlen, fmt, ea.buf, eb.buf);
 	return -EINVAL;
 }
 
@@ -241,7 +252,11 @@ static int parse_count(const char *opt, const char *arg, unsigned long max, unsi
 	errno = 0;
 	v = strtoul(arg, &end, 10);
 	if (!*arg || *end || errno || v > max || *arg == '-') {
-		snprintf(err, errlen, "%s '%s': expected a whole number up to %lu", opt, arg, max);
+		struct esc_cell e;
+
+		esc_init(&e, 60);
+		esc_put(&e, arg); /* quoted back: escaped, like fail()'s */
+		snprintf(err, errlen, "%s '%s': expected a whole number up to %lu", opt, e.buf, max);
 		return -EINVAL;
 	}
 	*out = v;
@@ -512,7 +527,11 @@ struct stages *cli_stages(char *const specs[], char *err, size_t errlen)
 		char why[256];
 
 		if (stages__add(s, specs[i], why, sizeof(why))) {
-			snprintf(err, errlen, "--stage: %s", why);
+			struct esc_cell e;
+
+			esc_init(&e, ESC_MAX_COLS);
+			esc_put(&e, why); /* it quotes the rule as given */
+			snprintf(err, errlen, "--stage: %s", e.buf);
 			stages__free(s);
 			return NULL;
 		}

@@ -425,20 +425,29 @@ static void refresh(struct collector *c, struct mm *m)
 	m->swap = swap;
 }
 
-/* Attribute m's contribution to another owner (or none). */
+static void proc_maybe_free(struct proc *p);
+
+/*
+ * Attribute m's contribution to another owner (or none). The previous owner, if it has
+ * exited and owns nothing else now, is freed.
+ */
 static void set_owner(struct collector *c, struct mm *m, struct proc *p)
 {
-	if (m->owner == p)
+	struct proc *old = m->owner;
+
+	if (old == p)
 		return;
 	if (sum3(m->contrib))
 		leave_peak(c);
 	apply(c, m, m->contrib, m->raw, -1);
-	if (m->owner)
-		m->owner->owned--;
 	m->owner = p;
 	if (p)
 		p->owned++;
 	apply(c, m, m->contrib, m->raw, +1);
+	if (old) {
+		old->owned--;
+		proc_maybe_free(old);
+	}
 }
 
 /*
@@ -462,8 +471,6 @@ static void owned_apply(struct collector *c, struct proc *p, int sign)
 			apply(c, m, m->contrib, m->raw, sign);
 	}
 }
-
-static void proc_maybe_free(struct proc *p);
 
 static void unlink_child(struct mm *m)
 {
@@ -496,8 +503,6 @@ static void link_child(struct mm *parent, struct mm *m)
  */
 static void retire(struct collector *c, struct mm *m)
 {
-	struct proc *owner = m->owner;
-
 	m->bound = 0;
 	refresh(c, m);
 	while (m->children) {
@@ -513,11 +518,9 @@ static void retire(struct collector *c, struct mm *m)
 		refresh(c, child);
 	}
 	unlink_child(m);
-	set_owner(c, m, NULL);
+	set_owner(c, m, NULL); /* frees an exited owner that owned only m */
 	table_del(&c->mms, m->key);
 	free(m);
-	if (owner)
-		proc_maybe_free(owner);
 }
 
 static int all_zero(const struct mm *m)
@@ -914,6 +917,8 @@ static int well_formed(const void *rec, size_t len)
 		return 0;
 	if (h->type == BMT_REC_RSS)
 		return ((const struct bmt_rss *)rec)->member < BMT_NR_MEMBERS;
+	if (h->type == BMT_REC_FORK) /* a process cannot fork itself (found by fuzzing) */
+		return ((const struct bmt_fork *)rec)->pid != ((const struct bmt_fork *)rec)->ppid;
 	if (h->type == BMT_REC_EXEC)
 		return e->filename_len <= h->size - sizeof(*e) &&
 		       e->argv_len <= h->size - sizeof(*e) - e->filename_len;

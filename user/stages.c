@@ -52,8 +52,53 @@ static int find(const struct stages *s, const char *name)
 	return -1;
 }
 
+#define RULE_MAX 1024  /* bytes of a regular expression */
+#define REPEAT_MAX 255 /* the largest {n,m} bound */
+
+/*
+ * Refuse what makes glibc's regcomp take memory without bound: a quantifier on a quantifier
+ * ("a++", "a*{9}": undefined in POSIX anyway; a 40-byte one took 2 GiB), large {n,m} bounds
+ * and very long expressions. Returns a reason, or NULL when re is fine to compile.
+ */
+static const char *too_costly(const char *re)
+{
+	int quantified = 0; /* the previous token was a quantifier */
+
+	if (strlen(re) > RULE_MAX)
+		return "longer than 1024 bytes";
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			quantified = 0;
+		} else if (*p == '[') {
+			/* a bracket expression: "]" first is a member, then up to the closing one */
+			p += p[1] == '^' ? 2 : 1;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']')
+				p++;
+			if (!*p)
+				return NULL; /* unterminated: regcomp says so */
+			quantified = 0;
+		} else if (*p == '*' || *p == '+' || *p == '?' || *p == '{') {
+			if (quantified)
+				return "a quantifier on a quantifier (like a++)";
+			if (*p == '{') {
+				for (const char *q = p + 1; *q && *q != '}'; q++)
+					if (*q >= '0' && *q <= '9' && strtoul(q, NULL, 10) > REPEAT_MAX)
+						return "a repetition bound over 255";
+			}
+			quantified = 1;
+		} else {
+			quantified = 0;
+		}
+	}
+	return NULL;
+}
+
 int stages__add(struct stages *s, const char *spec, char *err, size_t errlen)
 {
+	const char *why;
 	const char *eq = strchr(spec, '=');
 	struct rule r = {};
 	int rc;
@@ -64,6 +109,12 @@ int stages__add(struct stages *s, const char *spec, char *err, size_t errlen)
 	}
 	if (!eq[1]) {
 		snprintf(err, errlen, "stage '%s': empty regular expression", spec);
+		return -EINVAL;
+	}
+	why = too_costly(eq + 1);
+	if (why) {
+		snprintf(err, errlen, "stage '%.*s': regular expression refused: %s",
+			 (int)(eq - spec), spec, why);
 		return -EINVAL;
 	}
 	r.spec = strdup(spec);

@@ -1,4 +1,4 @@
-// modules: cli stages util
+// modules: cli escape stages util
 /* Options into the config struct; every bad value a one-line error naming the option. */
 #include <errno.h>
 #include <setjmp.h>
@@ -166,6 +166,9 @@ static void test_bad_options(void **state)
 		{ { "bmtrace", "--pushgateway", "http://h", "--", "true" }, "--job" },
 		{ { "bmtrace", "--job", "j", "--", "true" }, "--pushgateway" },
 		{ { "bmtrace", "report", "--listen", ":9", "a" }, "--listen" },
+		/* what an error quotes is escaped: it stays one line */
+		{ { "bmtrace", "--st\nage", "--", "true" }, "--st\\nage" },
+		{ { "bmtrace", "-p", "1\n2" }, "-p '1\\n2'" },
 		{ { "bmtrace", "--max-peak", "lots", "--", "true" }, "--max-peak 'lots'" },
 		{ { "bmtrace", "--max-peak", "0", "--", "true" }, "--max-peak '0'" },
 		{ { "bmtrace", "--budget", "-1G", "--", "true" }, "--budget '-1G'" },
@@ -219,6 +222,18 @@ static void test_stage_rules(void **state)
 	assert_non_null(strstr(err, "bad regular expression"));
 	assert_null(cli_stages((char *[]){ "x=", NULL }, err, sizeof(err)));
 	assert_non_null(strstr(err, "empty"));
+	/* what makes regcomp take memory without bound is refused (found by fuzzing) */
+	assert_null(cli_stages((char *[]){ "x=c(c++++++++++++++++++++++++++++++++++(", NULL }, err,
+			       sizeof(err)));
+	assert_non_null(strstr(err, "quantifier on a quantifier"));
+	assert_null(cli_stages((char *[]){ "x=(ab){1000}", NULL }, err, sizeof(err)));
+	assert_non_null(strstr(err, "over 255"));
+	/* quantifiers inside brackets or escaped are plain characters */
+	s = cli_stages((char *[]){ "x=[+*]+", "y=a\\++", "z=g(cc|\\+\\+)( |$)", NULL }, err,
+		       sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(stages__match(s, (char *[]){ "g++", NULL }), 0);
+	stages__free(s);
 }
 
 int main(void)

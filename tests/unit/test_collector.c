@@ -1458,6 +1458,32 @@ static void test_command_sizing(void **state)
 	ctx_free(x);
 }
 
+/*
+ * A corrupt trace names one child twice (found by fuzzing: the first child, exited but still
+ * owning its fork copy, was leaked when the second took the copy over). ASan checks the leak.
+ */
+static void test_duplicate_fork_pid(void **state)
+{
+	struct ctx *x = ctx_new(NULL);
+
+	root_exec(x, 100, 1, ARGV("sh"), "/bin/sh", ARGV("sh"));
+	feed_rss(&x->f, 1, BMT_ANON, 10 * MiB);
+	fork_copy(x, 100, 101, 1, 2, 10 * MiB, 0, "sh");
+	feed_fork(&x->f, 100, 101, 7, 2, "sh");
+	feed_rss(&x->f, 2, BMT_ANON, 12 * MiB);
+	assert_u64(collector__alive(x->c), 2);
+	result(x);
+	/* and one that forks itself: rejected, nothing freed under the handler's feet */
+	{
+		struct rec_buf rb;
+		size_t len = rec_fork(rb.b, feeder_tick(&x->f), 0, 100, 100, 1, 3, "sh");
+
+		assert_int_equal(collector__feed(x->c, rb.b, len), -EINVAL);
+	}
+	assert_u64(collector__alive(x->c), 2);
+	ctx_free(x);
+}
+
 /* ---- counters, liveness, samples ---- */
 
 static void test_counters(void **state)
@@ -1766,7 +1792,7 @@ int main(void)
 	    TEST(test_spike_20ms),
 	    TEST(test_fork_cow_rewrite),
 	    TEST(test_nested_fork_tree),
-	    TEST(test_double_fork_grandparent_holds), TEST(test_command_sizing), TEST(test_daemonize_parent_exits),
+	    TEST(test_double_fork_grandparent_holds), TEST(test_command_sizing), TEST(test_duplicate_fork_pid), TEST(test_daemonize_parent_exits),
 	    TEST(test_parent_exec_releases_inherited),
 	    TEST(test_old_mm_teardown_after_exec),
 	    TEST(test_mm_and_pid_reuse),
