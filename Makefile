@@ -156,7 +156,7 @@ fuzz: $(FUZZ_BINS)
 		rm -rf $$d; \
 	done
 
-check: unit integration fuzz-smoke
+check: unit fuzz-smoke integration
 
 # Rewrite the golden files of tests/fixtures from their recorded traces, after a deliberate
 # change of a report (tests/integration/reports.c); review their diff before committing.
