@@ -383,14 +383,26 @@ static void observe(struct server *sv, struct tree *t)
 	f->sum += (double)r->peak.bytes;
 }
 
+static int routes_to(uint64_t key, void *val, void *tree)
+{
+	return val == tree;
+}
+
 /* Drop every route to t: its processes and address spaces are gone. */
 static void forget_routes(struct table *tab, struct tree *t)
 {
-	for (size_t i = 0; i < tab->cap; i++)
-		if (tab->vals[i] == t) {
-			table_del(tab, tab->keys[i]);
-			i = (size_t)-1; /* deletion shifts entries back: rescan */
-		}
+	table_del_if(tab, routes_to, t);
+}
+
+/* An address space nobody bound for PENDING_NS: forget it (frees it). */
+static int stale_pending(uint64_t key, void *val, void *now)
+{
+	struct pending *p = val;
+
+	if (*(uint64_t *)now - p->ts <= PENDING_NS)
+		return 0;
+	free(p);
+	return 1;
 }
 
 static void drop_tree(struct server *sv, struct tree *t)
@@ -430,25 +442,18 @@ static void housekeeping(struct server *sv, uint64_t now)
 				oldest = t;
 		}
 	}
-	for (size_t i = 0; i < sv->trees.cap; i++) {
+	for (size_t i = 0; i < sv->trees.cap;) {
 		struct tree *t = sv->trees.vals[i];
 
 		if (t && t->ended && (now - t->ended >= sv->cfg->expire_s * 1000000000ull ||
 				      (t == oldest && sv->trees.n > sv->cfg->max_trees))) {
-			drop_tree(sv, t);
-			i = (size_t)-1; /* rescan after the shift */
+			drop_tree(sv, t); /* another tree may shift into slot i: look again */
 			oldest = NULL;
+		} else {
+			i++;
 		}
 	}
-	for (size_t i = 0; i < sv->pending.cap; i++) {
-		struct pending *p = sv->pending.vals[i];
-
-		if (p && now - p->ts > PENDING_NS) {
-			table_del(&sv->pending, sv->pending.keys[i]);
-			free(p);
-			i = (size_t)-1;
-		}
-	}
+	table_del_if(&sv->pending, stale_pending, &now);
 }
 
 /* ---- /metrics ---- */

@@ -92,3 +92,13 @@ void table_free(struct table *t)
 	free(t->keys);
 	free(t->vals);
 }
+
+void table_del_if(struct table *t, int (*pred)(uint64_t key, void *val, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < t->cap;) {
+		if (t->vals[i] && pred(t->keys[i], t->vals[i], ctx))
+			table_del(t, t->keys[i]); /* an entry may have moved into slot i: look again */
+		else
+			i++;
+	}
+}

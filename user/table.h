@@ -23,6 +23,12 @@ int table_put(struct table *t, uint64_t key, void *val);
 void table_del(struct table *t, uint64_t key);
 void table_free(struct table *t);
 
+/*
+ * Delete every entry pred accepts (pred may free the value when it returns 1), in one pass:
+ * deletion shifts later entries back into the freed slot, so that slot is looked at again.
+ */
+void table_del_if(struct table *t, int (*pred)(uint64_t key, void *val, void *ctx), void *ctx);
+
 /* Iterate: for (size_t i = 0; i < t->cap; i++) if (t->vals[i]) ... (no insertions meanwhile) */
 
 #endif /* BMT_TABLE_H */

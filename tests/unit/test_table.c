@@ -43,6 +43,35 @@ static void test_random_against_model(void **state)
 	table_free(&t);
 }
 
+static int odd_value(uint64_t key, void *val, void *ctx)
+{
+	(*(size_t *)ctx)++;
+	return (uintptr_t)val & 1;
+}
+
+/* One pass deletes exactly the entries the predicate accepts, looking at each at least once. */
+static void test_del_if(void **state)
+{
+	struct table t = {};
+	size_t looked = 0, left = 0;
+
+	for (uint64_t k = 0; k < KEYS; k++) /* colliding keys make long shifted clusters */
+		assert_int_equal(table_put(&t, k << 20, (void *)(uintptr_t)(k + 1)), 0);
+	table_del_if(&t, odd_value, &looked);
+	assert_true(looked >= KEYS);
+	for (uint64_t k = 0; k < KEYS; k++) {
+		void *v = table_get(&t, k << 20);
+
+		if ((k + 1) & 1)
+			assert_null(v);
+		else
+			assert_ptr_equal(v, (void *)(uintptr_t)(k + 1));
+		left += v != NULL;
+	}
+	assert_int_equal(t.n, left);
+	table_free(&t);
+}
+
 static void test_empty(void **state)
 {
 	struct table t = {};
@@ -56,6 +85,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_del_if),
 		cmocka_unit_test(test_empty),
 	};
 
