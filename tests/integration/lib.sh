@@ -25,3 +25,14 @@ free_port() {
 	done
 	return 1
 }
+
+# End every background process listed in the array pids, and reap it.
+stop_pids() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+}

@@ -29,12 +29,7 @@ pids=()
 
 
 cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
+	stop_pids
 	if [[ -n ${tmp:-} ]]; then
 		rm -rf "$tmp"
 	fi

@@ -47,13 +47,8 @@ cgmount="" # the cgroup2 mount made here, if any
 
 
 cleanup() {
-	local p i d
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
+	local i d
+	stop_pids
 	for ((i = ${#cgdirs[@]} - 1; i >= 0; i--)); do
 		d=${cgdirs[i]}
 		[[ -d $d ]] || continue
