@@ -58,11 +58,13 @@ ITEST_SRCS  := $(wildcard tests/integration/*.c)
 
 # What a fresh Debian 12 needs to build and test (make deps, as root). The tests run a real
 # Prometheus, Pushgateway and promtool on loopback, and curl and jq in tests/integration/*.sh;
-# headless Chromium renders the SVG chart for its screenshot test.
+# headless Chromium renders the SVG chart for its screenshot test; tmux gives the wrapper tests
+# a terminal; capsh, xmllint, valgrind, cppcheck and clang-tidy serve the reliability checks.
 DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
                 libcjson-dev libcmocka-dev libclang-rt-14-dev libmicrohttpd-dev libcurl4-openssl-dev \
                 prometheus prometheus-pushgateway curl jq \
-                chromium fonts-dejavu-core
+                chromium fonts-dejavu-core \
+                tmux libcap2-bin libxml2-utils valgrind cppcheck clang-tidy
 
 .DELETE_ON_ERROR:
 .PHONY: fuzz fuzz-smoke
@@ -121,14 +123,16 @@ $(BUILD)/itest: $(ITEST_SRCS) $(wildcard tests/integration/*.h) | $(BUILD)
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
+# Every tests/integration/*_e2e.sh runs, in name order, against $(ITEST_BMTRACE) (a build of
+# bmtrace with sanitizers can be put in its place).
+E2E_SCRIPTS   := $(sort $(wildcard tests/integration/*_e2e.sh))
+ITEST_BMTRACE ?= $(CURDIR)/bmtrace
+ITEST_ENV      = BMTRACE=$(ITEST_BMTRACE) WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
+                 FIXTURES=$(CURDIR)/tests/fixtures
 integration: bmtrace $(WORKLOADS) $(BUILD)/itest
-	$(Q)BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
-		FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/itest
-	$(Q)BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
-		bash tests/integration/prom_e2e.sh
-	$(Q)BMTRACE=$(CURDIR)/bmtrace bash tests/integration/deploy_check.sh
-	$(Q)BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
-		bash tests/integration/serve_e2e.sh
+	$(Q)$(ITEST_ENV) $(BUILD)/itest
+	$(Q)set -e; for t in $(E2E_SCRIPTS); do $(ITEST_ENV) bash $$t; done
+	$(Q)$(ITEST_ENV) bash tests/integration/deploy_check.sh
 
 # A short run of each fuzzer over a scratch copy of its corpus (the repo's stays as it is),
 # with a fixed seed and number of runs: the same binary and corpus always do the same work,
