@@ -167,6 +167,22 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *a, const 
 	return -EINVAL;
 }
 
+/*
+ * A FILE value. getopt takes the next argument whatever it is, so `--json --svg x` would
+ * write a file named "--svg": a value that looks like an option is refused, as is "".
+ */
+static int take_file(int c, const char **dst, char *err, size_t errlen)
+{
+	char name[32];
+
+	if (!*optarg || !strncmp(optarg, "--", 2))
+		return fail(err, errlen, "%s needs a FILE%s", opt_name(c, name, sizeof(name)),
+			    *optarg ? " before the next option (for a file named so, write ./--...)"
+				    : ", not ''");
+	*dst = optarg;
+	return 0;
+}
+
 /* --max-peak / --budget SIZE: one budget, above 0. */
 static int set_budget(struct config *cfg, int c, char *err, size_t errlen)
 {
@@ -189,13 +205,14 @@ static int parse_diff(int argc, char **argv, struct config *cfg, FILE *out, char
 		      size_t errlen)
 {
 	char name[32], *end;
-	int c;
+	int c, rc;
 
 	cfg->mode = MODE_DIFF;
 	while ((c = getopt_long(argc, argv, ":o:h", diff_options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			cfg->output = optarg;
+			if ((rc = take_file('o', &cfg->output, err, errlen)))
+				return rc;
 			break;
 		case OPT_JSON:
 			cfg->diff_json = 1;
@@ -359,23 +376,28 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		argc--;
 	}
 	/* '+': stop at COMMAND, whose own options are its business */
-	while ((c = getopt_long(argc, argv, report ? ":o:qvhV" : "+:o:w:qp:u:vhV", options,
+	while ((c = getopt_long(argc, argv, report ? ":o:w:qp:u:vhV" : "+:o:w:qp:u:vhV", options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			cfg->output = optarg;
+			if ((rc = take_file('o', &cfg->output, err, errlen)))
+				return rc;
 			break;
 		case OPT_JSON:
-			cfg->json = optarg;
+			if ((rc = take_file(OPT_JSON, &cfg->json, err, errlen)))
+				return rc;
 			break;
 		case OPT_TIMELINE:
-			cfg->timeline = optarg;
+			if ((rc = take_file(OPT_TIMELINE, &cfg->timeline, err, errlen)))
+				return rc;
 			break;
 		case OPT_SVG:
-			cfg->svg = optarg;
+			if ((rc = take_file(OPT_SVG, &cfg->svg, err, errlen)))
+				return rc;
 			break;
 		case OPT_MARKDOWN:
-			cfg->markdown = optarg;
+			if ((rc = take_file(OPT_MARKDOWN, &cfg->markdown, err, errlen)))
+				return rc;
 			break;
 		case OPT_MAX_PEAK:
 		case OPT_BUDGET:
@@ -383,7 +405,8 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 				return rc;
 			break;
 		case 'w':
-			cfg->record = optarg;
+			if ((rc = take_file('w', &cfg->record, err, errlen)))
+				return rc;
 			break;
 		case OPT_LISTEN:
 			if (!*optarg)
@@ -402,7 +425,8 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			break;
 		}
 		case OPT_PROM:
-			cfg->prometheus = optarg;
+			if ((rc = take_file(OPT_PROM, &cfg->prometheus, err, errlen)))
+				return rc;
 			break;
 		case OPT_PUSH:
 			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))

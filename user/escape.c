@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* escape - strings from other processes made safe to show (escape.h). */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,31 +44,65 @@ static bool is_control(uint32_t cp)
 	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/*
+ * The first character at p as it is shown: itself, or its escape. Writes it to out (at least
+ * 8 bytes) and returns how many bytes of p it took; *outlen and *cols get its shown size.
+ */
+static int esc_one(const unsigned char *p, char *out, size_t *outlen, int *cols)
+{
+	uint32_t cp;
+	int n = util_utf8_decode((const char *)p, &cp);
+
+	if (n && !is_control(cp)) {
+		memcpy(out, p, (size_t)n);
+		*outlen = (size_t)n;
+		*cols = 1;
+		return n;
+	}
+	if (n == 1 && (cp == '\n' || cp == '\t' || cp == '\r')) {
+		out[0] = '\\';
+		out[1] = cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r';
+		*outlen = 2;
+	} else if (n > 1 && cp > 0xff) { /* a bidi or line control */
+		*outlen = (size_t)snprintf(out, 8, "\\u%04x", (unsigned int)cp);
+	} else { /* one byte: a C0 control, DEL, or not valid UTF-8 (C1 go byte by byte) */
+		*outlen = (size_t)snprintf(out, 8, "\\x%02x", *p);
+		n = 1;
+	}
+	*cols = (int)*outlen;
+	return n;
+}
+
 void esc_put(struct esc_cell *c, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	char esc[16];
-	uint32_t cp;
-	int n;
+	char esc[8];
+	size_t len;
+	int cols;
 
 	while (*p && !c->full) {
-		n = util_utf8_decode((const char *)p, &cp);
-		if (n && !is_control(cp)) {
-			esc_put_raw(c, (const char *)p, (size_t)n, 1);
-		} else if (n == 1 && (cp == '\n' || cp == '\t' || cp == '\r')) {
-			esc[0] = '\\';
-			esc[1] = cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r';
-			esc_put_raw(c, esc, 2, 2);
-		} else if (n > 1 && cp > 0xff) { /* a bidi or line control */
-			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned int)cp);
-			esc_put_raw(c, esc, 6, 6);
-		} else { /* one byte: a C0 control, DEL, or not valid UTF-8 (C1 go byte by byte) */
-			snprintf(esc, sizeof(esc), "\\x%02x", *p);
-			esc_put_raw(c, esc, 4, 4);
-			n = 1;
-		}
-		p += n;
+		p += esc_one(p, esc, &len, &cols);
+		esc_put_raw(c, esc, len, cols);
 	}
+}
+
+void esc_say(FILE *f, const char *fmt, ...)
+{
+	const unsigned char *p;
+	char msg[4096], esc[8];
+	va_list ap;
+	size_t len;
+	int cols;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fputs("bmtrace: ", f);
+	for (p = (const unsigned char *)msg; *p;) {
+		p += esc_one(p, esc, &len, &cols);
+		fwrite(esc, 1, len, f);
+	}
+	fputc('\n', f);
 }
 
 void esc_put_argv(struct esc_cell *c, char *const *argv)

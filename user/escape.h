@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define ESC_MAX_COLS 100 /* the widest cell */
 
@@ -36,5 +37,11 @@ void esc_put_argv(struct esc_cell *c, char *const *argv);
 
 /* Append len bytes of plain text known to be safe, taking cols columns. */
 void esc_put_raw(struct esc_cell *c, const char *s, size_t len, int cols);
+
+/*
+ * "bmtrace: MESSAGE\n" on f, MESSAGE escaped as a cell is but never cut: a path, user name
+ * or command quoted in it cannot break the one-line error or act on the terminal.
+ */
+void esc_say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* BMT_ESCAPE_H */

@@ -269,7 +269,7 @@ static int listen_on(const char *spec, uint16_t *port, bool *v6, char *err, size
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, BACKLOG) ||
 	    getsockname(fd, (struct sockaddr *)&ss, &len)) {
-		fail(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+		fail(err, errlen, "--listen %s: cannot listen there: %s", spec, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -311,7 +311,7 @@ struct http_server *http__start(const struct http_opts *opts, char *err, size_t 
 				    MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!srv->mhd) {
-		fail(err, errlen, "cannot start the HTTP server on %s", opts->listen);
+		fail(err, errlen, "--listen %s: cannot start the HTTP server", opts->listen);
 		if (fcntl(fd, F_GETFD) >= 0) /* whether libmicrohttpd closed it varies */
 			close(fd);
 		goto fail_mutex;

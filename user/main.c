@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include "escape.h"
 #include "budget.h"
 #include "cli.h"
 #include "collector.h"
@@ -58,7 +59,7 @@ struct session {
 
 static void die_line(const char *what, const char *why)
 {
-	fprintf(stderr, "bmtrace: %s%s%s\n", what, why ? ": " : "", why ? why : "");
+	esc_say(stderr, "%s%s%s", what, why ? ": " : "", why ? why : "");
 }
 
 /* Every record, live or synthetic: into the recording, then the collector. */
@@ -103,7 +104,7 @@ static void give_back(const struct session *s, const char *path)
 {
 	if (path && strcmp(path, "-") && s->creds.uid != (uid_t)-1 &&
 	    chown(path, s->creds.uid, s->creds.gid))
-		fprintf(stderr, "bmtrace: warning: cannot give %s to uid %u: %s\n", path,
+		esc_say(stderr, "warning: cannot give %s to uid %u: %s", path,
 			s->creds.uid, strerror(errno));
 }
 
@@ -116,10 +117,10 @@ static int write_text(FILE *f, void *ctx)
 }
 
 /* One report written (rc 0) or not (-errno, said on stderr); 1 when it failed. */
-static int report_done(const struct session *s, const char *path, int rc)
+static int report_done(const struct session *s, const char *opt, const char *path, int rc)
 {
 	if (rc)
-		fprintf(stderr, "bmtrace: cannot write %s: %s\n", path, strerror(-rc));
+		esc_say(stderr, "%s %s: cannot write it: %s", opt, path, strerror(-rc));
 	give_back(s, path);
 	return rc != 0;
 }
@@ -174,7 +175,7 @@ static int write_prometheus(struct session *s)
 		return 1;
 	}
 	if (cfg->prometheus)
-		failed += report_done(s, cfg->prometheus, prom_write_file(cfg->prometheus, &snap));
+		failed += report_done(s, "--prometheus", cfg->prometheus, prom_write_file(cfg->prometheus, &snap));
 	if (cfg->pushgateway &&
 	    push_add(cfg->pushgateway, cfg->job, &snap, s->run.exit_code == 0, 0, err,
 		     sizeof(err))) {
@@ -202,22 +203,23 @@ static int write_reports(struct session *s)
 		else
 			rc = report_text(stderr, &s->run, r);
 		if (rc) {
-			fprintf(stderr, "bmtrace: cannot write the summary to %s: %s\n",
-				cfg->output ? cfg->output : "stderr", strerror(-rc));
+			esc_say(stderr, "%s%s: cannot write the summary: %s",
+				cfg->output ? "-o " : "stderr", cfg->output ? cfg->output : "",
+				strerror(-rc));
 			failed++;
 		}
 		give_back(s, cfg->output);
 	}
 	if (cfg->json)
-		failed += report_done(s, cfg->json, report_json(cfg->json, &s->run, r));
+		failed += report_done(s, "--json", cfg->json, report_json(cfg->json, &s->run, r));
 	if (cfg->timeline)
-		failed += report_done(s, cfg->timeline, s->tl_errno ? -s->tl_errno :
+		failed += report_done(s, "--timeline", cfg->timeline, s->tl_errno ? -s->tl_errno :
 					report_timeline(cfg->timeline, &s->run, r, s->tl));
 	if (cfg->svg)
-		failed += report_done(s, cfg->svg, s->tl_errno ? -s->tl_errno :
+		failed += report_done(s, "--svg", cfg->svg, s->tl_errno ? -s->tl_errno :
 					report_svg(cfg->svg, &s->run, r, s->tl));
 	if (cfg->markdown)
-		failed += report_done(s, cfg->markdown, report_markdown(cfg->markdown, &s->run, r));
+		failed += report_done(s, "--markdown", cfg->markdown, report_markdown(cfg->markdown, &s->run, r));
 	failed += write_prometheus(s);
 	/* the summary says it last; without one on stderr, the exit status is still explained */
 	if ((cfg->quiet || cfg->output) && budget_gate_fails(&s->run, r))
@@ -236,6 +238,30 @@ static int final_status(struct session *s, int code, int reports_failed)
 	if (!code && r && budget_gate_fails(&s->run, r))
 		return BMT_EXIT_BUDGET;
 	return code;
+}
+
+/*
+ * Every output path, checked before COMMAND starts (or a replay reads its trace): a typo
+ * costs seconds, not a build. What fails later (a full disk) is said at the end.
+ */
+static int check_outputs(const struct config *cfg)
+{
+	const struct {
+		const char *opt, *path;
+	} outs[] = { { "-o", cfg->output },	    { "--json", cfg->json },
+		     { "--timeline", cfg->timeline }, { "--svg", cfg->svg },
+		     { "--markdown", cfg->markdown }, { "--prometheus", cfg->prometheus },
+		     { "-w", cfg->record } };
+	int rc;
+
+	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+		if (!outs[i].path || (rc = util_probe_writable(outs[i].path)) == 0)
+			continue;
+		esc_say(stderr, "%s %s: cannot write there: %s", outs[i].opt, outs[i].path,
+			strerror(-rc));
+		return -1;
+	}
+	return 0;
 }
 
 /* Compile the stage rules and make the collector; -1 after saying why. */
@@ -286,7 +312,7 @@ static int open_recording(struct session *s)
 		return 0;
 	s->rec = tracefile__create(s->cfg->record, &s->run, s->cfg->stage_specs);
 	if (!s->rec) {
-		fprintf(stderr, "bmtrace: cannot create %s: %s\n", s->cfg->record,
+		esc_say(stderr, "-w %s: cannot create it: %s", s->cfg->record,
 			strerror(errno));
 		return -1;
 	}
@@ -323,7 +349,7 @@ static void handle_signal(struct session *s, struct loop_state *ls,
 	if (!ls->root_done && !from_our_tty(si, ls->child))
 		kill(ls->child, si->ssi_signo);
 	if (s->cfg->verbose)
-		fprintf(stderr, "bmtrace: got signal %u, waiting for COMMAND\n", si->ssi_signo);
+		esc_say(stderr, "got signal %u, waiting for COMMAND", si->ssi_signo);
 }
 
 /* Trace until the root is done (and, with --wait-all, every descendant). */
@@ -404,7 +430,7 @@ static int start_command(struct session *s, struct loop_state *ls, const sigset_
 	}
 	rc = runner__release(&r);
 	if (rc) {
-		fprintf(stderr, "bmtrace: %s: %s\n", s->cfg->argv[0], strerror(rc > 0 ? rc : -rc));
+		esc_say(stderr, "%s: %s", s->cfg->argv[0], strerror(rc > 0 ? rc : -rc));
 		waitpid(r.pid, &ls->status, 0);
 		tracefile__abort(s->rec);
 		s->rec = NULL;
@@ -421,7 +447,7 @@ static int attach_pid(struct session *s, struct loop_state *ls)
 
 	ls->pidfd = syscall(SYS_pidfd_open, s->cfg->pid, 0);
 	if (ls->pidfd < 0) {
-		fprintf(stderr, "bmtrace: -p %u: %s\n", s->cfg->pid,
+		esc_say(stderr, "-p %u: %s", s->cfg->pid,
 			errno == ESRCH ? "no such process" : strerror(errno));
 		return -EXIT_BMTRACE;
 	}
@@ -437,7 +463,7 @@ static int attach_pid(struct session *s, struct loop_state *ls)
 	}
 	/* as strace does: the moment from which nothing is missed, for people and scripts */
 	if (!s->cfg->quiet)
-		fprintf(stderr, "bmtrace: attached to PID %u and %zu descendants\n", s->cfg->pid,
+		esc_say(stderr, "attached to PID %u and %zu descendants", s->cfg->pid,
 			found ? found - 1 : 0);
 	return 0;
 }
@@ -450,7 +476,7 @@ static int trace(struct config *cfg)
 	struct session s = { .cfg = cfg };
 	struct loop_state ls = { .child = -1, .pidfd = -1 };
 	struct tracer_opts topts = { cfg->ring_bytes, cfg->verbose, on_record, &s };
-	struct stages *stages;
+	struct stages *stages = NULL;
 	sigset_t mask, old_mask;
 	int sfd = -1, code = EXIT_BMTRACE, rc;
 	char err[512];
@@ -459,7 +485,7 @@ static int trace(struct config *cfg)
 		die_line(err, NULL);
 		return EXIT_BMTRACE;
 	}
-	if (new_collector(&s, cfg->stage_specs, &stages))
+	if (check_outputs(cfg) || new_collector(&s, cfg->stage_specs, &stages))
 		goto out;
 	fill_machine(&s.run);
 	set_budget(&s);
@@ -477,7 +503,7 @@ static int trace(struct config *cfg)
 	if (cfg->listen) {
 		s.http = http__start(&(struct http_opts){ .listen = cfg->listen }, err, sizeof(err));
 		if (!s.http) {
-			fprintf(stderr, "bmtrace: --listen %s: %s\n", cfg->listen, err);
+			esc_say(stderr, "%s", err);
 			goto out;
 		}
 		publish(&s, 1);
@@ -501,7 +527,7 @@ static int trace(struct config *cfg)
 			tracefile__abort(s.rec);
 		s.rec = NULL;
 		if (rc) {
-			fprintf(stderr, "bmtrace: recording %s failed: %s\n", cfg->record,
+			esc_say(stderr, "-w %s: the recording failed: %s", cfg->record,
 				strerror(-rc));
 			code = code ? code : EXIT_BMTRACE;
 		}
@@ -540,9 +566,11 @@ static int replay(struct config *cfg)
 	size_t len;
 	int rc, code = EXIT_BMTRACE;
 
+	if (check_outputs(cfg))
+		return EXIT_BMTRACE;
 	r = tracefile__open(cfg->trace, &s.run, &recorded, err, sizeof(err));
 	if (!r) {
-		fprintf(stderr, "bmtrace: %s: %s\n", cfg->trace, err);
+		esc_say(stderr, "%s: %s", cfg->trace, err);
 		return EXIT_BMTRACE;
 	}
 	set_budget(&s);
@@ -560,7 +588,7 @@ static int replay(struct config *cfg)
 			goto out;
 		}
 	if (rc < 0) {
-		fprintf(stderr, "bmtrace: %s: %s\n", cfg->trace, err);
+		esc_say(stderr, "%s: %s", cfg->trace, err);
 		goto out;
 	}
 	code = final_status(&s, 0, write_reports(&s));
@@ -578,13 +606,13 @@ static cJSON *load_result(const char *path)
 	cJSON *doc;
 
 	if (!text) {
-		fprintf(stderr, "bmtrace: diff: %s: %s\n", path, strerror(errno));
+		esc_say(stderr, "diff: %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	doc = cJSON_Parse(text);
 	free(text);
 	if (!doc)
-		fprintf(stderr, "bmtrace: diff: %s: not JSON (a bmtrace --json result is)\n", path);
+		esc_say(stderr, "diff: %s: not JSON (a bmtrace --json result is)", path);
 	return doc;
 }
 
@@ -607,7 +635,8 @@ static int diff_files(const struct config *cfg)
 {
 	struct diff_opts opts = { cfg->before, cfg->after, cfg->fail_if_peak_grows,
 				  cfg->max_growth_pct };
-	cJSON *before = load_result(cfg->before), *after = before ? load_result(cfg->after) : NULL;
+	cJSON *before = check_outputs(cfg) ? NULL : load_result(cfg->before);
+	cJSON *after = before ? load_result(cfg->after) : NULL;
 	struct diff *d = NULL;
 	const char *out = cfg->output ? cfg->output : "-";
 	char err[512];
@@ -617,12 +646,12 @@ static int diff_files(const struct config *cfg)
 		goto out;
 	d = diff__new(before, after, &opts, err, sizeof(err));
 	if (!d) {
-		fprintf(stderr, "bmtrace: diff: %s\n", err);
+		esc_say(stderr, "diff: %s", err);
 		goto out;
 	}
 	rc = util_write_atomic(out, cfg->diff_json ? write_diff_json : write_diff_text, d);
 	if (rc) {
-		fprintf(stderr, "bmtrace: diff: cannot write %s: %s\n", out, strerror(-rc));
+		esc_say(stderr, "diff: -o %s: cannot write it: %s", out, strerror(-rc));
 		goto out;
 	}
 	code = diff__fails(d) ? BMT_EXIT_BUDGET : 0;

@@ -33,6 +33,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "escape.h"
 #include "bmtrace.h"
 #include "collector.h"
 #include "http.h"
@@ -192,7 +193,7 @@ static int on_tree(struct server *sv, const struct bmt_tree *r)
 	}
 	sv->trees_started++;
 	if (sv->cfg->verbose)
-		fprintf(stderr, "bmtrace: tree %u starts: %s\n", t->id, t->label);
+		esc_say(stderr, "tree %u starts: %s", t->id, t->label);
 	return 0;
 }
 
@@ -288,7 +289,7 @@ static int on_join(struct server *sv, const struct bmt_join *r)
 	t->rooted = 1;
 	if (r->pid == t->root_pid && procscan__adopt(r->pid, &ops, &found, err, sizeof(err)) &&
 	    sv->cfg->verbose)
-		fprintf(stderr, "bmtrace: tree %s: %s\n", t->label, err);
+		esc_say(stderr, "tree %s: %s", t->label, err);
 	return 0;
 }
 
@@ -431,7 +432,7 @@ static void housekeeping(struct server *sv, uint64_t now)
 				t->run.end_ts = now;
 				observe(sv, t);
 				if (sv->cfg->verbose)
-					fprintf(stderr, "bmtrace: tree %s ended\n", t->label);
+					esc_say(stderr, "tree %s ended", t->label);
 			}
 		} else if (!t->ended) {
 			t->quiet_since = 0;
@@ -745,7 +746,7 @@ int serve_main(const struct config *cfg)
 		goto fail;
 	sv.http = http__start(&(struct http_opts){ .listen = cfg->listen }, err, sizeof(err));
 	if (!sv.http) {
-		fprintf(stderr, "bmtrace: --listen %s: %s\n", cfg->listen, err);
+		esc_say(stderr, "%s", err);
 		goto out;
 	}
 	if (tracer__drain(sv.tracer) < 0 || adopt_running(&sv)) {
@@ -756,14 +757,14 @@ int serve_main(const struct config *cfg)
 		goto fail;
 	tracer__prioritize();
 	publish(&sv, now_ns());
-	fprintf(stderr, "bmtrace: serving http://%s/metrics\n", cfg->listen);
+	esc_say(stderr, "serving http://%s/metrics", cfg->listen);
 	code = serve_loop(&sv, sfd) ? 125 : 0;
 	if (code)
 		snprintf(err, sizeof(err), "out of memory");
 	else
 		goto out;
 fail:
-	fprintf(stderr, "bmtrace: %s\n", err);
+	esc_say(stderr, "%s", err);
 out:
 	http__stop(sv.http);
 	tracer__close(sv.tracer);

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "escape.h"
 #include "tracer.h"
 #include "bmtrace.skel.h"
 
@@ -290,7 +291,7 @@ int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags, uint32_t tre
 void tracer__prioritize(void)
 {
 	if (setpriority(PRIO_PROCESS, 0, -20) && verbose)
-		fprintf(stderr, "bmtrace: cannot raise the reader's priority: %s\n", strerror(errno));
+		esc_say(stderr, "cannot raise the reader's priority: %s", strerror(errno));
 }
 
 int tracer__fd(const struct tracer *t)

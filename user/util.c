@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "util.h"
 
@@ -82,6 +83,26 @@ cleanup:
 		unlink(tmp);
 		return err;
 	}
+	return 0;
+}
+
+int util_probe_writable(const char *path)
+{
+	char tmp[4096];
+	struct stat st;
+	int fd;
+
+	if (!strcmp(path, "-"))
+		return 0;
+	if (!*path)
+		return -ENOENT;
+	if (!stat(path, &st) && S_ISDIR(st.st_mode))
+		return -EISDIR;
+	fd = temp_create(tmp, sizeof(tmp), path);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	unlink(tmp);
 	return 0;
 }
 

@@ -16,6 +16,13 @@
 int util_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
 
 /*
+ * Could util_write_atomic write path? A temp file is created beside it and removed: 0, or
+ * -errno (-EISDIR when path is a directory). "-" is always writable. For checking every
+ * output before a long run, so a typo costs seconds, not a build.
+ */
+int util_probe_writable(const char *path);
+
+/*
  * The whole file at path, NUL-terminated, malloc'ed; *len (may be NULL) is its length
  * without the NUL. NULL with errno set.
  */

@@ -580,7 +580,8 @@ static void test_port_in_use(void **state)
 
 	snprintf(spec, sizeof(spec), "127.0.0.1:%d", fx->port);
 	assert_null(http__start(&o, err, sizeof(err)));
-	assert_non_null(strstr(err, "cannot listen on 127.0.0.1:"));
+	assert_non_null(strstr(err, "--listen 127.0.0.1:"));
+	assert_non_null(strstr(err, "cannot listen there"));
 	assert_non_null(strstr(err, strerror(EADDRINUSE)));
 }
 

@@ -226,6 +226,28 @@ static void test_read_file(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* Every output is checked before a run: a missing directory, a directory, a file as a
+ * directory are refused; a writable place is, and the probe leaves nothing behind. */
+static void test_probe_writable(void **state)
+{
+	struct scratch *s = *state;
+	char path[192];
+
+	assert_int_equal(util_probe_writable(s->path), 0);
+	assert_int_equal(util_probe_writable("-"), 0);
+	assert_int_equal(count_entries(s->dir), 0);
+	assert_int_equal(util_probe_writable(s->dir), -EISDIR);
+	assert_int_equal(util_probe_writable(""), -ENOENT);
+	snprintf(path, sizeof(path), "%s/no/such/x", s->dir);
+	assert_int_equal(util_probe_writable(path), -ENOENT);
+	assert_int_equal(util_write_atomic(s->path, write_str, "x\n"), 0);
+	snprintf(path, sizeof(path), "%s/x", s->path);
+	assert_int_equal(util_probe_writable(path), -ENOTDIR);
+	assert_int_equal(util_probe_writable(s->path), 0); /* an existing file: replaced later */
+	assert_string_equal(slurp(s->path), "x\n");
+	assert_int_equal(count_entries(s->dir), 1);
+}
+
 static void test_write_atomic(void **state)
 {
 	struct scratch *s = *state;
@@ -311,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_count),
 		cmocka_unit_test_setup_teardown(test_read_file, scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_write_atomic, scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_probe_writable, scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_write_atomic_failure, scratch_setup,
 						scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_write_atomic_symlink, scratch_setup,
