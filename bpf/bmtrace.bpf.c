@@ -36,14 +36,14 @@ struct mm_state {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, BMT_MAX_PROCS);
 	__type(key, __u32);
 	__type(value, struct bmt_proc);
 } procs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, BMT_MAX_PROCS);
 	__type(key, __u64);
 	__type(value, struct mm_state);
 } mms SEC(".maps");

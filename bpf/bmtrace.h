@@ -24,6 +24,10 @@
 #define BMT_COMM_LEN 16
 #define BMT_FILENAME_MAX 256
 #define BMT_ARGV_MAX 8192 /* argv bytes kept per exec; longer argv is truncated and flagged */
+/* processes and address spaces followed at once (maps procs, mms): the default, and how far
+ * --max-processes may raise it (the kernel's PID_MAX_LIMIT) */
+#define BMT_MAX_PROCS 65536
+#define BMT_MAX_PROCS_LIMIT 4194304
 
 /* rss_stat members, as the kernel numbers them (MM_FILEPAGES..MM_SHMEMPAGES). */
 enum bmt_member {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bmtrace.h"
 #include "cli.h"
 #include "escape.h"
 #include "util.h"
@@ -59,6 +60,8 @@ static const char usage[] =
 "                        COMMAND\n"
 "      --ring-size SIZE  kernel-to-bmtrace buffer (default 8M, 1M per CPU past 8);\n"
 "                        losses are counted and reported\n"
+"      --max-processes N  processes (and address spaces) followed at once (default\n"
+"                        65536); more are counted and reported, never silently dropped\n"
 "  -v, --verbose         libbpf's log and bmtrace's debug messages\n"
 "  -h, --help            this text\n"
 "  -V, --version         the version\n"
@@ -77,6 +80,7 @@ static const char usage[] =
 "      --expire SECONDS  ended trees stay in /metrics this long (default 300)\n"
 "      --max-trees N     trees followed at once (default 1000); more are counted in\n"
 "                        bmtrace_trees_dropped_total\n"
+"      --max-processes N  processes followed at once over all trees (default 65536)\n"
 "  -u, --user USER       once attached, run as USER keeping only CAP_BPF\n"
 "      --stage NAME=REGEX  as when tracing, within each tree\n"
 "\n"
@@ -95,7 +99,7 @@ static const char usage[] =
 enum {
 	OPT_JSON = 256, OPT_STAGE, OPT_WAIT_ALL, OPT_RING, OPT_TIMELINE, OPT_SVG, OPT_MARKDOWN,
 	OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS, OPT_LISTEN, OPT_LINGER, OPT_PROM, OPT_PUSH,
-	OPT_JOB,
+	OPT_JOB, OPT_MAX_PROCS,
 };
 
 static const struct option options[] = {
@@ -104,6 +108,7 @@ static const struct option options[] = {
 	{ "stage", required_argument, NULL, OPT_STAGE }, { "pid", required_argument, NULL, 'p' },
 	{ "user", required_argument, NULL, 'u' },    { "wait-all", no_argument, NULL, OPT_WAIT_ALL },
 	{ "ring-size", required_argument, NULL, OPT_RING },
+	{ "max-processes", required_argument, NULL, OPT_MAX_PROCS },
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "svg", required_argument, NULL, OPT_SVG },
 	{ "markdown", required_argument, NULL, OPT_MARKDOWN },
@@ -280,12 +285,24 @@ static int parse_count(const char *opt, const char *arg, unsigned long max, unsi
 	return 0;
 }
 
+/* --max-processes N: sizes the kernel's maps of processes and address spaces. */
+static int parse_max_procs(struct config *cfg, char *err, size_t errlen)
+{
+	int rc = parse_count("--max-processes", optarg, BMT_MAX_PROCS_LIMIT, &cfg->max_procs, err,
+			     errlen);
+
+	if (!rc && !cfg->max_procs)
+		return fail(err, errlen, "--max-processes must be at least 1%s%s", "", "");
+	return rc;
+}
+
 static const struct option serve_options[] = {
 	{ "root", required_argument, NULL, 'r' },
 	{ "cgroup-parent", required_argument, NULL, 'c' },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "expire", required_argument, NULL, 'e' },
 	{ "max-trees", required_argument, NULL, 'm' },
+	{ "max-processes", required_argument, NULL, OPT_MAX_PROCS },
 	{ "user", required_argument, NULL, 'u' },
 	{ "stage", required_argument, NULL, OPT_STAGE },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -325,6 +342,9 @@ static int parse_serve(int argc, char **argv, struct config *cfg, FILE *out, cha
 			rc = parse_count("--max-trees", optarg, 65536, &cfg->max_trees, err, errlen);
 			if (!rc && !cfg->max_trees)
 				return fail(err, errlen, "--max-trees must be at least 1%s%s", "", "");
+			break;
+		case OPT_MAX_PROCS:
+			rc = parse_max_procs(cfg, err, errlen);
 			break;
 		case 'u':
 			cfg->user = optarg;
@@ -473,6 +493,10 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 					    "--ring-size '%s': expected a size from 4K to 1G%s",
 					    optarg, "");
 			break;
+		case OPT_MAX_PROCS:
+			if ((rc = parse_max_procs(cfg, err, errlen)))
+				return rc;
+			break;
 		case 'v':
 			cfg->verbose = 1;
 			break;
@@ -503,10 +527,13 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		return fail(err, errlen, "--linger keeps --listen serving: give --listen too%s%s",
 			    "", "");
 	if (report) {
-		if (cfg->record || cfg->user || cfg->wait_all || cfg->mode == MODE_PID || cfg->listen)
+		if (cfg->record || cfg->user || cfg->wait_all || cfg->mode == MODE_PID || cfg->listen ||
+		    cfg->ring_bytes || cfg->max_procs)
 			return fail(err, errlen, "report: %s applies only while tracing%s",
 				    cfg->record ? "-w" : cfg->user ? "-u" :
-				    cfg->wait_all ? "--wait-all" : cfg->listen ? "--listen" : "-p",
+				    cfg->wait_all ? "--wait-all" : cfg->listen ? "--listen" :
+				    cfg->ring_bytes ? "--ring-size" :
+				    cfg->max_procs ? "--max-processes" : "-p",
 				    "");
 		cfg->mode = MODE_REPORT;
 		if (optind != argc - 1)

@@ -32,6 +32,7 @@ struct config {
 	size_t n_stage_specs;
 	int quiet, verbose, wait_all;
 	uint64_t ring_bytes;  /* --ring-size; 0 = default */
+	unsigned int max_procs; /* --max-processes; 0 = default (BMT_MAX_PROCS) */
 	const char *listen;   /* --listen ADDR:PORT: Prometheus /metrics while tracing */
 	unsigned int linger;  /* --linger SECONDS: keep serving the final values */
 	const char *prometheus; /* --prometheus FILE: node_exporter textfile */

@@ -282,7 +282,9 @@ int diff__text(FILE *f, const struct diff *d)
 				d->n_commands - rows);
 	}
 	verdict(f, d);
-	return fflush(f) || ferror(f) ? -EIO : 0;
+	if (fflush(f))
+		return -errno;
+	return ferror(f) ? -EIO : 0;
 }
 
 /* ---- JSON ---- */

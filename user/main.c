@@ -475,7 +475,8 @@ static int trace(struct config *cfg)
 {
 	struct session s = { .cfg = cfg };
 	struct loop_state ls = { .child = -1, .pidfd = -1 };
-	struct tracer_opts topts = { cfg->ring_bytes, cfg->verbose, on_record, &s };
+	struct tracer_opts topts = { cfg->ring_bytes, cfg->verbose, on_record, &s, NULL,
+				     cfg->max_procs };
 	struct stages *stages = NULL;
 	sigset_t mask, old_mask;
 	int sfd = -1, code = EXIT_BMTRACE, rc;

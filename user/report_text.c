@@ -312,7 +312,7 @@ int report_text(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
 	print_sizing(f, r);
 	print_alive(f, r);
 	print_budget(f, run, r); /* last: CI logs end with the verdict */
-	if (fflush(f) || ferror(f))
-		return -EIO;
-	return 0;
+	if (fflush(f))
+		return -errno; /* the reason (ENOSPC, EDQUOT) is what the user needs to see */
+	return ferror(f) ? -EIO : 0;
 }

@@ -227,6 +227,10 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 		bpf_program__set_autoload(t->skel->progs.cgroup_attach_task, false);
 	}
 	bpf_map__set_max_entries(t->skel->maps.rb, ring);
+	if (opts->max_procs) {
+		bpf_map__set_max_entries(t->skel->maps.procs, opts->max_procs);
+		bpf_map__set_max_entries(t->skel->maps.mms, opts->max_procs);
+	}
 	rc = bmtrace__load(t->skel);
 	if (rc) {
 		snprintf(err, errlen,

@@ -30,6 +30,7 @@ struct tracer_opts {
 	tracer_record_fn fn;
 	void *ctx;
 	const struct tracer_serve *serve; /* NULL: trace what tracer__add_pid adds */
+	unsigned int max_procs; /* processes and address spaces at once; 0: BMT_MAX_PROCS */
 };
 
 /*
