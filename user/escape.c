@@ -52,7 +52,9 @@ void esc_put(struct esc_cell *c, const char *s)
 
 	while (*p && !c->full) {
 		n = util_utf8_decode((const char *)p, &cp);
-		if (n && !is_control(cp)) {
+		if (n == 1 && cp == '\\') { /* doubled: every backslash shown starts an escape */
+			esc_put_raw(c, "\\\\", 2, 2);
+		} else if (n && !is_control(cp)) {
 			esc_put_raw(c, (const char *)p, (size_t)n, 1);
 		} else if (n == 1 && (cp == '\n' || cp == '\t' || cp == '\r')) {
 			esc[0] = '\\';
