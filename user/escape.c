@@ -45,14 +45,21 @@ static bool is_control(uint32_t cp)
 }
 
 /*
- * The first character at p as it is shown: itself, or its escape. Writes it to out (at least
- * 8 bytes) and returns how many bytes of p it took; *outlen and *cols get its shown size.
+ * The first character at p as it is shown: itself, or its escape (a backslash doubled when
+ * bs). Writes it to out (at least 8 bytes) and returns how many bytes of p it took; *outlen
+ * and *cols get its shown size.
  */
-static int esc_one(const unsigned char *p, char *out, size_t *outlen, int *cols)
+static int esc_one(const unsigned char *p, char *out, size_t *outlen, int *cols, bool bs)
 {
 	uint32_t cp;
 	int n = util_utf8_decode((const char *)p, &cp);
 
+	if (bs && n == 1 && cp == '\\') { /* doubled: every backslash shown starts an escape */
+		out[0] = out[1] = '\\';
+		*outlen = 2;
+		*cols = 2;
+		return 1;
+	}
 	if (n && !is_control(cp)) {
 		memcpy(out, p, (size_t)n);
 		*outlen = (size_t)n;
@@ -81,7 +88,7 @@ void esc_put(struct esc_cell *c, const char *s)
 	int cols;
 
 	while (*p && !c->full) {
-		p += esc_one(p, esc, &len, &cols);
+		p += esc_one(p, esc, &len, &cols, true);
 		esc_put_raw(c, esc, len, cols);
 	}
 }
@@ -99,7 +106,8 @@ void esc_say(FILE *f, const char *fmt, ...)
 	va_end(ap);
 	fputs("bmtrace: ", f);
 	for (p = (const unsigned char *)msg; *p;) {
-		p += esc_one(p, esc, &len, &cols);
+		/* backslashes stay single: the message quotes cells escaped already */
+		p += esc_one(p, esc, &len, &cols, false);
 		fwrite(esc, 1, len, f);
 	}
 	fputc('\n', f);

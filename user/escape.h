@@ -5,7 +5,9 @@
  * A cell holds at most `max` columns of text in which every control character (C0, DEL,
  * C1), bidi override or line control and every byte of invalid UTF-8 is a visible escape
  * (\n, \t, \r, \xNN, \uNNNN): a hostile name cannot move a terminal's cursor, recolour
- * it, reorder what is shown or break a document's syntax with a raw control. Text that
+ * it, reorder what is shown or break a document's syntax with a raw control. A backslash
+ * is shown doubled (\\), so the escapes read back to the exact bytes: a name made of a
+ * backslash and an "n" never looks like one with a newline. Text that
  * does not fit is cut where "…" still fits after it. A column is one character; an escape
  * takes one column per byte of it. The result is always valid UTF-8; each report still
  * applies its own syntax's escaping (XML entities, Markdown) on top.

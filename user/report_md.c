@@ -6,10 +6,12 @@
  *
  * Names come from other processes: they are shown through escape.h, then every character
  * Markdown or GitHub acts on inside a line is backslash-escaped (`<svg onload=x>` stays
- * text, `|` cannot split a cell); command lines go in code spans, where only `|` needs it.
+ * text, `|` cannot split a cell); command lines go in code spans, where only `|` in a table
+ * cell needs it.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "budget.h"
@@ -35,8 +37,12 @@ static void put_text(FILE *f, const char *s, int max_cols)
 	}
 }
 
-/* A code span, fenced by one more backtick than the longest run inside it. */
-static void put_code(FILE *f, const struct esc_cell *c)
+/*
+ * A code span, fenced by one more backtick than the longest run inside it. In a table
+ * cell, `|` is escaped (GFM splits a row at a bare pipe, even in a code span, and drops
+ * the backslash); elsewhere a backslash in a code span would be shown, so none is added.
+ */
+static void put_code(FILE *f, const struct esc_cell *c, bool in_table)
 {
 	int run = 0, longest = 0, i;
 	const char *p;
@@ -52,7 +58,7 @@ static void put_code(FILE *f, const struct esc_cell *c)
 	if (c->buf[0] == '`' || c->buf[c->len - 1] == '`' || c->buf[0] == ' ')
 		fputc(' ', f);
 	for (p = c->buf; *p; p++) {
-		if (*p == '|') /* a table cell ends at a bare pipe, even in a code span */
+		if (*p == '|' && in_table)
 			fputc('\\', f);
 		fputc(*p, f);
 	}
@@ -62,13 +68,13 @@ static void put_code(FILE *f, const struct esc_cell *c)
 		fputc('`', f);
 }
 
-static void put_argv(FILE *f, char *const *argv, int max_cols)
+static void put_argv(FILE *f, char *const *argv, int max_cols, bool in_table)
 {
 	struct esc_cell c;
 
 	esc_init(&c, max_cols);
 	esc_put_argv(&c, argv);
-	put_code(f, &c);
+	put_code(f, &c, in_table);
 }
 
 static const char *fmt_bytes(uint64_t v, char *buf)
@@ -87,7 +93,7 @@ static void headline(FILE *f, const struct bmt_run *run, const struct bmt_result
 	char b1[16], b2[16], b3[16], n1[32], n2[32], n3[32];
 
 	fputs("### bmtrace: ", f);
-	put_argv(f, run->argv, ARGS_COLS);
+	put_argv(f, run->argv, ARGS_COLS, false);
 	fprintf(f, "\n\n**Peak tree RSS %s** at %.3f s (anon + shmem %s; raw RSS sum %s)  \n",
 		fmt_bytes(r->peak.bytes, b1), run_rel_s(run, r->peak.ts),
 		fmt_bytes(r->peak.anon_bytes + r->peak.shmem_bytes, b2),
@@ -163,7 +169,7 @@ static void peak_table(FILE *f, const struct bmt_result *r)
 		put_text(f, p->stage, NAME_COLS);
 		fprintf(f, " | %s | %.1f%% | ", fmt_bytes(p->bytes, b),
 			r->peak.bytes ? 100.0 * (double)p->bytes / (double)r->peak.bytes : 0.0);
-		put_argv(f, p->argv, ARGS_COLS);
+		put_argv(f, p->argv, ARGS_COLS, true);
 		fputs(" |\n", f);
 		rest -= p->bytes < rest ? p->bytes : rest;
 	}

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * report_timeline - the timeline as CSV (RFC 4180, one header line): time_s, tree_bytes,
- * anon_bytes, then one column per stage named after it, in the result's stage order. Rows
- * follow timeline.h's rule, so the tree_bytes column's maximum is the JSON's peak.bytes at
- * its peak.time_s. Seconds are exact to the nanosecond from the run's time zero, like the
- * JSON's times. gzip-compressed when the path ends in ".gz".
+ * anon_bytes, then one column per stage named after it (made valid UTF-8 without controls,
+ * see out_csv_field), in the result's stage order. Rows follow timeline.h's rule, so the
+ * tree_bytes column's maximum is the JSON's peak.bytes at its peak.time_s. Seconds are
+ * exact to the nanosecond from the run's time zero, like the JSON's times. gzip-compressed
+ * when the path ends in ".gz".
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,13 +46,23 @@ static void out_str(struct out *o, const char *s)
 	out_write(o, s, strlen(s));
 }
 
-/* A CSV field: quoted, with quotes doubled, when it holds a comma, quote or line break. */
-static void out_csv_field(struct out *o, const char *s)
+/*
+ * A CSV field from a name: valid UTF-8 with no control character but the newline (each
+ * byte of invalid UTF-8 and each other control becomes U+FFFD, as in Prometheus label
+ * values), quoted, with quotes doubled, when it holds a comma, quote or line break.
+ */
+static void out_csv_field(struct out *o, const char *name)
 {
+	char *s = util_utf8_clean(name, 1);
 	const char *p;
 
-	if (!strpbrk(s, ",\"\r\n")) {
+	if (!s) {
+		o->err = o->err ? o->err : ENOMEM;
+		return;
+	}
+	if (!strpbrk(s, ",\"\n")) {
 		out_str(o, s);
+		free(s);
 		return;
 	}
 	out_write(o, "\"", 1);
@@ -61,6 +72,7 @@ static void out_csv_field(struct out *o, const char *s)
 		out_write(o, p, 1);
 	}
 	out_write(o, "\"", 1);
+	free(s);
 }
 
 struct csv {
@@ -75,7 +87,7 @@ static void write_header(struct out *o, const struct bmt_result *r)
 	out_str(o, "time_s,tree_bytes,anon_bytes");
 	for (size_t k = 0; k < r->n_stages; k++) {
 		out_write(o, ",", 1);
-		out_csv_field(o, r->stages[k].name ? r->stages[k].name : "");
+		out_csv_field(o, r->stages[k].name);
 	}
 	out_write(o, "\n", 1);
 }

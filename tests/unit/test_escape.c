@@ -28,6 +28,8 @@ static void test_cell(void **state)
 	assert_string_equal(cell("bad \xff\xfe utf8", 40), "bad \\xff\\xfe utf8");
 	assert_string_equal(cell("rtl \xe2\x80\xae here", 40), "rtl \\u202e here");
 	assert_string_equal(cell("caf\xc3\xa9", 40), "caf\xc3\xa9");
+	/* a backslash is doubled: "\\n" (two bytes) never reads as a newline */
+	assert_string_equal(cell("back\\nslash", 40), "back\\\\nslash");
 	/* cut where the ellipsis still fits; an escape is never cut in half */
 	assert_string_equal(cell("abcdefghij", 5), "abcd\xe2\x80\xa6");
 	assert_string_equal(cell("ab\x1b", 5), "ab\xe2\x80\xa6");
@@ -57,6 +59,8 @@ static void test_say(void **state)
 	/* a newline or a terminal escape in a path cannot break the line or act on the tty */
 	assert_string_equal(say("-o %s: no", "a\nb\x1b[2Jc"), "bmtrace: -o a\\nb\\x1b[2Jc: no\n");
 	assert_string_equal(say("%s", "\xff"), "bmtrace: \\xff\n");
+	/* single there: an error quotes cells that are escaped already */
+	assert_string_equal(say("--stage %s", "'a\\x1b'"), "bmtrace: --stage 'a\\x1b'\n");
 	/* never cut like a cell: a long path is shown whole */
 	memset(long_path, 'p', sizeof(long_path) - 1);
 	long_path[sizeof(long_path) - 1] = '\0';

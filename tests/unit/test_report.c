@@ -774,6 +774,14 @@ static void test_markdown(void **state)
 				   "headroom at the peak (73.5%).\n"));
 	assert_non_null(strstr(md, "the budget fits **4** at once at its largest process peak"));
 	free(md);
+
+	/* a pipe is escaped in a table cell only: elsewhere a code span would show the backslash */
+	fx->run.argv = (char *[]){ "sh", "-c", "a | b", NULL };
+	fx->procs[0].argv = fx->run.argv;
+	md = markdown_of(fx);
+	assert_non_null(strstr(md, "### bmtrace: `sh -c a | b`\n"));
+	assert_non_null(strstr(md, "| 78.3% | `sh -c a \\| b` |\n"));
+	free(md);
 }
 
 /* ---- the timeline: CSV and SVG ---- */
@@ -808,6 +816,17 @@ static void test_timeline_csv(void **state)
 	gzFile gz;
 	int n;
 
+	/* a name that is not UTF-8 or holds a control is cleaned, as in Prometheus labels */
+	fx->stages[0].name = "e\x1b[1m\xff\t";
+	fx->stages[1].name = "li,\"nk\"\n\r";
+	assert_int_equal(report_timeline(fx->path, &fx->run, &fx->r, t), 0);
+	csv = read_all(fx->path);
+	assert_true(valid_utf8(csv));
+	assert_non_null(strstr(csv, "time_s,tree_bytes,anon_bytes,"
+				    "e\xef\xbf\xbd[1m\xef\xbf\xbd\xef\xbf\xbd,"
+				    "\"li,\"\"nk\"\"\n\xef\xbf\xbd\"\n1.000000000,"));
+	free(csv);
+	fx->stages[0].name = "compile";
 	fx->stages[1].name = "li,\"nk\"";
 	assert_int_equal(report_timeline(fx->path, &fx->run, &fx->r, t), 0);
 	csv = read_all(fx->path);
@@ -894,6 +913,40 @@ static void test_svg(void **state)
 	free(svg);
 }
 
+/*
+ * A backslash is shown doubled, so every escape reads back to one byte sequence: a name of
+ * a backslash and an "n" is not taken for a newline, nor "\\x1b" for an ESC. In each report
+ * that shows escape.h's text: the summary, the Markdown (then escaped for Markdown) and
+ * the SVG.
+ */
+static void test_escapes_backslash(void **state)
+{
+	static char *argv[] = { "back\\nslash", "new\nline", "\\x1b", "dir\\", NULL };
+	struct fixture *fx = *state;
+	struct xml_check x;
+	char *out;
+
+	fx->run.argv = argv;
+	fx->procs[2].comm = "a\\b|\\";
+	fx->stages[1].name = "li\\nk";
+	out = text_of(fx);
+	assert_non_null(strstr(out, "bmtrace: back\\\\nslash new\\nline \\\\x1b dir\\\\\n"));
+	assert_non_null(strstr(out, "  a\\\\b|\\\\ "));
+	assert_non_null(strstr(out, "  li\\\\nk "));
+	free(out);
+	out = markdown_of(fx);
+	assert_non_null(strstr(out, "### bmtrace: `back\\\\nslash new\\nline \\\\x1b dir\\\\`\n"));
+	assert_non_null(strstr(out, "| 4201 | a\\\\\\\\b\\|\\\\\\\\ | link |"));
+	assert_non_null(strstr(out, "\n| li\\\\\\\\nk | "));
+	free(out);
+	out = svg_of(fx, &x);
+	assert_non_null(strstr(x.text, "bmtrace: back\\\\nslash new\\nline \\\\x1b dir\\\\\n"));
+	assert_non_null(strstr(x.text, "\na\\\\b|\\\\ 5.00 MiB · pid 4201\n"));
+	assert_non_null(strstr(x.text, "\nli\\\\nk\n"));
+	free(x.text);
+	free(out);
+}
+
 /* Nothing traced: still a valid chart, saying so. */
 static void test_svg_empty(void **state)
 {
@@ -929,6 +982,7 @@ int main(void)
 		T(test_json_sizing_budget),   T(test_text_sizing_budget),
 		T(test_markdown),	      T(test_timeline_csv),
 		T(test_svg),		      T(test_svg_empty),
+		T(test_escapes_backslash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
