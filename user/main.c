@@ -99,13 +99,10 @@ static int add_pid(void *ctx, uint32_t pid)
 	return tracer__add_pid(s->tracer, pid, BMT_PROC_ADOPTED, 0);
 }
 
-/* Output files belong to the user who ran sudo, not to root. */
-static void give_back(const struct session *s, const char *path)
+/* util_set_owner's: an output file that stays root's. */
+static void warn_owner(const char *path, int err)
 {
-	if (path && strcmp(path, "-") && s->creds.uid != (uid_t)-1 &&
-	    chown(path, s->creds.uid, s->creds.gid))
-		esc_say(stderr, "warning: cannot give %s to uid %u: %s", path,
-			s->creds.uid, strerror(errno));
+	esc_say(stderr, "warning: cannot give %s to COMMAND's user: %s", path, strerror(-err));
 }
 
 static int write_text(FILE *f, void *ctx)
@@ -121,7 +118,6 @@ static int report_done(const struct session *s, const char *opt, const char *pat
 {
 	if (rc)
 		esc_say(stderr, "%s %s: cannot write it: %s", opt, path, strerror(-rc));
-	give_back(s, path);
 	return rc != 0;
 }
 
@@ -208,7 +204,6 @@ static int write_reports(struct session *s)
 				strerror(-rc));
 			failed++;
 		}
-		give_back(s, cfg->output);
 	}
 	if (cfg->json)
 		failed += report_done(s, "--json", cfg->json, report_json(cfg->json, &s->run, r));
@@ -312,11 +307,47 @@ static int open_recording(struct session *s)
 		return 0;
 	s->rec = tracefile__create(s->cfg->record, &s->run, s->cfg->stage_specs);
 	if (!s->rec) {
+		/* O_NOFOLLOW: a link planted at the path is refused, never written through */
 		esc_say(stderr, "-w %s: cannot create it: %s", s->cfg->record,
-			strerror(errno));
+			errno == ELOOP ? "it is a symbolic link (not followed)" : strerror(errno));
 		return -1;
 	}
+	/* under sudo, the invoking user's (its descriptor: never a path swapped meanwhile) */
+	if (s->creds.uid != (uid_t)-1) {
+		int rc = tracefile__chown(s->rec, s->creds.uid, s->creds.gid);
+
+		if (rc)
+			warn_owner(s->cfg->record, rc);
+	}
 	return 0;
+}
+
+/* Is path a file bmtrace writes (not absent, not "-" for stdout)? */
+static int is_file(const char *path)
+{
+	return path && strcmp(path, "-");
+}
+
+/*
+ * Under sudo (or -u): COMMAND runs as that user, who gets the output files (through their
+ * descriptors, util_set_owner and open_recording); the tracer's check asks for what it takes.
+ */
+static void act_for(struct session *s, struct tracer_opts *o, char *who, size_t len)
+{
+	const struct config *c = s->cfg;
+
+	if (s->creds.uid == (uid_t)-1)
+		return;
+	if (s->creds.name)
+		snprintf(who, len, "%s", s->creds.name);
+	else
+		snprintf(who, len, "uid %u", s->creds.uid);
+	o->user = who;
+	o->switch_user = c->mode == MODE_RUN;
+	o->give_files = (!c->quiet && is_file(c->output)) || is_file(c->json) ||
+			is_file(c->timeline) || is_file(c->svg) || is_file(c->markdown) ||
+			is_file(c->prometheus) || is_file(c->record);
+	util_set_owner(s->creds.uid, s->creds.gid, warn_owner);
 }
 
 /* Was this signal typed at our terminal? Then COMMAND, in our process group, has it too. */
@@ -480,12 +511,17 @@ static int trace(struct config *cfg)
 	struct stages *stages = NULL;
 	sigset_t mask, old_mask;
 	int sfd = -1, code = EXIT_BMTRACE, rc;
-	char err[512];
+	char err[512], who[64];
 
-	if (cfg->mode == MODE_RUN && runner__resolve_creds(cfg->user, &s.creds, err, sizeof(err))) {
-		die_line(err, NULL);
-		return EXIT_BMTRACE;
+	/* -p too: under sudo the output files are the invoking user's (if SUDO_UID makes sense) */
+	if (runner__resolve_creds(cfg->user, &s.creds, err, sizeof(err))) {
+		if (cfg->mode == MODE_RUN) {
+			die_line(err, NULL);
+			return EXIT_BMTRACE;
+		}
+		runner__free_creds(&s.creds);
 	}
+	act_for(&s, &topts, who, sizeof(who));
 	if (check_outputs(cfg) || new_collector(&s, cfg->stage_specs, &stages))
 		goto out;
 	fill_machine(&s.run);
@@ -532,7 +568,6 @@ static int trace(struct config *cfg)
 				strerror(-rc));
 			code = code ? code : EXIT_BMTRACE;
 		}
-		give_back(&s, cfg->record);
 	}
 	code = final_status(&s, code, write_reports(&s));
 	if (s.http) {

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include "runner.h"
 
 static int fill_from_passwd(const struct passwd *pw, gid_t gid, struct runner_creds *cr)
@@ -103,6 +106,25 @@ static int drop_privileges(const struct runner_creds *cr)
 	return 0;
 }
 
+/*
+ * In the child: empty the ambient and inheritable capability sets, so COMMAND gains no
+ * capability at exec from bmtrace's (a bmtrace given CAP_BPF, CAP_PERFMON and
+ * CAP_DAC_READ_SEARCH as ambient capabilities of a user would pass them all on). A
+ * root COMMAND still gets root's bounding set at exec, as it would without bmtrace.
+ */
+static int clear_inherited_caps(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		return -1;
+	if (syscall(SYS_capget, &hdr, d))
+		return -1;
+	d[0].inheritable = d[1].inheritable = 0;
+	return syscall(SYS_capset, &hdr, d) ? -1 : 0;
+}
+
 static void child(int gate, int errw, char *const argv[], const struct runner_creds *cr,
 		  const sigset_t *mask)
 {
@@ -110,7 +132,7 @@ static void child(int gate, int errw, char *const argv[], const struct runner_cr
 	char c;
 
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	if (drop_privileges(cr))
+	if (drop_privileges(cr) || clear_inherited_caps())
 		e = errno;
 	/* held here until the tracer follows this pid; EOF means bmtrace gave up */
 	if (read(gate, &c, 1) != 1)

@@ -724,7 +724,8 @@ int serve_main(const struct config *cfg)
 	struct server sv = { .cfg = cfg };
 	struct tracer_serve ts = { cfg->serve_roots, cfg->n_serve_roots, NULL, cfg->n_cg_parents,
 				   cfg->max_trees };
-	struct tracer_opts topts = { 0, cfg->verbose, route, &sv, &ts, cfg->max_procs };
+	struct tracer_opts topts = { 0, cfg->verbose, route, &sv, &ts, cfg->max_procs,
+				     cfg->user, 1, 0 };
 	sigset_t mask;
 	int sfd = -1, code = 125;
 	char err[512];

@@ -75,6 +75,7 @@ _Static_assert(sizeof(struct trace_end) == 80, "struct trace_end has padding");
 
 struct tracefile_writer {
 	gzFile gz;
+	int fd; /* gz's, for tracefile__chown */
 	int err; /* the first write error (-errno); every later write fails with it too */
 };
 
@@ -197,6 +198,7 @@ static struct tracefile_writer *writer_open(const char *path)
 		errno = err;
 		return NULL;
 	}
+	w->fd = fd;
 	w->gz = gzdopen(fd, "wb1");
 	if (!w->gz) {
 		close(fd);
@@ -233,6 +235,11 @@ struct tracefile_writer *tracefile__create(const char *path, const struct bmt_ru
 		return NULL;
 	}
 	return w;
+}
+
+int tracefile__chown(struct tracefile_writer *w, uid_t uid, gid_t gid)
+{
+	return fchown(w->fd, uid, gid) ? -errno : 0;
 }
 
 int tracefile__write(struct tracefile_writer *w, const void *rec, size_t len)

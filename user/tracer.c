@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* tracer - load, attach and drain the BPF side (see tracer.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +9,10 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -56,47 +59,96 @@ static int has_cap(int cap)
 	return !!(data[cap / 32].effective & (1u << (cap % 32)));
 }
 
-static int check_privileges(char *err, size_t errlen)
-{
-	const char *missing[3];
-	int n = 0;
+#define TRACEFS "/sys/kernel/tracing"
+#define RSS_STAT "/events/kmem/rss_stat"
 
-	if (!geteuid())
+/*
+ * Can this process reach the rss_stat tracepoint in tracefs, where libbpf reads its id?
+ * 0 yes; -EACCES tracefs is mounted but closed to it (mode 0700 root, and it is not uid 0
+ * nor has CAP_DAC_READ_SEARCH); -ENOENT mounted without the tracepoint; -ENODEV not mounted.
+ * Checked with the effective ids and capabilities (AT_EACCESS), as the open will be.
+ */
+static int tracefs_state(void)
+{
+	struct statfs st;
+
+	if (!statfs(TRACEFS, &st) && st.f_type == TRACEFS_MAGIC) {
+		if (!faccessat(AT_FDCWD, TRACEFS RSS_STAT, F_OK, AT_EACCESS))
+			return 0;
+		return errno == EACCES ? -EACCES : -ENOENT;
+	}
+	/* kernels that only have it under debugfs */
+	if (!faccessat(AT_FDCWD, "/sys/kernel/debug/tracing" RSS_STAT, F_OK, AT_EACCESS))
 		return 0;
-	if (!has_cap(CAP_BPF))
-		missing[n++] = "CAP_BPF";
-	if (!has_cap(CAP_PERFMON))
-		missing[n++] = "CAP_PERFMON";
-	if (!has_cap(CAP_SYS_ADMIN))
-		missing[n++] = "CAP_SYS_ADMIN"; /* tracefs mount, BTF raw tracepoints on older kernels */
-	if (!n)
-		return 0;
-	snprintf(err, errlen,
-		 "tracing needs root (missing %s%s%s%s%s): run it with sudo, or replay a recorded "
-		 "trace with 'bmtrace report'",
-		 missing[0], n > 1 ? ", " : "", n > 1 ? missing[1] : "", n > 2 ? ", " : "",
-		 n > 2 ? missing[2] : "");
-	return -EPERM;
+	return -ENODEV;
 }
 
-static int tracefs_ready(void)
+struct need {
+	const char *cap;
+	const char *why; /* the same text for several in a row: said once, after the last */
+};
+
+/*
+ * Every capability tracing needs and this process lacks, named in one line (measured on
+ * Linux 6.18 with unprivileged_bpf_disabled=2; see "Requirements" in the README). Not uid
+ * 0 itself: root without CAP_BPF cannot trace, a user with the right ones can.
+ */
+static int check_privileges(const struct tracer_opts *o, char *err, size_t errlen)
 {
-	return !access("/sys/kernel/tracing/events/kmem/rss_stat", F_OK) ||
-	       !access("/sys/kernel/debug/tracing/events/kmem/rss_stat", F_OK);
+	char become[160], give[160], closed[96];
+	struct need miss[8];
+	int n = 0, admin = has_cap(CAP_SYS_ADMIN), tfs = tracefs_state();
+	size_t len;
+
+	/* the kernel's bpf_capable() and perfmon_capable(): CAP_SYS_ADMIN stands for both */
+	if (!admin && !has_cap(CAP_BPF))
+		miss[n++] = (struct need){ "CAP_BPF", "to load BPF programs" };
+	else if (o->serve && o->switch_user && !has_cap(CAP_BPF))
+		miss[n++] = (struct need){ "CAP_BPF", "the one capability kept after --user" };
+	if (!admin && !has_cap(CAP_PERFMON))
+		miss[n++] = (struct need){ "CAP_PERFMON", "to attach them to tracepoints" };
+	if (tfs == -ENODEV && !admin)
+		miss[n++] = (struct need){ "CAP_SYS_ADMIN", "to mount tracefs, which is not mounted" };
+	snprintf(closed, sizeof(closed), "to look into " TRACEFS ", closed to uid %u",
+		 (unsigned int)geteuid());
+	if (tfs == -EACCES)
+		miss[n++] = (struct need){ "CAP_DAC_READ_SEARCH", closed };
+	snprintf(become, sizeof(become), "to switch to user %s", o->user);
+	if (o->user && o->switch_user && !has_cap(CAP_SETUID))
+		miss[n++] = (struct need){ "CAP_SETUID", become };
+	if (o->user && o->switch_user && !has_cap(CAP_SETGID))
+		miss[n++] = (struct need){ "CAP_SETGID", become };
+	snprintf(give, sizeof(give), "to give %s the output files", o->user);
+	if (o->user && o->give_files && !has_cap(CAP_CHOWN))
+		miss[n++] = (struct need){ "CAP_CHOWN", give };
+	if (!n)
+		return 0;
+	len = (size_t)snprintf(err, errlen, "missing capabilit%s ", n > 1 ? "ies" : "y");
+	for (int i = 0; i < n && len < errlen; i++) {
+		int last = i + 1 == n || miss[i + 1].why != miss[i].why;
+
+		len += (size_t)snprintf(err + len, errlen - len, "%s%s%s%s%s", miss[i].cap,
+					last ? " (" : "", last ? miss[i].why : "", last ? ")" : "",
+					i + 1 < n ? ", " : "");
+	}
+	if (len < errlen)
+		snprintf(err + len, errlen - len, "%s",
+			 o->serve ? ": run it as root" :
+				    ": run it with sudo, or replay a recorded trace with 'bmtrace report'");
+	return -EPERM;
 }
 
 /* libbpf finds classic tracepoints' ids in tracefs: mount it when nobody has. */
 static int ensure_tracefs(char *err, size_t errlen)
 {
-	if (tracefs_ready())
+	if (!tracefs_state())
 		return 0;
-	if (access("/sys/kernel/tracing", F_OK) == 0 &&
-	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY) {
-		snprintf(err, errlen, "cannot mount tracefs on /sys/kernel/tracing: %s",
-			 strerror(errno));
+	if (access(TRACEFS, F_OK) == 0 && mount("nodev", TRACEFS, "tracefs", 0, NULL) &&
+	    errno != EBUSY) {
+		snprintf(err, errlen, "cannot mount tracefs on " TRACEFS ": %s", strerror(errno));
 		return -errno;
 	}
-	if (tracefs_ready())
+	if (!tracefs_state())
 		return 0;
 	snprintf(err, errlen,
 		 "this kernel has no kmem:rss_stat tracepoint (needs Linux 6.2+ with "
@@ -204,7 +256,7 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 	libbpf_set_print(print_libbpf);
 	t->fn = opts->fn;
 	t->ctx = opts->ctx;
-	if (check_privileges(err, errlen))
+	if (check_privileges(opts, err, errlen))
 		goto fail;
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		snprintf(err, errlen,

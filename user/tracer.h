@@ -31,12 +31,21 @@ struct tracer_opts {
 	void *ctx;
 	const struct tracer_serve *serve; /* NULL: trace what tracer__add_pid adds */
 	unsigned int max_procs; /* processes and address spaces at once; 0: BMT_MAX_PROCS */
+	/*
+	 * The other user the caller acts for (under sudo or -u: COMMAND's; serve --user), by
+	 * name for the message. The check also asks for what that takes: CAP_SETUID and
+	 * CAP_SETGID to switch to it (and for serve, CAP_BPF itself, the one it keeps), CAP_CHOWN
+	 * to give it the output files.
+	 */
+	const char *user;
+	int switch_user;
+	int give_files;
 };
 
 /*
  * Check privileges and the kernel (BTF, tracefs, the tracepoints), mount tracefs when
  * absent, load and attach. NULL on failure with a one-line reason in err that says what
- * to do.
+ * to do; missing capabilities are all named at once, before anything is loaded.
  */
 struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t errlen);
 void tracer__close(struct tracer *t);

@@ -6,12 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /*
  * Write path atomically: fn writes into a temp file created (O_EXCL, mode 0644) in
  * the same directory, which is then fsynced and renamed over path, so a reader never
  * sees half a file. "-" writes to stdout instead. Returns 0, fn's negative result, or
- * -errno; on failure the temp file is removed and path is untouched.
+ * -errno; on failure the temp file is removed and path is untouched. The temp file is
+ * opened O_EXCL|O_NOFOLLOW under a fresh name, so a link planted at path or at a temp name
+ * is never written through: the rename replaces a link at path with the new file.
  */
 int util_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
 
@@ -21,6 +24,13 @@ int util_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx
  * output before a long run, so a typo costs seconds, not a build.
  */
 int util_probe_writable(const char *path);
+
+/*
+ * From now on util_write_atomic gives each file it creates to uid:gid (under sudo: the
+ * invoking user) through its descriptor, before the rename, never by path. When that fails
+ * the file stays the writer's and warn (may be NULL) is told: path, -errno.
+ */
+void util_set_owner(uid_t uid, gid_t gid, void (*warn)(const char *path, int err));
 
 /*
  * The whole file at path, NUL-terminated, malloc'ed; *len (may be NULL) is its length

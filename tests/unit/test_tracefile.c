@@ -308,6 +308,29 @@ static void test_create_file(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* tracefile__chown: through the descriptor, so the file is that owner's (as root); EPERM else. */
+static void test_chown(void **state)
+{
+	struct bmt_run run = sample_run();
+	const char *path = tmp("owned.bmt");
+	struct tracefile_writer *w = tracefile__create(path, &run, NULL);
+	struct stat st;
+	int rc;
+
+	assert_non_null(w);
+	rc = tracefile__chown(w, 12345, 23456);
+	assert_int_equal(tracefile__close(w, &run), 0);
+	assert_int_equal(stat(path, &st), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(rc, 0);
+		assert_int_equal(st.st_uid, 12345);
+		assert_int_equal(st.st_gid, 23456);
+	} else {
+		assert_int_equal(rc, -EPERM);
+		assert_int_equal(st.st_uid, geteuid());
+	}
+}
+
 static void test_write_rejects_bad_records(void **state)
 {
 	struct bmt_run run = sample_run();
@@ -685,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_empty_lists),
 		cmocka_unit_test(test_create_file),
+		cmocka_unit_test(test_chown),
 		cmocka_unit_test(test_write_rejects_bad_records),
 		cmocka_unit_test(test_disk_full),
 		cmocka_unit_test(test_abort_reads_truncated),

@@ -304,6 +304,51 @@ static void test_write_atomic_symlink(void **state)
 	assert_string_equal(slurp(s->path), "new\n");
 }
 
+static int warned, warned_err;
+
+static void warn_owner(const char *path, int err)
+{
+	warned++;
+	warned_err = err;
+}
+
+/*
+ * util_set_owner: each new file goes to that owner through its descriptor (as root), a link
+ * at path is replaced and its target keeps its owner; without the privilege (not root) the
+ * file is still written, the writer's, and warn says why.
+ */
+static void test_write_atomic_owner(void **state)
+{
+	struct scratch *s = *state;
+	char target[160];
+	struct stat st, tst;
+
+	snprintf(target, sizeof(target), "%s/target", s->dir);
+	assert_int_equal(util_write_atomic(target, write_str, "precious\n"), 0);
+	assert_int_equal(stat(target, &tst), 0);
+	assert_int_equal(symlink(target, s->path), 0);
+	util_set_owner(12345, 23456, warn_owner);
+	assert_int_equal(util_write_atomic(s->path, write_str, "new\n"), 0);
+	util_set_owner((uid_t)-1, (gid_t)-1, NULL);
+	assert_int_equal(lstat(s->path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_string_equal(slurp(s->path), "new\n");
+	if (geteuid() == 0) {
+		assert_int_equal(warned, 0);
+		assert_int_equal(st.st_uid, 12345);
+		assert_int_equal(st.st_gid, 23456);
+	} else {
+		assert_int_equal(warned, 1);
+		assert_int_equal(warned_err, -EPERM);
+		assert_int_equal(st.st_uid, geteuid());
+	}
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_uid, tst.st_uid);
+	assert_int_equal(st.st_gid, tst.st_gid);
+	assert_string_equal(slurp(target), "precious\n");
+	assert_int_equal(count_entries(s->dir), 2);
+}
+
 static void test_write_stdout(void **state)
 {
 	struct scratch *s = *state;
@@ -337,6 +382,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_atomic_failure, scratch_setup,
 						scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_write_atomic_symlink, scratch_setup,
+						scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_owner, scratch_setup,
 						scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_write_stdout, scratch_setup, scratch_teardown),
 	};
