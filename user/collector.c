@@ -866,12 +866,13 @@ static int rec_exit(struct collector *c, const struct bmt_exit *r)
 
 static int rec_adopt(struct collector *c, const struct bmt_adopt *r)
 {
-	struct proc *p, *parent = table_get(&c->procs, r->ppid);
+	struct proc *p, *parent;
 	struct mm *m;
 
 	p = proc_new(c, r->pid, r->ppid);
 	if (!p)
 		return -ENOMEM;
+	parent = table_get(&c->procs, r->ppid); /* after proc_new, which may free a stale pid */
 	if (!c->have_root) {
 		c->have_root = 1;
 		c->root_pid = r->pid;
@@ -917,8 +918,11 @@ static int well_formed(const void *rec, size_t len)
 		return 0;
 	if (h->type == BMT_REC_RSS)
 		return ((const struct bmt_rss *)rec)->member < BMT_NR_MEMBERS;
-	if (h->type == BMT_REC_FORK) /* a process cannot fork itself (found by fuzzing) */
+	/* a process cannot fork itself nor be its own parent (both found by fuzzing) */
+	if (h->type == BMT_REC_FORK)
 		return ((const struct bmt_fork *)rec)->pid != ((const struct bmt_fork *)rec)->ppid;
+	if (h->type == BMT_REC_ADOPT)
+		return ((const struct bmt_adopt *)rec)->pid != ((const struct bmt_adopt *)rec)->ppid;
 	if (h->type == BMT_REC_EXEC)
 		return e->filename_len <= h->size - sizeof(*e) &&
 		       e->argv_len <= h->size - sizeof(*e) - e->filename_len;

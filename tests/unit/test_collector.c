@@ -1479,6 +1479,12 @@ static void test_duplicate_fork_pid(void **state)
 		size_t len = rec_fork(rb.b, feeder_tick(&x->f), 0, 100, 100, 1, 3, "sh");
 
 		assert_int_equal(collector__feed(x->c, rb.b, len), -EINVAL);
+		/* the same for a process adopted as its own parent, twice (found by fuzzing: the
+		 * second replaced the first and then read its stage through the freed parent) */
+		for (int i = 0; i < 2; i++) {
+			len = rec_adopt(rb.b, feeder_tick(&x->f), 300, 300, "x", 0, MiB, 0, 0);
+			assert_int_equal(collector__feed(x->c, rb.b, len), -EINVAL);
+		}
 	}
 	assert_u64(collector__alive(x->c), 2);
 	ctx_free(x);
