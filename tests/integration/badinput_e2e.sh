@@ -153,7 +153,7 @@ for o in $(grep -E '^ {2,8}-' <<<"$help" | grep -oE '(^|[ ,])--?[a-zA-Z][a-z-]*'
 	sort -u); do
 	[[ $flags == *" $o "* ]] && continue
 	if ! printf '%s\n' "${trace_opts[@]}" "${diff_opts[@]}" "${serve_opts[@]}" |
-		grep -q -e "^$o|"; then
+		grep -e "^$o|" >/dev/null; then # not -q: an early exit is SIGPIPE under pipefail
 		missing+=" $o"
 	fi
 done

@@ -282,8 +282,9 @@ valid() { # KIND FILE
 	case $1 in
 	summary) grep -q 'peak tree RSS' "$2" ;;
 	json) jq -e '.peak.bytes > 0' "$2" >/dev/null 2>&1 ;;
-	csv) head -1 "$2" | grep -q , ;;
-	csvgz) gzip -dc "$2" 2>/dev/null | head -1 | grep -q , ;;
+	# no pipe that ends early: under pipefail its writer's SIGPIPE would fail the check
+	csv) [[ $(head -1 "$2") == *,* ]] ;;
+	csvgz) [[ $(gzip -dc "$2" 2>/dev/null | sed -n '1p') == *,* ]] ;;
 	svg) grep -q '<svg' "$2" ;;
 	md) grep -qi 'peak' "$2" ;;
 	prom) grep -q '^bmtrace_tree_rss_peak_bytes' "$2" ;;
