@@ -364,17 +364,57 @@ struct loop_state {
 	int status;      /* COMMAND's wait status */
 };
 
+/*
+ * COMMAND stopped. A job-control stop (Ctrl-Z, the terminal touched from the background, a
+ * SIGTSTP it sent itself alone) is the job's: bmtrace stops with the same signal, as sudo
+ * does, so the shell sees the job stopped rather than waiting on a bmtrace that runs. A
+ * SIGSTOP is a pause by whoever sent it, who continues COMMAND alone: bmtrace keeps tracing.
+ */
+static void stop_with(pid_t child, int sig)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	sigset_t one, mask;
+
+	if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
+		return;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigaction(sig, &dfl, &old);
+	sigprocmask(SIG_BLOCK, &one, &mask);
+	raise(sig); /* pending while blocked: one stop, however many were queued */
+	sigprocmask(SIG_UNBLOCK, &one, NULL); /* stopped here until continued */
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	sigaction(sig, &old, NULL);
+	/* fg or bg continued our process group; COMMAND in another one needs it too */
+	if (child > 0 && getpgid(child) != getpgrp())
+		kill(child, SIGCONT);
+}
+
 static void handle_signal(struct session *s, struct loop_state *ls,
 			  const struct signalfd_siginfo *si)
 {
+	int status;
+
 	if (si->ssi_signo == SIGCHLD) {
+		/* WUNTRACED: a stop is followed, never taken for the end */
 		if (ls->child > 0 && !ls->root_done &&
-		    waitpid(ls->child, &ls->status, WNOHANG) == ls->child)
-			ls->root_done = 1;
+		    waitpid(ls->child, &status, WNOHANG | WUNTRACED) == ls->child) {
+			if (WIFSTOPPED(status)) {
+				stop_with(ls->child, WSTOPSIG(status));
+			} else {
+				ls->status = status;
+				ls->root_done = 1;
+			}
+		}
 		return;
 	}
 	if (ls->child <= 0) {
 		ls->stop = 1; /* -p: Ctrl-C ends the tracing, not the traced process */
+		return;
+	}
+	if (si->ssi_signo == SIGTSTP && ls->root_done) {
+		/* --wait-all, COMMAND gone: what is left of the job stops, and bmtrace with it */
+		stop_with(-1, SIGTSTP);
 		return;
 	}
 	if (!ls->root_done && !from_our_tty(si, ls->child))
@@ -502,6 +542,20 @@ static int attach_pid(struct session *s, struct loop_state *ls)
 /* Signals bmtrace reads through a signalfd: forwarded to COMMAND, or they end -p tracing. */
 static const int caught[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
+/*
+ * Once COMMAND has exec'd, a Ctrl-Z is COMMAND's to act on: bmtrace reads SIGTSTP too and
+ * stops only when COMMAND does (stop_with), so a COMMAND that ignores it is not left running
+ * untraced. Until then, its default action stops bmtrace and the child at the gate alike.
+ */
+static void catch_tstp(int sfd, sigset_t *mask)
+{
+	if (sfd < 0)
+		return;
+	sigaddset(mask, SIGTSTP);
+	sigprocmask(SIG_BLOCK, mask, NULL);
+	signalfd(sfd, mask, 0);
+}
+
 static int trace(struct config *cfg)
 {
 	struct session s = { .cfg = cfg };
@@ -550,6 +604,8 @@ static int trace(struct config *cfg)
 		code = -rc;
 		goto out;
 	}
+	if (cfg->mode == MODE_RUN)
+		catch_tstp(sfd, &mask);
 	tracer__prioritize(); /* COMMAND is forked already: it keeps its own niceness */
 	if (event_loop(&s, &ls, sfd)) {
 		die_line("out of memory while tracing; the report would be wrong", NULL);
