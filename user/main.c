@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -754,11 +755,35 @@ out:
 	return code;
 }
 
+/*
+ * Started with 0, 1 or 2 closed, bmtrace's first descriptor (a BPF map, the ring, a report)
+ * would take that number, and `--json -` or the summary would be written into it. Each
+ * closed one gets /dev/null, close-on-exec, so COMMAND still finds it closed, as it would
+ * without bmtrace. Stdout's is read-only: `--json -` fails (EBADF) as on a closed stdout;
+ * the summary on a closed stderr just goes nowhere, as any tool's messages would.
+ */
+static void hold_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int nul = open("/dev/null", (fd == 1 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+
+		if (nul >= 0 && nul != fd) { /* a lower one was closed too and took it: move */
+			dup3(nul, fd, O_CLOEXEC);
+			close(nul);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
 	char err[512];
-	int rc = cli_parse(argc, argv, &cfg, stdout, err, sizeof(err));
+	int rc;
+
+	hold_std_fds();
+	rc = cli_parse(argc, argv, &cfg, stdout, err, sizeof(err));
 
 	if (rc) {
 		if (rc < 0)

@@ -228,6 +228,18 @@ if ((${#wrong[@]} == 0)); then
 else
 	bad "COMMAND's descriptors: ${wrong[*]}"
 fi
+# bmtrace's own output on closed descriptors: never into a descriptor of its own that took
+# the number (a BPF map, the ring); the summary on a closed stderr goes nowhere (status 0),
+# `--json -` on a closed stdout fails as a write to it would (EBADF, 125).
+st=0
+"$BMTRACE" -- true 2>&- || st=$?
+st2=0
+"$BMTRACE" -q --json - -- true >&- 2>json.err || st2=$?
+if [[ $st == 0 && $st2 == 125 ]] && grep -q "^bmtrace: --json -: cannot write it: Bad file descriptor$" json.err; then
+	ok "bmtrace's own output on a closed stderr: status 0; --json - on a closed stdout: EBADF, 125"
+else
+	bad "closed stderr: status $st (want 0); --json - on closed stdout: $st2 $(cat json.err)"
+fi
 
 # SIGPIPE: `yes` ends by it, as without bmtrace, and promptly.
 t=$(date +%s.%N)
