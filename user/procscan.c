@@ -22,13 +22,15 @@ uint64_t procscan__now(void)
 
 int procscan__read(const char *path, char **buf, size_t *len, size_t max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 	size_t cap = 4096, n = 0;
 	char *b = NULL;
 	ssize_t r;
 
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		rc = -errno;
+		return rc < 0 ? rc : -EIO; /* never 0: on 0 the callers read *buf */
+	}
 	for (;;) {
 		char *nb = n + 1 >= cap || !b ? realloc(b, cap *= 2) : b;
 
@@ -44,10 +46,11 @@ int procscan__read(const char *path, char **buf, size_t *len, size_t max)
 		if (r <= 0 || (n += r) >= max)
 			break;
 	}
+	rc = r < 0 ? -errno : 0; /* before close(), which may change errno */
 	close(fd);
-	if (r < 0) {
+	if (rc) {
 		free(b);
-		return -errno;
+		return rc;
 	}
 	if (n > max)
 		n = max;
@@ -69,6 +72,7 @@ static int read_ppid(uint32_t pid, uint32_t *ppid)
 	if (rc)
 		return rc;
 	p = strrchr(buf, ')');
+	/* NOLINTNEXTLINE(cert-err34-c): the kernel writes it; a ppid always fits */
 	rc = p && sscanf(p + 1, " %*c %u", ppid) == 1 ? 0 : -EINVAL;
 	free(buf);
 	return rc;

@@ -187,6 +187,7 @@ static int view_init(struct view *v, const struct prom_snapshot *s)
 /* A cleaned label value with backslash, double quote and newline escaped. */
 static void put_value(FILE *f, const char *s)
 {
+	/* cppcheck-suppress ctunullpointer ; lvalue is NULL only with lname, which skips this */
 	for (; *s; s++) {
 		if (*s == '\\')
 			fputs("\\\\", f);

@@ -258,7 +258,7 @@ static void print_budget(FILE *f, const struct bmt_run *run, const struct bmt_re
 			fmt_count(e.dominant->instances_at_peak, n),
 			e.dominant->instances_at_peak == 1 ? "" : "s", fmt_bytes(e.rest, b2));
 	}
-	if (e.fit_max)
+	if (e.dominant && e.fit_max)
 		fprintf(f, "  fit in budget   %" PRIu64 " at once at its largest process peak "
 			   "(%s), %" PRIu64 " at p95 (%s)\n",
 			e.fit_max, fmt_bytes(e.dominant->max_proc_peak, b1), e.fit_p95,

@@ -627,6 +627,10 @@ static int adopt_cgroup(struct server *sv, const char *dir, uint64_t cgid)
 	int n, rc, added = 1;
 
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	/*
+	 * n > 0: read_pids() set pids. The analyzer does not see that procscan__read(), in
+	 * another file, returns 0 or -errno, never more: hence the NOLINTs below.
+	 */
 	n = read_pids(procs, &pids);
 	if (n <= 0) {
 		free(pids);
@@ -637,6 +641,7 @@ static int adopt_cgroup(struct server *sv, const char *dir, uint64_t cgid)
 		rc = tracer__drain(sv->tracer) < 0 ? -ENOMEM : 0; /* its TREE record, routed */
 	} else if (!rc) {
 		struct bmt_tree r = { { BMT_REC_TREE, BMT_TREE_CGROUP, sizeof(r), now_ns() }, tree,
+				      /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 				      pids[0], cgid, {} };
 
 		rc = on_tree(sv, &r);
@@ -646,6 +651,7 @@ static int adopt_cgroup(struct server *sv, const char *dir, uint64_t cgid)
 		added = 0;
 		for (int i = 0; !rc && i < n; i++) {
 			struct bmt_join j = { { BMT_REC_JOIN, BMT_JOIN_SEED, sizeof(j), now_ns() },
+					      /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 					      pids[i], tree, {} };
 
 			if (tracer__add_pid(sv->tracer, pids[i], BMT_PROC_ADOPTED, tree))

@@ -159,7 +159,7 @@ struct timeline *timeline__coarsen(const struct timeline *t, size_t max_rows)
 	c->last = NULL;
 	c->cap = t->n;
 	if (t->started) {
-		c->rows = malloc((t->n ? t->n : 1) * t->stride * sizeof(*c->rows));
+		c->rows = calloc(t->n ? t->n : 1, t->stride * sizeof(*c->rows));
 		c->last = malloc(t->stride * sizeof(*c->last));
 		if (!c->rows || !c->last) {
 			timeline__free(c);

@@ -425,6 +425,7 @@ static int header_parse(struct tracefile_reader *r, size_t len, struct bmt_run *
 	kernel = get_str(&c);
 	if (!kernel || strlen(kernel) >= BMT_KERNEL_LEN)
 		return -1;
+	/* NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy): length checked above */
 	strcpy(run->kernel, kernel);
 	r->argv = get_strv(&c);
 	if (!r->argv)

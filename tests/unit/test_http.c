@@ -82,6 +82,7 @@ static int setup(void **state)
 	fx->srv = http__start(&o, err, sizeof(err));
 	if (!fx->srv) {
 		fprintf(stderr, "http__start: %s\n", err);
+		free(fx);
 		return -1;
 	}
 	fx->port = http__port(fx->srv);

@@ -197,17 +197,18 @@ static void test_push_and_read_back(void **state)
 	if (push_add(fx->url, "ci-build", &fx->s, true, 5, err, sizeof(err)))
 		fail_msg("push_add: %s", err);
 	m = gateway_metrics(fx);
-	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"", NULL) ==
+	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"", (char *)NULL) ==
 		    4345.0 * MiB);
-	assert_true(sample(m, "bmtrace_events_total", "job=\"ci-build\"", NULL) == 1052113);
-	assert_true(sample(m, "bmtrace_lost_events_total", "job=\"ci-build\"", NULL) == 3);
+	assert_true(sample(m, "bmtrace_events_total", "job=\"ci-build\"", (char *)NULL) == 1052113);
+	assert_true(sample(m, "bmtrace_lost_events_total", "job=\"ci-build\"", (char *)NULL) == 3);
 	assert_true(sample(m, "bmtrace_stage_rss_peak_bytes", "job=\"ci-build\"",
-			   "stage=\"li\\\"nk\\n\"", NULL) == 900.0 * MiB);
+			   "stage=\"li\\\"nk\\n\"", (char *)NULL) == 900.0 * MiB);
 	assert_false(isnan(sample(m, "bmtrace_command_rss_bytes", "job=\"ci-build\"",
-				  "command=\"evil\\\"}\\n\xef\xbf\xbd\"", NULL)));
+				  "command=\"evil\\\"}\\n\xef\xbf\xbd\"", (char *)NULL)));
 	assert_true(sample(m, "bmtrace_build_info", "job=\"ci-build\"",
-			   "version=\"" BMT_VERSION "\"", NULL) == 1);
-	last = sample(m, "bmtrace_last_success_timestamp_seconds", "job=\"ci-build\"", NULL);
+			   "version=\"" BMT_VERSION "\"", (char *)NULL) == 1);
+	last = sample(m, "bmtrace_last_success_timestamp_seconds", "job=\"ci-build\"",
+		      (char *)NULL);
 	assert_true(last >= before && last <= (double)time(NULL) + 1);
 	if (promtest_have("promtool")) {
 		ours = bmtrace_families(m);
@@ -224,10 +225,10 @@ static void test_push_and_read_back(void **state)
 	if (push_add(fx->url, "ci-build", &fx->s, false, 5, err, sizeof(err)))
 		fail_msg("push_add: %s", err);
 	m = gateway_metrics(fx);
-	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"", NULL) ==
+	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"", (char *)NULL) ==
 		    5000.0 * MiB);
 	assert_true(sample(m, "bmtrace_last_success_timestamp_seconds", "job=\"ci-build\"",
-			   NULL) == last);
+			   (char *)NULL) == last);
 	free(m);
 }
 
@@ -248,7 +249,7 @@ static void test_job_names(void **state)
 	m = gateway_metrics(fx);
 	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
 		snprintf(want, sizeof(want), "job=\"%s\"", jobs[i]);
-		if (sample(m, "bmtrace_events_total", want, NULL) != (double)(i + 1))
+		if (sample(m, "bmtrace_events_total", want, (char *)NULL) != (double)(i + 1))
 			fail_msg("job '%s' not read back", jobs[i]);
 	}
 	free(m);

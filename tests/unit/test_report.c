@@ -54,8 +54,10 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	fx->big_arg = malloc(BIG_ARG_LEN + 1);
-	if (!fx->big_arg)
+	if (!fx->big_arg) {
+		free(fx);
 		return -1;
+	}
 	memset(fx->big_arg, 'a', BIG_ARG_LEN);
 	fx->big_arg[BIG_ARG_LEN] = '\0';
 	fx->big_argv[0] = "clang";

@@ -155,8 +155,12 @@ static unsigned char *gz_slurp(const char *path, size_t *len)
 	*len = 0;
 	while ((n = gzread(gz, buf + *len, cap - *len)) > 0) {
 		*len += n;
-		if (*len == cap)
-			buf = realloc(buf, cap *= 2);
+		if (*len == cap) {
+			unsigned char *more = realloc(buf, cap *= 2);
+
+			assert_non_null(more);
+			buf = more;
+		}
 		assert_non_null(buf);
 	}
 	assert_int_equal(n, 0);

@@ -139,8 +139,10 @@ static int scratch_setup(void **state)
 	if (!s)
 		return -1;
 	strcpy(s->dir, "/tmp/bmt-test-util-XXXXXX");
-	if (!mkdtemp(s->dir))
+	if (!mkdtemp(s->dir)) {
+		free(s);
 		return -1;
+	}
 	snprintf(s->path, sizeof(s->path), "%s/out.json", s->dir);
 	umask(022);
 	*state = s;
