@@ -1,6 +1,7 @@
 # bmtrace - eBPF process-tree memory tracer
 #   make            build ./bmtrace
-#   make check      unit tests (also under ASan+UBSan) and integration tests (root)
+#   make check      unit tests (also under ASan+UBSan), valgrind, cppcheck and clang-tidy, a
+#                   fuzz smoke run, integration tests (root), again under ASan+UBSan
 #   make bench      benchmarks against untraced runs and peers (root, BENCH.md)
 #   make install    PREFIX=/usr/local DESTDIR= (bmtrace, and the systemd unit of bmtrace serve)
 #   make format     clang-format the sources
@@ -72,6 +73,7 @@ DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-d
 .DELETE_ON_ERROR:
 .PHONY: fuzz fuzz-smoke
 .PHONY: all check unit integration install uninstall clean format demo deps fixtures
+.PHONY: bmtrace-san integration-san valgrind lint
 
 all: bmtrace
 
@@ -93,7 +95,23 @@ bmtrace: $(OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(BUILD) $(BUILD)/unit $(BUILD)/unit-san $(BUILD)/workloads $(BUILD)/fuzz:
+# bmtrace under ASan+UBSan, objects of its own: what make integration-san runs.
+SAN_OBJS    := $(SRCS:user/%.c=$(BUILD)/san/%.o)
+
+$(BUILD)/san/tracer.o: $(BUILD)/bmtrace.skel.h
+
+$(BUILD)/san/%.o: user/%.c $(HDRS) | $(BUILD)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
+
+$(BUILD)/san/bmtrace: $(SAN_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $^ $(PKG_LIBS) -o $@
+
+bmtrace-san: $(BUILD)/san/bmtrace
+
+$(BUILD) $(BUILD)/san $(BUILD)/lint $(BUILD)/unit $(BUILD)/unit-san $(BUILD)/workloads \
+$(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
 # Each unit test links only the modules it names in its first line: "// modules: a b".
@@ -137,6 +155,92 @@ integration: bmtrace $(WORKLOADS) $(BUILD)/itest
 	$(Q)set -e; for t in $(E2E_SCRIPTS); do $(ITEST_ENV) bash $$t; done
 	$(Q)$(ITEST_ENV) bash tests/integration/deploy_check.sh
 
+# The same integration tests against $(BUILD)/san/bmtrace. The options are exported, so
+# every bmtrace a test starts (itest, the scripts) has them: any ASan, LeakSanitizer or UBSan
+# report aborts that bmtrace, and the test that ran it fails on its exit status (134). ASan
+# and LeakSanitizer also write their reports into a scratch dir (world-writable, for serve
+# --user nobody), printed at the end: any there fails the run too, even from a bmtrace whose
+# status a test ignores (`bmtrace --help` in the scripts). UBSan's reports (gcc's runtime)
+# go to stderr whatever log_path says, so they show in the failing test's dump of it.
+SAN_LOG     = $$d/report
+SAN_ENV     = ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:log_path=$(SAN_LOG) \
+              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
+integration-san: $(BUILD)/san/bmtrace
+	$(Q)d=$$(mktemp -d /tmp/bmtrace-san.XXXXXX); chmod 1777 $$d; \
+	export $(SAN_ENV); \
+	$(MAKE) --no-print-directory integration ITEST_BMTRACE=$(CURDIR)/$(BUILD)/san/bmtrace; \
+	rc=$$?; \
+	for f in $$d/*; do [ -e "$$f" ] || continue; echo "== $$f"; cat "$$f"; rc=1; done; \
+	rm -rf $$d; \
+	if [ $$rc = 0 ]; then echo "integration-san: passed, no sanitizer report"; \
+	else echo "integration-san: FAILED"; fi; exit $$rc
+
+# valgrind's memcheck of the plain build (valgrind and ASan do not mix) replaying each recorded
+# trace of tests/fixtures into every report, with the budget lines and the failing gate (exit
+# 98), and of bmtrace diff of two results, table and JSON: no root, no BPF. Any error fails
+# it, and so do definite, indirect and possible leaks (a replay is single-threaded and owns
+# no pointer into the middle of a block, so "possible" is a leak too); still reachable
+# blocks are listed but pass: memory something still points at when a one-shot process
+# exits is not lost (a replay leaves none today).
+VALGRIND    := valgrind --tool=memcheck -q --error-exitcode=1 --leak-check=full \
+               --show-leak-kinds=all --errors-for-leak-kinds=definite,indirect,possible
+valgrind: bmtrace
+	$(Q)set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
+	for f in tests/fixtures/*.bmt; do \
+		n=$$(basename $$f .bmt); \
+		echo "== valgrind: bmtrace report $$f"; \
+		$(VALGRIND) ./bmtrace report $$f --budget 64M -o $$d/$$n.txt --json $$d/$$n.json \
+			--timeline $$d/$$n.csv --svg $$d/$$n.svg --markdown $$d/$$n.md \
+			--prometheus $$d/$$n.prom; \
+		rc=0; $(VALGRIND) --log-fd=9 ./bmtrace report $$f -q --timeline $$d/$$n.csv.gz \
+			--max-peak 1M 9>&2 2>$$d/gate.err || rc=$$?; \
+		[ $$rc = 98 ] || { cat $$d/gate.err; \
+			echo "valgrind: --max-peak 1M exited $$rc, want 98"; exit 1; }; \
+	done; \
+	echo "== valgrind: bmtrace diff tests/fixtures/forkexec.json tests/fixtures/stages.json"; \
+	$(VALGRIND) ./bmtrace diff tests/fixtures/forkexec.json tests/fixtures/stages.json \
+		>$$d/diff; \
+	$(VALGRIND) ./bmtrace diff --json -o $$d/diff.json --fail-if-peak-grows 5 \
+		tests/fixtures/forkexec.json tests/fixtures/stages.json; \
+	echo "valgrind: no error, no leak"
+
+# Static analysis; any finding fails it. A false positive gets an inline suppression with
+# its reason (cppcheck-suppress, NOLINTNEXTLINE), never a global one.
+# cppcheck reads user/*.c and the tests (tests/*/*.c), without the generated skeleton (2.6 MB
+# of BPF object as a string: minutes of tokenizing, none of it ours); not bpf/*.c, whose
+# libbpf macros (BPF_PROG, typeof) it cannot parse.
+# clang-tidy (.clang-tidy says which checks, and why not the others) compiles user/*.c as
+# the build does, so the skeleton must exist; it comes in as a system header, being bpftool's
+# code. libbpf's headers are taken for our own (--no-system-header-prefix): the analyzer
+# assumes a function of a system header frees nothing, and would find a leak in the
+# skeleton's error paths, which end in bpf_object__destroy_skeleton(). bpf/*.c is compiled
+# as its BPF build does. The tests are left out: they use atoi, rand and system on purpose,
+# and the analyzer does not know that a failed cmocka assert ends the test, so it would
+# flag them by the dozen. Each file is a job of its own: make -j lints in parallel, and a
+# second run redoes only what changed.
+CPPCHECK    := cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
+               --inline-suppr -Ibpf -Iuser -Itests/unit -Itests/integration \
+               -DBMT_VERSION='"$(VERSION)"'
+TIDY_FLAGS  := -std=gnu11 -Ibpf -Iuser -isystem $(BUILD) --no-system-header-prefix=bpf/ \
+               $(PKG_CFLAGS) -DBMT_VERSION='"$(VERSION)"'
+TIDY_STAMPS := $(SRCS:user/%.c=$(BUILD)/lint/%.tidy) \
+               $(patsubst bpf/%.c,$(BUILD)/lint/%.tidy,$(wildcard bpf/*.c))
+
+$(BUILD)/lint/%.tidy: user/%.c $(HDRS) .clang-tidy $(BUILD)/bmtrace.skel.h | $(BUILD)/lint
+	$(call msg,TIDY,$<)
+	$(Q)clang-tidy --quiet $< -- $(TIDY_FLAGS) >$@.log 2>&1 || { cat $@.log; exit 1; }
+	$(Q)touch $@
+
+$(BUILD)/lint/%.bpf.tidy: bpf/%.bpf.c bpf/bmtrace.h vmlinux/$(ARCH)/vmlinux.h .clang-tidy \
+                         | $(BUILD)/lint
+	$(call msg,TIDY,$<)
+	$(Q)clang-tidy --quiet $< -- $(BPF_CFLAGS) >$@.log 2>&1 || { cat $@.log; exit 1; }
+	$(Q)touch $@
+
+lint: $(TIDY_STAMPS)
+	$(call msg,CPPCHECK,user tests)
+	$(Q)$(CPPCHECK) user/*.c tests/*/*.c
+
 # A short run of each fuzzer over a scratch copy of its corpus (the repo's stays as it is),
 # with a fixed seed and number of runs: the same binary and corpus always do the same work,
 # so CI cannot fail on a new finding by chance. A crash fails it, with the input that did it.
@@ -163,7 +267,10 @@ fuzz: $(FUZZ_BINS)
 		rm -rf $$d; \
 	done
 
-check: unit fuzz-smoke integration
+# The cheap checks first, so that they fail first: unit tests (a minute), valgrind on the
+# recorded traces (seconds), lint (a minute or two), the fuzz smoke (seconds); then the
+# integration tests, plainly and under ASan+UBSan (a few minutes each).
+check: unit valgrind lint fuzz-smoke integration integration-san
 
 # Rewrite the golden files of tests/fixtures from their recorded traces, after a deliberate
 # change of a report (tests/integration/reports.c); review their diff before committing.
