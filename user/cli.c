@@ -188,6 +188,14 @@ static int take_file(int c, const char **dst, char *err, size_t errlen)
 	return 0;
 }
 
+/* --stage NAME=REGEX, in any mode: its shape here, its regex when the stages are compiled. */
+static int take_stage(struct config *cfg, char *err, size_t errlen)
+{
+	if (!strchr(optarg, '=') || *optarg == '=')
+		return fail(err, errlen, "--stage '%s': expected NAME=REGEX%s", optarg, "");
+	return add_stage(cfg, optarg);
+}
+
 /* --max-peak / --budget SIZE: one budget, above 0. */
 static int set_budget(struct config *cfg, int c, char *err, size_t errlen)
 {
@@ -350,10 +358,7 @@ static int parse_serve(int argc, char **argv, struct config *cfg, FILE *out, cha
 			cfg->user = optarg;
 			break;
 		case OPT_STAGE:
-			if (!strchr(optarg, '=') || *optarg == '=')
-				return fail(err, errlen, "--stage '%s': expected NAME=REGEX%s",
-					    optarg, "");
-			rc = add_stage(cfg, optarg);
+			rc = take_stage(cfg, err, errlen);
 			break;
 		case 'v':
 			cfg->verbose = 1;
@@ -463,10 +468,7 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			cfg->quiet = 1;
 			break;
 		case OPT_STAGE:
-			if (!strchr(optarg, '=') || *optarg == '=')
-				return fail(err, errlen, "--stage '%s': expected NAME=REGEX%s",
-					    optarg, "");
-			if ((rc = add_stage(cfg, optarg)))
+			if ((rc = take_stage(cfg, err, errlen)))
 				return rc;
 			break;
 		case 'p': {
