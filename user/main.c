@@ -115,7 +115,7 @@ static int write_text(FILE *f, void *ctx)
 }
 
 /* One report written (rc 0) or not (-errno, said on stderr); 1 when it failed. */
-static int report_done(const struct session *s, const char *opt, const char *path, int rc)
+static int report_done(const char *opt, const char *path, int rc)
 {
 	if (rc)
 		esc_say(stderr, "%s %s: cannot write it: %s", opt, path, strerror(-rc));
@@ -172,7 +172,8 @@ static int write_prometheus(struct session *s)
 		return 1;
 	}
 	if (cfg->prometheus)
-		failed += report_done(s, "--prometheus", cfg->prometheus, prom_write_file(cfg->prometheus, &snap));
+		failed += report_done("--prometheus", cfg->prometheus,
+				      prom_write_file(cfg->prometheus, &snap));
 	if (cfg->pushgateway &&
 	    push_add(cfg->pushgateway, cfg->job, &snap, s->run.exit_code == 0, 0, err,
 		     sizeof(err))) {
@@ -207,15 +208,16 @@ static int write_reports(struct session *s)
 		}
 	}
 	if (cfg->json)
-		failed += report_done(s, "--json", cfg->json, report_json(cfg->json, &s->run, r));
+		failed += report_done("--json", cfg->json, report_json(cfg->json, &s->run, r));
 	if (cfg->timeline)
-		failed += report_done(s, "--timeline", cfg->timeline, s->tl_errno ? -s->tl_errno :
+		failed += report_done("--timeline", cfg->timeline, s->tl_errno ? -s->tl_errno :
 					report_timeline(cfg->timeline, &s->run, r, s->tl));
 	if (cfg->svg)
-		failed += report_done(s, "--svg", cfg->svg, s->tl_errno ? -s->tl_errno :
+		failed += report_done("--svg", cfg->svg, s->tl_errno ? -s->tl_errno :
 					report_svg(cfg->svg, &s->run, r, s->tl));
 	if (cfg->markdown)
-		failed += report_done(s, "--markdown", cfg->markdown, report_markdown(cfg->markdown, &s->run, r));
+		failed += report_done("--markdown", cfg->markdown,
+				      report_markdown(cfg->markdown, &s->run, r));
 	failed += write_prometheus(s);
 	/* the summary says it last; without one on stderr, the exit status is still explained */
 	if ((cfg->quiet || cfg->output) && budget_gate_fails(&s->run, r))
