@@ -99,23 +99,31 @@ caps_of() { grep -o 'CAP_[A-Z_]*' "$1" | sort -u | tr '\n' ' ' | sed 's/ $//' ||
 NO_TRACEFS=(unshare -m --propagation private sh -c
 	'umount /sys/kernel/tracing 2>/dev/null || exit 99; exec "$@"' sh)
 
+# eff_without NAME GONE PREFIX...: sets eff, the effective set under PREFIX; fails (after a
+# SKIP or FAIL line) when PREFIX cannot run or leaves one of GONE (space-separated) effective.
+eff_without() {
+	local name=$1 gone=$2 c
+	shift 2
+	eff=$("$@" awk '$1 == "CapEff:" { print $2 }' /proc/self/status) || {
+		say "SKIP: $name: cannot set up the capabilities ($*)"
+		return 1
+	}
+	for c in $gone; do
+		if hasbit "$eff" "$c"; then
+			bad "$name: $c is still effective under '$*' (CapEff $eff): not tested"
+			return 1
+		fi
+	done
+}
+
 # refused NAME "EXPECTED CAPS" GONE PREFIX...: bmtrace run through PREFIX (a command ending
 # in "--" or taking the command as its arguments) must exit 125 with one line on stderr
 # naming exactly EXPECTED CAPS, and not run COMMAND; GONE (space-separated) are checked to
 # be absent from the effective set under PREFIX first.
 refused() {
-	local name=$1 want=$2 gone=$3 eff c rc=0 marker=$tmp/pub/ran.$1
+	local name=$1 want=$2 gone=$3 eff rc=0 marker=$tmp/pub/ran.$1
 	shift 3
-	eff=$("$@" awk '$1 == "CapEff:" { print $2 }' /proc/self/status) || {
-		say "SKIP: $name: cannot set up the capabilities ($*)"
-		return 0
-	}
-	for c in $gone; do
-		if hasbit "$eff" "$c"; then
-			bad "$name: $c is still effective under '$*' (CapEff $eff): not tested"
-			return 0
-		fi
-	done
+	eff_without "$name" "$gone" "$@" || return 0
 	timeout 30 "$@" "$BMT" -q --json "$tmp/pub/$name.json" -- sh -c 'touch "$1"' sh \
 		"$marker" >"$tmp/$name.out" 2>"$tmp/$name.err" || rc=$?
 	if [[ $rc == 125 && $(wc -l <"$tmp/$name.err") == 1 &&
@@ -131,18 +139,9 @@ refused() {
 # traces NAME CHECK PREFIX...: bmtrace run through PREFIX traces memhog hold $HOLD: exit 0,
 # the JSON peak at least $HOLD MiB. CHECK names capabilities that must be gone meanwhile.
 traces() {
-	local name=$1 gone=$2 eff c rc=0 peak json=$tmp/pub/$1.json
+	local name=$1 gone=$2 eff rc=0 peak json=$tmp/pub/$1.json
 	shift 2
-	eff=$("$@" awk '$1 == "CapEff:" { print $2 }' /proc/self/status) || {
-		say "SKIP: $name: cannot set up the capabilities ($*)"
-		return 0
-	}
-	for c in $gone; do
-		if hasbit "$eff" "$c"; then
-			bad "$name: $c is still effective under '$*' (CapEff $eff): not tested"
-			return 0
-		fi
-	done
+	eff_without "$name" "$gone" "$@" || return 0
 	timeout 30 "$@" "$BMT" -q --json "$json" -- "$MEMHOG" hold $HOLD \
 		>"$tmp/$name.out" 2>"$tmp/$name.err" || rc=$?
 	peak=$(jq -r '.peak.bytes' "$json" 2>/dev/null || true)

@@ -362,6 +362,20 @@ rc_in() {
 	cat "$1"
 }
 
+# fg_finishes TAG MARKER WHAT: `fg` in the pane lets the job TAG finish: exit 0, the JSON
+# TAG.json says exit_code 0, and MARKER (if any) was printed; ok/bad with WHAT.
+fg_finishes() {
+	local rc
+	type_line "fg; echo \$? >$1.rc"
+	rc=$(rc_in "$1.rc")
+	if [[ $rc == 0 && $(jq '.exit_code' "$1.json") == 0 ]] &&
+		{ [[ -z $2 ]] || pane_has "^$2\$"; }; then
+		ok "$3"
+	else
+		bad "${3%%:*}: exit '$rc', JSON exit_code $(jq '.exit_code' "$1.json" 2>&1)"
+	fi
+}
+
 terminal_parts() {
 	local B=$BMTRACE tty_sh t4 pid bmt kid rc
 	tm new-session -d -x 200 -y 50 -s e2e -c "$tmp" "$shell"
@@ -413,13 +427,7 @@ terminal_parts() {
 	else
 		bad "Ctrl-Z: bmtrace '$(state "$bmt")', sh '$(state "$pid")', sleep '$(state "$kid")'; pane: $(pane | tail -3 | tr '\n' '|')"
 	fi
-	type_line "fg; echo \$? >t6.rc"
-	rc=$(rc_in t6.rc)
-	if [[ $rc == 0 && $(jq '.exit_code' t6.json) == 0 ]] && pane_has '^done-marker$'; then
-		ok "fg: COMMAND goes on and finishes; bmtrace exits 0 and writes the JSON"
-	else
-		bad "fg: exit '$rc', JSON exit_code $(jq '.exit_code' t6.json 2>&1)"
-	fi
+	fg_finishes t6 done-marker "fg: COMMAND goes on and finishes; bmtrace exits 0 and writes the JSON"
 
 	# 6b. COMMAND stops itself (SIGTSTP to itself alone): the job stops with it
 	part t6b
@@ -433,13 +441,7 @@ terminal_parts() {
 		bad "COMMAND stopping itself alone: bmtrace '$(state "$bmt")', COMMAND '$(state "$pid")'; the shell waits on"
 		kill -CONT "$pid" 2>/dev/null || true # let the job end
 	fi
-	type_line "fg; echo \$? >t6b.rc"
-	rc=$(rc_in t6b.rc)
-	if [[ $rc == 0 && $(jq '.exit_code' t6b.json) == 0 ]] && pane_has '^resumed-marker$'; then
-		ok "fg after it: COMMAND goes on, bmtrace exits 0 and writes the JSON"
-	else
-		bad "fg after it: exit '$rc', JSON exit_code $(jq '.exit_code' t6b.json 2>&1)"
-	fi
+	fg_finishes t6b resumed-marker "fg after it: COMMAND goes on, bmtrace exits 0 and writes the JSON"
 
 	# 6c. a SIGTSTP sent to bmtrace alone: COMMAND stops (it is forwarded), and the job
 	part t6c
@@ -453,13 +455,7 @@ terminal_parts() {
 	else
 		bad "SIGTSTP sent to bmtrace alone: bmtrace '$(state "$bmt")', COMMAND '$(state "$pid")'"
 	fi
-	type_line "fg; echo \$? >t6c.rc"
-	rc=$(rc_in t6c.rc)
-	if [[ $rc == 0 && $(jq '.exit_code' t6c.json) == 0 ]] && pane_has '^tstp-marker$'; then
-		ok "fg after it: COMMAND goes on, bmtrace exits 0 and writes the JSON"
-	else
-		bad "fg after it: exit '$rc', JSON exit_code $(jq '.exit_code' t6c.json 2>&1)"
-	fi
+	fg_finishes t6c tstp-marker "fg after it: COMMAND goes on, bmtrace exits 0 and writes the JSON"
 
 	# 6d. --wait-all, COMMAND gone: Ctrl-Z stops what is left of the job, and bmtrace
 	part t6d
@@ -473,13 +469,7 @@ terminal_parts() {
 	else
 		bad "--wait-all, COMMAND gone: after Ctrl-Z, bmtrace '$(state "$bmt")', the descendant '$(state "$pid")'"
 	fi
-	type_line "fg; echo \$? >t6d.rc"
-	rc=$(rc_in t6d.rc)
-	if [[ $rc == 0 && $(jq '.exit_code' t6d.json) == 0 ]]; then
-		ok "fg after it: bmtrace waits for the descendant, exits 0 and writes the JSON"
-	else
-		bad "fg after it: exit '$rc', JSON exit_code $(jq '.exit_code' t6d.json 2>&1)"
-	fi
+	fg_finishes t6d "" "fg after it: bmtrace waits for the descendant, exits 0 and writes the JSON"
 
 	# 6e. COMMAND ignores SIGTSTP: Ctrl-Z stops nothing, as without bmtrace
 	part t6e
