@@ -21,7 +21,11 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf
 PKG_LIBS    += -lm
 WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS      ?= -O2 -g
-ALL_CFLAGS  := -std=gnu11 $(WARN) $(CFLAGS) -Ibpf -Iuser -I$(BUILD) $(PKG_CFLAGS) \
+# user/ is layered in folders (README, "How it works"); every folder is on the include path,
+# so a header is named by its file alone.
+USER_DIRS   := $(sort $(dir $(wildcard user/*/*.c)))
+USER_INC    := -Iuser $(patsubst %/,-I%,$(USER_DIRS))
+ALL_CFLAGS  := -std=gnu11 $(WARN) $(CFLAGS) -Ibpf $(USER_INC) -I$(BUILD) $(PKG_CFLAGS) \
                -DBMT_VERSION='"$(VERSION)"'
 BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ \
                -Ivmlinux/$(ARCH) -Ibpf -Wall -Werror
@@ -35,16 +39,15 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# Userspace modules: the accounting core and reports have no libbpf dependency.
-CORE_SRCS   := user/collector.c user/table.c user/stages.c user/tracefile.c user/util.c user/timeline.c
-REPORT_SRCS := user/report_text.c user/report_json.c user/report_timeline.c user/report_svg.c \
-               user/report_md.c user/escape.c user/budget.c user/diff.c
-APP_SRCS    := user/main.c user/cli.c user/tracer.c user/runner.c user/procscan.c user/serve.c
-# Prometheus export: rendering (pure), the /metrics endpoint, the Pushgateway client.
-PROM_SRCS   := user/prom.c user/http.c user/push.c
-SRCS        := $(CORE_SRCS) $(REPORT_SRCS) $(APP_SRCS) $(PROM_SRCS)
-OBJS        := $(SRCS:user/%.c=$(BUILD)/%.o)
-HDRS        := $(wildcard user/*.h) bpf/bmtrace.h
+# Userspace, one folder per layer: lib (helpers), core (pure accounting: no libbpf, no /proc),
+# kernel (BPF, /proc, processes, privileges), report, prom (Prometheus export), cli, cmd (one
+# file per subcommand), main.c. A module is named by its file: objects go to build/NAME.o.
+SRCS        := user/main.c $(wildcard $(USER_DIRS:%=%*.c))
+OBJS        := $(patsubst %.c,$(BUILD)/%.o,$(notdir $(SRCS)))
+vpath %.c user $(USER_DIRS)
+# modules NAME...: their source files
+mod_srcs     = $(foreach m,$(1),$(firstword $(wildcard user/$(m).c user/*/$(m).c) user/$(m).c))
+HDRS        := $(wildcard user/*.h user/*/*.h) bpf/bmtrace.h
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-san/%)
@@ -53,7 +56,7 @@ FUZZ_BINS   := $(FUZZERS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS   ?= 20000
 FUZZ_FLAGS  := -std=gnu11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
-               -fno-sanitize-recover=all -Ibpf -Iuser $(PKG_CFLAGS) -DBMT_VERSION='"$(VERSION)"'
+               -fno-sanitize-recover=all -Ibpf $(USER_INC) $(PKG_CFLAGS) -DBMT_VERSION='"$(VERSION)"'
 WORKLOADS   := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c))
 ITEST_SRCS  := $(wildcard tests/integration/*.c)
 
@@ -88,7 +91,7 @@ $(BUILD)/bmtrace.skel.h: $(BUILD)/bmtrace.bpf.o
 
 $(BUILD)/tracer.o: $(BUILD)/bmtrace.skel.h
 
-$(BUILD)/%.o: user/%.c $(HDRS) | $(BUILD)
+$(BUILD)/%.o: %.c $(HDRS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -97,11 +100,11 @@ bmtrace: $(OBJS)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(PKG_LIBS) -o $@
 
 # bmtrace under ASan+UBSan, objects of its own: what make integration-san runs.
-SAN_OBJS    := $(SRCS:user/%.c=$(BUILD)/san/%.o)
+SAN_OBJS    := $(patsubst %.c,$(BUILD)/san/%.o,$(notdir $(SRCS)))
 
 $(BUILD)/san/tracer.o: $(BUILD)/bmtrace.skel.h
 
-$(BUILD)/san/%.o: user/%.c $(HDRS) | $(BUILD)/san
+$(BUILD)/san/%.o: %.c $(HDRS) | $(BUILD)/san
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
 
@@ -116,7 +119,7 @@ $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
 # Each unit test links only the modules it names in its first line: "// modules: a b".
-unit_mods = $(addprefix user/,$(addsuffix .c,$(shell sed -n '1s|^// modules:||p' tests/unit/$(1).c)))
+unit_mods = $(call mod_srcs,$(shell sed -n '1s|^// modules:||p' tests/unit/$(1).c))
 
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) $$(wildcard tests/unit/*.h) | $(BUILD)/unit
@@ -128,7 +131,7 @@ $(BUILD)/unit-san/%: tests/unit/%.c $$(call unit_mods,%) $(HDRS) $$(wildcard tes
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit $< $(call unit_mods,$*) -lcmocka $(PKG_LIBS) -o $@
 
 # Fuzzers link the modules named on their first line, like the unit tests.
-fuzz_mods = $(addprefix user/,$(addsuffix .c,$(shell sed -n '1s|^// modules:||p' tests/fuzz/$(1).c)))
+fuzz_mods = $(call mod_srcs,$(shell sed -n '1s|^// modules:||p' tests/fuzz/$(1).c))
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(call fuzz_mods,%) $(HDRS) | $(BUILD)/fuzz
 	$(call msg,FUZZ-CC,$@)
@@ -220,14 +223,14 @@ valgrind: bmtrace
 # flag them by the dozen. Each file is a job of its own: make -j lints in parallel, and a
 # second run redoes only what changed.
 CPPCHECK    := cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
-               --inline-suppr -Ibpf -Iuser -Itests/unit -Itests/integration \
+               --inline-suppr -Ibpf $(USER_INC) -Itests/unit -Itests/integration \
                -DBMT_VERSION='"$(VERSION)"'
-TIDY_FLAGS  := -std=gnu11 -Ibpf -Iuser -isystem $(BUILD) --no-system-header-prefix=bpf/ \
+TIDY_FLAGS  := -std=gnu11 -Ibpf $(USER_INC) -isystem $(BUILD) --no-system-header-prefix=bpf/ \
                $(PKG_CFLAGS) -DBMT_VERSION='"$(VERSION)"'
-TIDY_STAMPS := $(SRCS:user/%.c=$(BUILD)/lint/%.tidy) \
+TIDY_STAMPS := $(patsubst %.c,$(BUILD)/lint/%.tidy,$(notdir $(SRCS))) \
                $(patsubst bpf/%.c,$(BUILD)/lint/%.tidy,$(wildcard bpf/*.c))
 
-$(BUILD)/lint/%.tidy: user/%.c $(HDRS) .clang-tidy $(BUILD)/bmtrace.skel.h | $(BUILD)/lint
+$(BUILD)/lint/%.tidy: %.c $(HDRS) .clang-tidy $(BUILD)/bmtrace.skel.h | $(BUILD)/lint
 	$(call msg,TIDY,$<)
 	$(Q)clang-tidy --quiet $< -- $(TIDY_FLAGS) >$@.log 2>&1 || { cat $@.log; exit 1; }
 	$(Q)touch $@
@@ -240,7 +243,7 @@ $(BUILD)/lint/%.bpf.tidy: bpf/%.bpf.c bpf/bmtrace.h vmlinux/$(ARCH)/vmlinux.h .c
 
 lint: $(TIDY_STAMPS)
 	$(call msg,CPPCHECK,user tests)
-	$(Q)$(CPPCHECK) user/*.c tests/*/*.c
+	$(Q)$(CPPCHECK) $(SRCS) tests/*/*.c
 
 # A short run of each fuzzer over a scratch copy of its corpus (the repo's stays as it is),
 # with a fixed seed and number of runs: the same binary and corpus always do the same work,
@@ -321,7 +324,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/bmtrace $(DESTDIR)$(UNITDIR)/bmtrace.service
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
+	clang-format -i bpf/*.c bpf/*.h $(SRCS) $(wildcard user/*/*.h) tests/*/*.c
 
 clean:
 	rm -rf $(BUILD) bmtrace
