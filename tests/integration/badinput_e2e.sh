@@ -85,6 +85,7 @@ trace_opts=(
 	"--max-peak|--max-peak||0|4X|-5|99999999999999999999|1.5.5G|G"
 	"--budget|--budget||0|4X|-5|99999999999999999999"
 	"--stage|--stage||x|=a|a=|a=(|a=c++++|a=x{300}"
+	"--stages|--stages||gcc|Toolchain"
 	"--ring-size|--ring-size||1|10G|abc|4K1"
 	"--max-processes|--max-processes||0|abc|-1|99999999"
 	"-p|-p||0|abc|-1|99999999999"
@@ -107,6 +108,7 @@ serve_opts=(
 	"-u|-u|no_such_user_xyz"
 	"--user|-u|no_such_user_xyz"
 	"--stage|--stage||x|a=("
+	"--stages|--stages||gcc"
 )
 # Options that take no value, and what the list above leaves to other checks.
 flags=" -q --quiet -v --verbose -h --help -V --version --wait-all "

@@ -180,6 +180,9 @@ static void test_bad_options(void **state)
 		{ { "bmtrace", "diff", "--fail-if-peak-grows", "-5", "a", "b" }, "'-5'" },
 		{ { "bmtrace", "diff", "a", "b", "--fail-if-peak-grows" }, "--fail-if-peak-grows" },
 		{ { "bmtrace", "diff", "--stage", "x=y", "a", "b" }, "--stage" },
+		{ { "bmtrace", "--stages", "gcc", "--", "true" }, "--stages 'gcc'" },
+		{ { "bmtrace", "--stages", "toolchain", "--stages", "toolchain", "--", "true" },
+		  "twice" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -236,6 +239,96 @@ static void test_stage_rules(void **state)
 	stages__free(s);
 }
 
+/* A rule also matches with argv[0] cut to its base name: gcc runs its tools by full path. */
+static void test_stage_base_name(void **state)
+{
+	char err[256];
+	struct stages *s = stages__from_specs((char *[]){ "link=^(collect2|ld) ", "x=^/usr/bin/x$",
+							  NULL },
+					      err, sizeof(err));
+
+	assert_non_null(s);
+	assert_int_equal(stages__match(s, (char *[]){ "/usr/lib/gcc/x86_64-linux-gnu/12/collect2",
+						      "-o", "prog", NULL }),
+			 0);
+	assert_int_equal(stages__match(s, (char *[]){ "/usr/bin/ld", "-o", "prog", NULL }), 0);
+	/* an anchored rule is not fooled by "ld" inside an option */
+	assert_int_equal(stages__match(s, (char *[]){ "gcc", "-Ibuild", "-c", "a.c", NULL }), -1);
+	/* only argv[0] is cut, and the full line still matches */
+	assert_int_equal(stages__match(s, (char *[]){ "cp", "/usr/bin/ld", "x", NULL }), -1);
+	assert_int_equal(stages__match(s, (char *[]){ "/usr/bin/x", NULL }), 1);
+	assert_int_equal(stages__match(s, (char *[]){ "/", NULL }), -1);
+	stages__free(s);
+}
+
+/* --stages toolchain: each compiler, assembler and linker lands in its stage, drivers not. */
+static void test_toolchain_rules(void **state)
+{
+	static const struct {
+		char *argv[6];
+		const char *stage; /* NULL: no rule matches */
+	} cases[] = {
+		{ { "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", "-quiet", "-Ibuild", "a.c" }, "compile" },
+		{ { "/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus", "-quiet", "a.cc" }, "compile" },
+		{ { "cc1obj", "a.m" }, "compile" },
+		{ { "/usr/lib/llvm-14/bin/clang", "-cc1", "-triple", "x86_64" }, "compile" },
+		{ { "clang++-14", "-O2", "-c", "a.cc" }, "compile" },
+		{ { "clang", "-c", "a.c" }, "compile" },
+		{ { "/root/.cargo/bin/rustc", "--crate-name", "x" }, "compile" },
+		{ { "/usr/lib/go-1.19/pkg/tool/linux_amd64/compile", "-o", "x.a" }, "compile" },
+		{ { "javac", "A.java" }, "compile" },
+		{ { "as", "--64", "-o", "a.o" }, "assemble" },
+		{ { "/usr/bin/clang", "-cc1as", "-triple" }, "assemble" },
+		{ { "/usr/lib/gcc/x86_64-linux-gnu/12/collect2", "-plugin" }, "link" },
+		{ { "/usr/bin/ld", "-o", "prog" }, "link" },
+		{ { "ld.gold", "-o", "prog" }, "link" },
+		{ { "/usr/bin/ld.lld", "-o", "prog" }, "link" },
+		{ { "mold", "-run", "make" }, "link" },
+		{ { "/usr/lib/go-1.19/pkg/tool/linux_amd64/link", "-o", "x" }, "link" },
+		{ { "gcc", "-Ibuild", "-c", "a.c" }, NULL },
+		{ { "clang", "a.o", "-o", "prog" }, NULL },
+		{ { "make", "-C", "build" }, NULL },
+		{ { "ldconfig" }, NULL },
+		{ { "asm-tool", "-c" }, NULL },
+	};
+	char err[256];
+	struct stages *s = stages__from_specs(stages__preset("toolchain"), err, sizeof(err));
+
+	assert_non_null(s);
+	assert_null(stages__preset("gcc"));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int m = stages__match(s, cases[i].argv);
+		const char *got = m < 0 ? "none" : stages__name(s, m);
+		const char *want = cases[i].stage ? cases[i].stage : "none";
+
+		if (strcmp(got, want))
+			fail_msg("case %zu (%s): stage %s, want %s", i, cases[i].argv[0], got, want);
+	}
+	stages__free(s);
+}
+
+/* --stage rules come before --stages', and one named like a built-in stage replaces it. */
+static void test_stages_option(void **state)
+{
+	char *a[] = { "bmtrace", "--stages", "toolchain", "--stage", "link=^mylinker ",
+		      "--stage", "bpf=-target bpf", "--", "make", NULL };
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(a, NARGS(a), &cfg, err), 0);
+	assert_int_equal(stages__count(cfg.stages), 4);
+	assert_string_equal(stages__name(cfg.stages, 0), "link");
+	assert_string_equal(stages__name(cfg.stages, 1), "bpf");
+	assert_string_equal(stages__name(cfg.stages, 2), "compile");
+	assert_string_equal(stages__name(cfg.stages, 3), "assemble");
+	/* the recording keeps the rules as expanded */
+	assert_int_equal(cfg.n_stage_specs, 4);
+	assert_string_equal(cfg.stage_specs[0], "link=^mylinker ");
+	assert_int_equal(stages__match(cfg.stages, (char *[]){ "/usr/bin/ld", "x", NULL }), -1);
+	assert_int_equal(stages__match(cfg.stages, (char *[]){ "cc1", "x.c", NULL }), 2);
+	cli_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +336,8 @@ int main(void)
 		cmocka_unit_test(test_pid_and_report_modes), cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_bad_options),     cmocka_unit_test(test_stage_rules),
 		cmocka_unit_test(test_report_options),  cmocka_unit_test(test_diff_mode),
+		cmocka_unit_test(test_stage_base_name), cmocka_unit_test(test_toolchain_rules),
+		cmocka_unit_test(test_stages_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
 /* cli - parse bmtrace's command line (see cli.h and interface.md). */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +50,13 @@ static const char usage[] =
 "      --budget SIZE     the same report (headroom, how many instances of the command\n"
 "                        that dominates the peak fit) without failing the run\n"
 "Attribution:\n"
-"      --stage NAME=REGEX  a build stage: processes whose argv (joined by spaces)\n"
-"                        matches REGEX at exec, and their descendants (repeatable;\n"
-"                        the first matching rule wins; POSIX extended regex)\n"
+"      --stage NAME=REGEX  a build stage: processes whose argv (joined by spaces, or\n"
+"                        the same with argv[0] cut to its base name) matches REGEX\n"
+"                        at exec, and their descendants (repeatable; the first\n"
+"                        matching rule wins; POSIX extended regex)\n"
+"      --stages toolchain  built-in rules: compile (cc1, cc1plus, rustc, javac, go's\n"
+"                        compile, clang -c), assemble (as), link (collect2, ld, gold,\n"
+"                        lld, mold, go's link); --stage rules come first\n"
 "Running:\n"
 "  -p, --pid PID         attach to a running process and its descendants\n"
 "  -u, --user USER       run COMMAND as USER (under sudo the default is the invoking\n"
@@ -82,7 +87,7 @@ static const char usage[] =
 "                        bmtrace_trees_dropped_total\n"
 "      --max-processes N  processes followed at once over all trees (default 65536)\n"
 "  -u, --user USER       once attached, run as USER keeping only CAP_BPF\n"
-"      --stage NAME=REGEX  as when tracing, within each tree\n"
+"      --stage NAME=REGEX, --stages toolchain  as when tracing, within each tree\n"
 "\n"
 "Exit status: COMMAND's own; 128+N if it died of signal N; 125 if bmtrace itself\n"
 "could not run; 126/127 if COMMAND could not be executed / was not found; 98 if\n"
@@ -90,14 +95,15 @@ static const char usage[] =
 "\n"
 "Examples:\n"
 "  sudo bmtrace -- make -j2\n"
-"  sudo bmtrace --stage cc='(^| )(cc|gcc|clang)( |$)' --stage ld='(^| )ld( |$)' -- make\n"
+"  sudo bmtrace --stages toolchain -- make -j2\n"
+"  sudo bmtrace --stage compile='^cc1(plus)? ' --stage link='^(collect2|ld) ' -- make\n"
 "  sudo bmtrace -w build.bmt --json peak.json --svg peak.svg -- ./build.sh\n"
 "  sudo bmtrace --max-peak 3500M --markdown \"$GITHUB_STEP_SUMMARY\" -- make -j4\n"
-"  bmtrace report build.bmt --stage link='collect2|ld' --timeline mem.csv.gz\n"
+"  bmtrace report build.bmt --stage link='^(collect2|ld) ' --timeline mem.csv.gz\n"
 "  bmtrace diff main.json branch.json --fail-if-peak-grows 5\n";
 
 enum {
-	OPT_JSON = 256, OPT_STAGE, OPT_WAIT_ALL, OPT_RING, OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS,
+	OPT_JSON = 256, OPT_STAGE, OPT_STAGES, OPT_WAIT_ALL, OPT_RING, OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS,
 	OPT_LISTEN, OPT_LINGER, OPT_PUSH, OPT_JOB, OPT_MAX_PROCS,
 	OPT_OUT, /* OPT_OUT + enum bmt_output: the outputs without a short option */
 };
@@ -122,6 +128,7 @@ static const struct option options[] = {
 	BMT_OUTPUTS(OUT_OPTION)
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "stage", required_argument, NULL, OPT_STAGE }, { "pid", required_argument, NULL, 'p' },
+	{ "stages", required_argument, NULL, OPT_STAGES },
 	{ "user", required_argument, NULL, 'u' },    { "wait-all", no_argument, NULL, OPT_WAIT_ALL },
 	{ "ring-size", required_argument, NULL, OPT_RING },
 	{ "max-processes", required_argument, NULL, OPT_MAX_PROCS },
@@ -201,9 +208,30 @@ static int take_file(int c, const char **dst, char *err, size_t errlen)
 	return 0;
 }
 
-/* --stage NAME=REGEX rules are compiled, and so checked, once all are known (stages.c). */
+/* Whether one of the first n --stage rules names the stage spec (NAME=REGEX) names. */
+static bool stage_given(const struct config *cfg, size_t n, const char *spec)
+{
+	size_t len = strcspn(spec, "=");
+
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(cfg->stage_specs[i], spec, len) && cfg->stage_specs[i][len] == '=')
+			return true;
+	return false;
+}
+
+/*
+ * --stage NAME=REGEX rules are compiled, and so checked, once all are known (stages.c). The
+ * rules of --stages come after them, but for a stage a --stage rule already names: the
+ * user's rule replaces the built-in one. A recording keeps the rules so expanded.
+ */
 static int compile_stages(struct config *cfg, char *err, size_t errlen)
 {
+	size_t given = cfg->n_stage_specs;
+
+	for (char *const *p = cfg->stages_preset ? stages__preset(cfg->stages_preset) : NULL;
+	     p && *p; p++)
+		if (!stage_given(cfg, given, *p) && add_stage(cfg, *p))
+			return -ENOMEM;
 	cfg->stages = stages__from_specs(cfg->stage_specs, err, errlen);
 	return cfg->stages ? 0 : -EINVAL;
 }
@@ -332,6 +360,15 @@ static int take_common(int c, struct config *cfg, FILE *out, char *err, size_t e
 		return 0;
 	case OPT_STAGE:
 		return add_stage(cfg, optarg);
+	case OPT_STAGES:
+		if (cfg->stages_preset)
+			return fail(err, errlen, "--stages given twice ('%s', '%s'): give one",
+				    cfg->stages_preset, optarg);
+		if (!stages__preset(optarg))
+			return fail(err, errlen, "--stages '%s': unknown set of rules (there is: %s)",
+				    optarg, stages__preset_names);
+		cfg->stages_preset = optarg;
+		return 0;
 	case 'v':
 		cfg->verbose = 1;
 		return 0;
@@ -351,6 +388,7 @@ static const struct option serve_options[] = {
 	{ "max-processes", required_argument, NULL, OPT_MAX_PROCS },
 	{ "user", required_argument, NULL, 'u' },
 	{ "stage", required_argument, NULL, OPT_STAGE },
+	{ "stages", required_argument, NULL, OPT_STAGES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{}

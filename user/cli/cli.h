@@ -26,8 +26,9 @@ struct config {
 	 * (default stderr), in diff mode too */
 	const char *out[BMT_N_OUTPUTS];
 	const char *user;     /* -u */
-	char **stage_specs;   /* --stage, in order; NULL-terminated */
+	char **stage_specs;   /* --stage, in order, then --stages'; NULL-terminated */
 	size_t n_stage_specs;
+	const char *stages_preset; /* --stages NAME: its rules are in stage_specs, after --stage's */
 	struct stages *stages; /* the --stage rules compiled (never NULL after a parse) */
 	int quiet, verbose, wait_all;
 	uint64_t ring_bytes;  /* --ring-size; 0 = default */

@@ -177,6 +177,29 @@ struct stages *stages__from_specs(char *const specs[], char *err, size_t errlen)
 	return s;
 }
 
+/*
+ * --stages toolchain. Written for the line with argv[0] cut to its base name. clang runs its
+ * compiler in the driver's own process unless told not to: a clang given -c is compiling;
+ * with -fno-integrated-cc1 the work is in a `clang -cc1` child. go's tools are named
+ * compile and link; collect2 is gcc's wrapper around ld, and its child ld matches too.
+ */
+#define CLANG "clang(\\+\\+)?(-[0-9.]+)?"
+static char *const toolchain[] = {
+	(char[]){ "compile=^(cc1|cc1plus|cc1obj|rustc|compile|javac)( |$)|"
+		  "^" CLANG " -cc1( |$)|^" CLANG " (.* )?-c( |$)" },
+	(char[]){ "assemble=^as( |$)|^" CLANG " -cc1as( |$)" },
+	(char[]){ "link=^(collect2|ld|ld\\.bfd|ld\\.gold|ld\\.lld|ld\\.mold|lld|mold|link)( |$)" },
+	NULL,
+};
+#undef CLANG
+
+const char stages__preset_names[] = "toolchain";
+
+char *const *stages__preset(const char *name)
+{
+	return !strcmp(name, "toolchain") ? toolchain : NULL;
+}
+
 size_t stages__count(const struct stages *s)
 {
 	return s ? s->n : 0;
@@ -221,7 +244,8 @@ static const char *join(struct stages *s, char *const argv[])
 
 int stages__match(const struct stages *s, char *const argv[])
 {
-	const char *line;
+	const char *line, *slash;
+	const char *base; /* the line with argv[0] cut to its base name: a suffix of line */
 
 	if (!s || !s->n || !argv)
 		return -1;
@@ -229,8 +253,11 @@ int stages__match(const struct stages *s, char *const argv[])
 	line = join((struct stages *)s, argv);
 	if (!line)
 		return -1;
+	slash = argv[0] ? strrchr(argv[0], '/') : NULL;
+	base = slash ? line + (slash - argv[0]) + 1 : NULL;
 	for (size_t i = 0; i < s->n; i++)
-		if (!regexec(&s->rules[i].re, line, 0, NULL, 0))
+		if (!regexec(&s->rules[i].re, line, 0, NULL, 0) ||
+		    (base && !regexec(&s->rules[i].re, base, 0, NULL, 0)))
 			return (int)i;
 	return -1;
 }

@@ -3,8 +3,11 @@
  * stages - user rules NAME=REGEX that split a tree into build stages.
  *
  * A rule is a POSIX extended regular expression matched against a process's
- * argv joined by single spaces, at exec. Rules are tried in the order given;
- * the first that matches names the stage (accounting.md, "By stage").
+ * argv joined by single spaces, at exec, and against the same line with argv[0] cut to
+ * its base name: '^collect2 ' matches "/usr/lib/gcc/x86_64-linux-gnu/12/collect2 -o a".
+ * Rules are tried in the order given; the first that matches names the stage: a process
+ * belongs to the stage of its nearest ancestor-or-self that matched, and a process under
+ * no match to the default stage, named after the root command.
  */
 #ifndef BMT_STAGES_H
 #define BMT_STAGES_H
@@ -31,12 +34,22 @@ int stages__add(struct stages *s, const char *spec, char *err, size_t errlen);
  */
 struct stages *stages__from_specs(char *const specs[], char *err, size_t errlen);
 
+/*
+ * The rules of a built-in set ("toolchain": compile, assemble, link for gcc, clang, rustc,
+ * go and javac, and their linkers) as NAME=REGEX specs, NULL-terminated; NULL for an
+ * unknown name. The strings are static: never freed, never written.
+ */
+char *const *stages__preset(const char *name);
+
+/* The names of the built-in sets, for messages and --help: "toolchain". */
+extern const char stages__preset_names[];
+
 size_t stages__count(const struct stages *s);
 const char *stages__name(const struct stages *s, size_t i);
 /* The spec as given ("NAME=REGEX"), for recording in a trace. */
 const char *stages__spec(const struct stages *s, size_t i);
 
-/* Index of the first rule matching argv (NULL-terminated), or -1. */
+/* Index of the first rule matching argv (NULL-terminated, either form above), or -1. */
 int stages__match(const struct stages *s, char *const argv[]);
 
 #endif /* BMT_STAGES_H */

@@ -140,6 +140,16 @@ static void add_stages(struct json *j, cJSON *root)
 	}
 }
 
+/* The names of the stage rules that matched no process. */
+static void add_unmatched(struct json *j, cJSON *root)
+{
+	cJSON *arr = put(j, root, "unmatched_stage_rules", cJSON_CreateArray());
+
+	for (size_t i = 0; arr && i < j->r->n_stages; i++)
+		if (!j->r->stages[i].processes)
+			put(j, arr, NULL, str_item(j->r->stages[i].name));
+}
+
 static void add_commands(struct json *j, cJSON *root)
 {
 	cJSON *arr = put(j, root, "commands", cJSON_CreateArray());
@@ -252,6 +262,7 @@ static void add_extras(struct json *j, cJSON *root)
 	put(j, root, "kernel", str_item(kernel));
 	put(j, root, "page_size", u64_item(run->page_size));
 	add_budget(j, root);
+	add_unmatched(j, root);
 }
 
 static int write_text(FILE *f, void *ctx)

@@ -179,6 +179,23 @@ static void peak_table(FILE *f, const struct bmt_result *r)
 	fputc('\n', f);
 }
 
+/* The stage rules that matched no process (a typo'd rule is not a stage that used nothing). */
+static void unmatched(FILE *f, const struct bmt_result *r)
+{
+	const char *sep = "> **Warning:** no process matched the stage rule";
+
+	for (size_t i = 0; i < r->n_stages; i++) {
+		if (r->stages[i].processes)
+			continue;
+		fprintf(f, "%s ", sep);
+		put_text(f, r->stages[i].name, NAME_COLS);
+		sep = ",";
+	}
+	if (*sep == ',')
+		fputs(" (rules match argv joined by spaces, and with argv[0] cut to its base "
+		      "name).\n\n", f);
+}
+
 static void stage_table(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
 {
 	char b1[16], b2[16], n[32];
@@ -197,6 +214,7 @@ static void stage_table(FILE *f, const struct bmt_run *run, const struct bmt_res
 			fmt_count(s->processes, n));
 	}
 	fputc('\n', f);
+	unmatched(f, r);
 }
 
 static void command_table(FILE *f, const struct bmt_result *r)

@@ -168,6 +168,27 @@ static void print_peak_procs(FILE *f, const struct bmt_result *r)
 			fmt_bytes(rest, b));
 }
 
+/*
+ * The stage rules that matched no process, by name: a typo'd or too narrow rule otherwise
+ * looks like a stage that used no memory.
+ */
+static void print_unmatched(FILE *f, const struct bmt_result *r)
+{
+	const char *sep = "  WARNING: no process matched the stage rule";
+
+	for (size_t i = 0; i < r->n_stages; i++) {
+		if (r->stages[i].processes)
+			continue;
+		fputs(sep, f);
+		fputc(' ', f);
+		print_name(f, r->stages[i].name, NAME_COLS, false);
+		sep = ",";
+	}
+	if (*sep == ',')
+		fputs("\n" INDENT "(a rule matches argv joined by spaces, or the same with argv[0] "
+		      "cut to its base name)\n", f);
+}
+
 static void print_stages(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
 {
 	char b1[16], b2[16], n[32];
@@ -189,6 +210,7 @@ static void print_stages(FILE *f, const struct bmt_run *run, const struct bmt_re
 			fmt_bytes(s->peak_bytes, b2), run_rel_s(run, s->peak_ts),
 			fmt_count(s->processes, n));
 	}
+	print_unmatched(f, r);
 }
 
 static void print_commands(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
