@@ -158,6 +158,45 @@ def argv_bytes(argv):
     return b' '.join(argv)
 
 
+# escape.c's options that take the next argument as their value
+VALUE_OPTS = {o.encode() for o in (
+    '-o -I -D -U -x -L -T -MF -MT -MQ -include -imacros -isystem -iquote -idirafter '
+    '-imultiarch -iprefix -isysroot --sysroot -dumpdir -dumpbase -dumpbase-ext -auxbase '
+    '-auxbase-strip -plugin -dynamic-linker -m -z -e -soname -rpath -Map -main-file-name '
+    '-resource-dir -internal-isystem -internal-externc-isystem -object-file-name -triple '
+    '-target -Xlinker -Xassembler -Xclang -mllvm --out-dir --crate-name --crate-type '
+    '--edition --emit --target --cfg --extern -C -d -cp -classpath -sourcepath').split()}
+
+
+def is_operand(argv, i):
+    """escape.c's esc_is_operand."""
+    if not i or argv[i].startswith(b'-'):
+        return False
+    prev = argv[i - 1]
+    if i < 2 or not prev.startswith(b'-'):
+        return True
+    if prev in VALUE_OPTS:
+        return False
+    return b'.' in argv[i] or b'/' in argv[i]
+
+
+def shows_argv(cell, argv, what):
+    """cell shows argv: whole, cut, by argv[0]'s base name, or with the options cut and the
+    operands kept ("cc1 -quiet -I bu… src/a.c", escape.h)."""
+    base = argv[0].rsplit(b'/', 1)[-1] or argv[0] if argv else b''
+    forms = [argv_bytes(argv), b' '.join([base] + argv[1:])]
+    for want in forms:
+        if not shows_err(cell, want):
+            return
+    ops = b' '.join(a for i, a in enumerate(argv) if is_operand(argv, i))
+    head = b' '.join([base] + [a for i, a in enumerate(argv[1:], 1) if not is_operand(argv, i)])
+    for m in re.finditer('… ', cell):
+        if not shows_err(cell[:m.start() + 1], head + b'\0') and not shows_err(
+                cell[m.end():], ops):
+            return
+    need(False, f'{what}: {cell!r} shows none of {argv!r}, cut or with its operands kept')
+
+
 def no_raw_controls(data, what):
     """Valid UTF-8 with no control character but the line end: nothing a terminal acts on."""
     try:
@@ -251,7 +290,7 @@ def check_text(spec, path, json_path):
     for line in text.split('\n'):
         need(len(line) <= 100, f'a line of {len(line)} columns: {line!r}')
     need(text.startswith('bmtrace: '), 'no title line')
-    shows(text.split('\n')[0].removeprefix('bmtrace: '), argv_bytes(spec.root_argv), 'title')
+    shows_argv(text.split('\n')[0].removeprefix('bmtrace: '), spec.root_argv, 'title')
     sec = sections(text)
     head, rows = sec['at the peak'][0], sec['at the peak'][1:]
     need(len(rows) == min(20, len(r['peak']['processes'])),
@@ -265,7 +304,7 @@ def check_text(spec, path, json_path):
         want = spec.procs[int(m.group(1))]
         shows(row[13:13 + wc].rstrip(' '), want['name'], 'command')
         shows(row[15 + wc:15 + wc + ws].rstrip(' '), want['stage'], 'stage')
-        shows(row[15 + wc + ws + 22:], argv_bytes(want['argv']), 'args')
+        shows_argv(row[15 + wc + ws + 22:], want['argv'], 'args')
     for key, first in (('stages', 'AT PEAK'), ('commands', 'AT PEAK'), ('sizing', 'LARGEST')):
         head, rows = sec[key][0], sec[key][1:]
         w = head.index('     ' + first) - 4  # the name column: INDENT, then %-*s
@@ -368,7 +407,7 @@ def check_md(spec, path, json_path):
         want = spec.procs[int(c[0])]
         shows(md_unescape(c[1]), want['name'], 'command')
         shows(md_unescape(c[2]), want['stage'], 'stage')
-        shows(code_text(c[5]), argv_bytes(want['argv']), 'arguments')
+        shows_argv(code_text(c[5]), want['argv'], 'arguments')
     need(len(peak) - 2 == min(10, len(r['peak']['processes'])), 'peak rows')
     for t, pool in ((stages, spec.stages), (cmds, spec.names)):
         for row in t[2:]:
@@ -379,7 +418,7 @@ def check_md(spec, path, json_path):
     shows(md_unescape(dom.group(1)), dominant(spec, r), 'the dominant command')
     head = re.fullmatch(r'### bmtrace: (`+.*`+)', lines[0])
     need(head, f'the title: {lines[0]!r}')
-    shows(code_text(head.group(1), False), argv_bytes(spec.root_argv), 'the title')
+    shows_argv(code_text(head.group(1), False), spec.root_argv, 'the title')
     return (f'3 tables, every row one line with its header\'s {len(cells(peak[0]))}/'
             f'{len(cells(stages[0]))}/{len(cells(cmds[0]))} cells, no raw < or & outside '
             f'code, names and argv read back exactly')
@@ -428,17 +467,17 @@ def check_html(spec, path, json_path):
     need(h.tags <= Html.ALLOWED, f'elements {sorted(h.tags - Html.ALLOWED)} in the rendering')
     need(not h.on, f'attributes {h.on}')
     widths = {len(row) for row in h.rows}
-    need(widths == {6, 5, 8}, f'rows of {sorted(widths)} cells; 6, 5 and 8 expected')
+    need(widths == {6, 5, 9}, f'rows of {sorted(widths)} cells; 6, 5 and 9 expected')
     peak = [row for row in h.rows if len(row) == 6][1:]
     for c in peak:
         want = spec.procs[int(c[0])]
         shows(c[1], want['name'], 'command')
         shows(c[2], want['stage'], 'stage')
-        shows(c[5], argv_bytes(want['argv']), 'arguments')
-    for n, pool in ((5, spec.stages), (8, spec.names)):
+        shows_argv(c[5], want['argv'], 'arguments')
+    for n, pool in ((5, spec.stages), (9, spec.names)):
         for c in [row for row in h.rows if len(row) == n][1:]:
             need([x for x in pool if not shows_err(c[0], x)], f'{c[0]!r} is no name run')
-    shows(h.h3.removeprefix('bmtrace: '), argv_bytes(spec.root_argv), 'the title')
+    shows_argv(h.h3.removeprefix('bmtrace: '), spec.root_argv, 'the title')
     return (f'GitHub\'s renderer: only {sorted(h.tags)}, no on* attribute, {len(h.rows)} '
             f'rows of their header\'s cells, every name shown as run')
 
@@ -458,7 +497,7 @@ def check_svg(spec, path, json_path):
     need(tags <= allowed, f'elements {sorted(tags - allowed)}')
     title = root.find(SVG + 'title').text
     need(title.startswith('bmtrace: '), f'title {title!r}')
-    shows(title.removeprefix('bmtrace: '), argv_bytes(spec.root_argv), 'the title')
+    shows_argv(title.removeprefix('bmtrace: '), spec.root_argv, 'the title')
     labels = 0
     for t in root.iter(SVG + 'text'):
         span = t.find(SVG + 'tspan')

@@ -13,7 +13,9 @@
 #   - at the peak, the largest process is cc1 compiling the heavy file, in the stage
 #     "compile" (or make's default stage when the example has no compile stage): a link
 #     rule that matched `ld` inside `-Ibuild` would have taken the compile (and gcc's cc1
-#     with it) into the link stage.
+#     with it) into the link stage;
+#   - the summary names src/heavy.c in cc1's row at the peak and as the largest process of
+#     the command cc1, though cc1's arguments do not fit (the operands are kept).
 # An example running COMMAND is traced live (COMMAND replaced by the build); an example of
 # `bmtrace report` replays a recording of the build; one of serve is run as report (the
 # same rules, matched the same way).
@@ -126,6 +128,16 @@ check() {
 		and (.argv | index("src/heavy.c") != null)' "$tmp/r.json" >/dev/null; then
 		bad "$line: the peak's largest process is not cc1 of src/heavy.c in stage $want: $(
 			jq -c '.peak.processes[0] | [.comm, .stage, .argv[-4:]]' "$tmp/r.json")"
+		return
+	fi
+	# the culprit named: its row at the peak and its command's largest process show the file
+	# (issue 13, item 2: the options are cut, the operands kept)
+	if ! grep -qE '^ +[0-9]+  cc1 .* src/heavy\.c$' "$tmp/summary" ||
+		! grep -qE '^    cc1 .* [0-9]+ cc1 .* src/heavy\.c$' "$tmp/summary" ||
+		! jq -e '.commands[] | select(.name == "cc1") | .max_proc_argv |
+			index("src/heavy.c") != null' "$tmp/r.json" >/dev/null; then
+		bad "$line: src/heavy.c is not named at the peak and as cc1's largest process:
+$(cat "$tmp/summary")"
 		return
 	fi
 	ok "${line:0:70}: stages ${stages[*]} all held memory; cc1 at the peak in $want"

@@ -1407,13 +1407,13 @@ static const struct bmt_command_result *find_cmd(const struct bmt_result *r, con
 	return NULL;
 }
 
-static void gcc_child(struct ctx *x, uint32_t pid, uint32_t key, uint64_t mib)
+static void gcc_child(struct ctx *x, uint32_t pid, uint32_t key, uint64_t mib, const char *src)
 {
 	fork_copy(x, 100, pid, 1, key, 2 * MiB, 0, "make");
 	feed_rss(&x->f, key + 100, BMT_ANON, 1 * MiB);
 	feed_mm(&x->f, pid, key + 100);
 	feed_rss(&x->f, key, BMT_ANON, 0); /* the fork copy torn down */
-	feed_exec(&x->f, pid, key + 100, "/usr/bin/gcc", ARGV("gcc", "-c", "x.c"));
+	feed_exec(&x->f, pid, key + 100, "/usr/bin/gcc", ARGV("gcc", "-c", src));
 	feed_rss(&x->f, key + 100, BMT_ANON, mib * MiB);
 }
 
@@ -1431,10 +1431,10 @@ static void test_command_sizing(void **state)
 
 	root_exec(x, 100, 1, ARGV("make"), "/usr/bin/make", ARGV("make", "-j2"));
 	feed_rss(&x->f, 1, BMT_ANON, 2 * MiB);
-	gcc_child(x, 101, 2, 10);
-	gcc_child(x, 102, 3, 40);
+	gcc_child(x, 101, 2, 10, "a.c");
+	gcc_child(x, 102, 3, 40, "big.c");
 	end_child(x, 101, 2);
-	gcc_child(x, 103, 4, 20);
+	gcc_child(x, 103, 4, 20, "c.c");
 	end_child(x, 102, 3);
 	fork_copy(x, 100, 104, 1, 5, 2 * MiB, 0, "make"); /* a helper that stays make */
 	feed_rss(&x->f, 5, BMT_ANON, 7 * MiB);
@@ -1447,14 +1447,30 @@ static void test_command_sizing(void **state)
 	assert_true(gcc->p50_proc_peak >= 20 * MiB && gcc->p50_proc_peak <= 20 * MiB + 20 * MiB / 16);
 	assert_bytes(gcc->p95_proc_peak, 40 * MiB);
 	assert_u64(gcc->instances_at_peak, 2); /* the peak: make 2 + gcc 40 + gcc 20 */
+	/* the largest process is named: the culprit's file */
+	assert_u64(gcc->max_proc_pid, 102);
+	assert_non_null(gcc->max_proc_argv);
+	assert_string_equal(gcc->max_proc_argv[2], "big.c");
 	make = find_cmd(r, "make");
 	assert_u64(make->max_proc_peak, 5 * MiB); /* the helper adds 5 beyond its fork copy */
+	assert_u64(make->max_proc_pid, 104);
 	assert_true(make->max_instances <= 3);
+	/* make's three children that exec'd gcc count in gcc alone: make ran in 100 and 104 */
+	assert_u64(make->processes, 2);
+	assert_u64(r->processes_total, 5);
 	end_child(x, 103, 4);
 	r = result(x);
 	gcc = find_cmd(r, "gcc");
 	assert_u64(gcc->max_instances, 2);
 	assert_bytes(gcc->max_proc_peak, 40 * MiB);
+	assert_u64(gcc->max_proc_pid, 102);
+	assert_string_equal(gcc->max_proc_argv[2], "big.c");
+	/* a live process larger than every exited one is named too */
+	gcc_child(x, 105, 6, 50, "huge.c");
+	r = result(x);
+	gcc = find_cmd(r, "gcc");
+	assert_u64(gcc->max_proc_pid, 105);
+	assert_string_equal(gcc->max_proc_argv[2], "huge.c");
 	ctx_free(x);
 }
 

@@ -67,11 +67,57 @@ static void test_say(void **state)
 	assert_int_equal(strlen(say("%s", long_path)), strlen("bmtrace: ") + 2999 + 1);
 }
 
+static const char *argv_cell(char *const *argv, int max)
+{
+	static struct esc_cell c;
+
+	esc_init(&c, max);
+	esc_put_argv(&c, argv);
+	return c.buf;
+}
+
+/* A shortened argv keeps its operands: the file a compiler compiles is what a user needs. */
+static void test_argv_operands(void **state)
+{
+	char *cc1[] = { "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", "-quiet", "-I", "build",
+			"-imultiarch", "x86_64-linux-gnu", "src/heavy.c", "-quiet", "-dumpdir",
+			"build/", "-dumpbase", "heavy.c", "-O2", "-o", "/tmp/ccAfIjJl.s", NULL };
+	char *ld[] = { "/usr/bin/ld", "-plugin", "/usr/lib/gcc/liblto_plugin.so", "-o",
+		       "build/prog", "build/heavy.o", "build/main.o", NULL };
+	char *opts[] = { "/usr/bin/longprogram", "-a", "-b", "-c", "-d", "-e", "-f", NULL };
+
+	/* what fits is shown whole, as it was */
+	assert_string_equal(argv_cell(ld, 100), "/usr/bin/ld -plugin /usr/lib/gcc/liblto_plugin.so "
+						"-o build/prog build/heavy.o build/main.o");
+	/* the options are cut; the source file, not -dumpbase's or -o's value, stays */
+	assert_string_equal(argv_cell(cc1, 50), "cc1 -quiet -I build -imultiarch x86_6\xe2\x80\xa6 "
+						"src/heavy.c");
+	assert_string_equal(argv_cell(ld, 40), "ld -plugin /\xe2\x80\xa6 build/heavy.o "
+					       "build/main.o");
+	/* the base name alone may be enough */
+	assert_string_equal(argv_cell(ld, 85), "ld -plugin /usr/lib/gcc/liblto_plugin.so -o "
+					       "build/prog build/heavy.o build/main.o");
+	/* no operand: cut at the end, as any text */
+	assert_string_equal(argv_cell(opts, 20), "longprogram -a -b -\xe2\x80\xa6");
+	/* operands that fill the cell alone are cut too */
+	assert_string_equal(argv_cell((char *[]){ "cc", "-c", "a-very-long-file-name-here.c",
+						  NULL },
+				      20),
+			    "cc\xe2\x80\xa6 a-very-long-fil\xe2\x80\xa6");
+	assert_true(esc_is_operand(cc1, 6));
+	assert_false(esc_is_operand(cc1, 3));  /* -I's value */
+	assert_false(esc_is_operand(cc1, 11)); /* -dumpbase's */
+	assert_false(esc_is_operand((char *[]){ "x", "-O", "2", NULL }, 2));
+	assert_true(esc_is_operand((char *[]){ "sh", "-c", "./cc1 hold 24", NULL }, 2));
+	assert_true(esc_is_operand((char *[]){ "memhog", "hold", "24", NULL }, 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cell),
 		cmocka_unit_test(test_say),
+		cmocka_unit_test(test_argv_operands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,6 +117,8 @@ struct tally {
 	uint64_t live, max_live;   /* instances alive now, and at most */
 	uint64_t max_proc_peak, samples;
 	uint32_t *hist;            /* per-process peaks, log-linear (see hist_bucket) */
+	uint32_t max_pid;          /* the process of max_proc_peak, and its names (a reference) */
+	struct names *max_names;
 };
 
 /*
@@ -626,6 +628,15 @@ static void hist_add(struct tally *t, uint64_t bytes, int sign)
 	t->samples += sign;
 }
 
+/* p is the largest process t has had: its own peak, pid and names (for the culprit's file). */
+static void set_largest(struct tally *t, const struct proc *p)
+{
+	t->max_proc_peak = p->cmd_peak;
+	t->max_pid = p->pid;
+	names_put(t->max_names);
+	t->max_names = names_get(p->names);
+}
+
 /*
  * p stops running its command. Its peak under it is one sample of the command's sizing,
  * unless p was only a fork child on its way to exec something else (make's children).
@@ -642,7 +653,7 @@ static void cmd_leave(struct collector *c, struct proc *p, int by_exec)
 		return;
 	hist_add(t, p->cmd_peak, +1);
 	if (p->cmd_peak > t->max_proc_peak)
-		t->max_proc_peak = p->cmd_peak;
+		set_largest(t, p);
 }
 
 /* p has exited (and left the pid table): release its mm; free it unless it still owns one. */
@@ -682,17 +693,25 @@ static struct proc *proc_new(struct collector *c, uint32_t pid, uint32_t ppid)
 }
 
 /* Give p its names (taking the reference) and its stage, moving its contribution along. */
+/*
+ * A process counts once per command and per stage it runs in: exec of the same name adds
+ * none, and a fork child that execs something else before running anything of its own
+ * (make's and gcc's children) counts in what it execs, not in its parent's command and
+ * stage too. Only a process that ran a program and then exec'd another counts in both.
+ */
 static void set_identity(struct collector *c, struct proc *p, struct names *n, int stage)
 {
 	int new_cmd = n && n != p->names;
+	int copy = p->inherited; /* a fork child still running its parent's program */
 
 	owned_apply(c, p, -1);
 	if (new_cmd) {
-		/* a process counts once per command it runs: exec of the same name adds none */
 		int same = p->names && p->names->cmd == n->cmd;
 
 		if (n->cmd >= 0 && !same)
 			c->cmds[n->cmd].processes++;
+		if (copy && !same && p->names && p->names->cmd >= 0)
+			c->cmds[p->names->cmd].processes--;
 		if (!same)
 			cmd_leave(c, p, 1);
 		names_put(p->names);
@@ -702,6 +721,8 @@ static void set_identity(struct collector *c, struct proc *p, struct names *n, i
 		p->inherited = 0; /* it exec'd this command itself */
 	}
 	if (stage != p->stage) {
+		if (copy && new_cmd)
+			c->stages[p->stage].processes--;
 		p->stage = stage;
 		c->stages[stage].processes++;
 	}
@@ -1050,6 +1071,7 @@ void collector__free(struct collector *c)
 	for (size_t i = 0; i < c->n_cmds; i++) {
 		free(c->cmds[i].name);
 		free(c->cmds[i].hist);
+		names_put(c->cmds[i].max_names);
 	}
 	free(c->stages);
 	free(c->cmds);
@@ -1160,12 +1182,18 @@ static void command_sizing(struct collector *c)
 	for (size_t i = 0; i < c->n_cmds; i++) {
 		const struct tally *t = &c->cmds[i];
 		uint64_t max = t->max_proc_peak, at_peak = 0;
+		uint32_t max_pid = t->max_pid;
+		char *const *max_argv = t->max_names ? t->max_names->argv : NULL;
 
 		for (size_t j = 0; j < c->procs.cap; j++) {
 			struct proc *p = c->procs.vals[j];
 
-			if (p && p->alive && p->names && p->names->cmd == (int)i && p->cmd_peak > max)
+			if (p && p->alive && p->names && p->names->cmd == (int)i &&
+			    p->cmd_peak > max) {
 				max = p->cmd_peak;
+				max_pid = p->pid;
+				max_argv = p->names->argv;
+			}
 		}
 		for (size_t j = 0; j < c->n_snap; j++)
 			at_peak += c->snap[j].names->cmd == (int)i;
@@ -1176,6 +1204,8 @@ static void command_sizing(struct collector *c)
 			.peak_ts = t->peak_ts,
 			.processes = t->processes,
 			.max_proc_peak = max,
+			.max_proc_pid = max_pid,
+			.max_proc_argv = max_argv,
 			.max_instances = t->max_live,
 			.instances_at_peak = at_peak,
 			.bytes_now = t->bytes,

@@ -41,7 +41,7 @@ struct bmt_stage_result {
 	uint64_t bytes_at_peak;
 	uint64_t peak_bytes; /* its own maximum over time */
 	uint64_t peak_ts;
-	uint64_t processes;  /* processes that belonged to it at any time */
+	uint64_t processes;  /* processes that ran in it (counted as commands are, below) */
 	uint64_t bytes_now;  /* at the last record fed */
 };
 
@@ -50,7 +50,12 @@ struct bmt_command_result {
 	uint64_t bytes_at_peak;
 	uint64_t peak_bytes;  /* all its processes together, maximum over time */
 	uint64_t peak_ts;
-	uint64_t processes;   /* processes that ran it */
+	/*
+	 * processes that ran it: a fork child that execs another program before running one of
+	 * its own counts only in that one (stages count the same way), so the column adds up to
+	 * the processes started but for those that ran one program and exec'd another
+	 */
+	uint64_t processes;
 	/*
 	 * Sizing, per process that ran it (its own peak while running it): the largest exactly,
 	 * the median and 95th percentile from a log-linear histogram (16 steps per power of
@@ -61,6 +66,8 @@ struct bmt_command_result {
 	uint64_t max_instances;
 	uint64_t instances_at_peak; /* of them, alive at the tree's peak with a contribution */
 	uint64_t bytes_now;   /* at the last record fed */
+	uint32_t max_proc_pid;          /* the process of max_proc_peak (0: none measured) */
+	char *const *max_proc_argv;     /* its argv at its last exec, NULL-terminated, or NULL */
 };
 
 /* A process still alive when tracing stopped. */

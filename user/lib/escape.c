@@ -113,11 +113,91 @@ void esc_say(FILE *f, const char *fmt, ...)
 	fputc('\n', f);
 }
 
-void esc_put_argv(struct esc_cell *c, char *const *argv)
+enum which { ALL, OPERANDS, OPTIONS /* all but the operands */ };
+
+/* argv from i on, escaped, separated by single spaces: those of argv that `which` says. */
+static void put_args(struct esc_cell *c, char *const *argv, size_t i, enum which which)
 {
-	for (; argv && *argv && !c->full; argv++) {
+	for (; argv[i] && !c->full; i++) {
+		if (which != ALL && esc_is_operand(argv, i) != (which == OPERANDS))
+			continue;
 		if (c->cols)
 			esc_put_raw(c, " ", 1, 1);
-		esc_put(c, *argv);
+		esc_put(c, argv[i]);
 	}
+}
+
+/*
+ * Options that take the next argument as their value, in the tools a build runs most
+ * (gcc, cc1, as, collect2 and ld, clang -cc1, rustc, javac): their values are no operands.
+ */
+static const char *const value_opts[] = {
+	"-o", "-I", "-D", "-U", "-x", "-L", "-T", "-MF", "-MT", "-MQ", "-include", "-imacros",
+	"-isystem", "-iquote", "-idirafter", "-imultiarch", "-iprefix", "-isysroot", "--sysroot",
+	"-dumpdir", "-dumpbase", "-dumpbase-ext", "-auxbase", "-auxbase-strip", "-plugin",
+	"-dynamic-linker", "-m", "-z", "-e", "-soname", "-rpath", "-Map", "-main-file-name",
+	"-resource-dir", "-internal-isystem", "-internal-externc-isystem", "-object-file-name",
+	"-triple", "-target", "-Xlinker", "-Xassembler", "-Xclang", "-mllvm", "--out-dir",
+	"--crate-name", "--crate-type", "--edition", "--emit", "--target", "--cfg", "--extern",
+	"-C", "-d", "-cp", "-classpath", "-sourcepath",
+};
+
+bool esc_is_operand(char *const *argv, size_t i)
+{
+	const char *prev;
+
+	if (!i || argv[i][0] == '-')
+		return false;
+	prev = argv[i - 1];
+	if (i < 2 || prev[0] != '-')
+		return true;
+	for (size_t k = 0; k < sizeof(value_opts) / sizeof(value_opts[0]); k++)
+		if (!strcmp(prev, value_opts[k]))
+			return false;
+	/* after another option, a word that names no file is taken for its value (-O 2) */
+	return strchr(argv[i], '.') || strchr(argv[i], '/');
+}
+
+/* What follows argv[0]'s last '/' (argv[0] itself when it has none or ends there). */
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+void esc_put_argv(struct esc_cell *c, char *const *argv)
+{
+	struct esc_cell whole = *c, head, ops;
+	const char *base;
+	int avail;
+
+	if (!argv)
+		return;
+	put_args(&whole, argv, 0, ALL);
+	if (!whole.full || !argv[0]) {
+		*c = whole;
+		return;
+	}
+	/* too long: the program by its base name (its path is in the JSON) */
+	base = base_name(argv[0]);
+	whole = *c;
+	esc_put(&whole, base);
+	put_args(&whole, argv, 1, ALL);
+	avail = c->max - c->cols - (c->cols ? 1 : 0);
+	esc_init(&ops, avail - (int)strlen(base) - 2);
+	put_args(&ops, argv, 1, OPERANDS);
+	if (!whole.full || !ops.cols || avail < 2 * (int)strlen(base) + 8) {
+		*c = whole;
+		return;
+	}
+	/* still too long: the options are cut, the operands (a compiler's source file) kept */
+	esc_init(&head, avail - ops.cols - 1);
+	esc_put(&head, base);
+	put_args(&head, argv, 1, OPTIONS);
+	if (c->cols)
+		esc_put_raw(c, " ", 1, 1);
+	esc_put_raw(c, head.buf, head.len, head.cols);
+	esc_put_raw(c, " ", 1, 1);
+	esc_put_raw(c, ops.buf, ops.len, ops.cols);
 }

@@ -34,8 +34,21 @@ void esc_init(struct esc_cell *c, int max);
 /* Append s (NULL is ""), escaped. */
 void esc_put(struct esc_cell *c, const char *s);
 
-/* Append argv's strings, escaped, separated by single spaces. */
+/*
+ * Append argv's strings, escaped, separated by single spaces. When they do not fit, the
+ * operands are kept: argv[0] is shown by its base name, then the options as far as they
+ * fit, cut with "…", then the operands ("cc1 -quiet -I build -imultiarch x86_64-linu…
+ * src/heavy.c"). The operands are cut only when they alone fill the cell.
+ */
 void esc_put_argv(struct esc_cell *c, char *const *argv);
+
+/*
+ * Whether argv[i] is an operand: not argv[0], not an option (a leading '-'), nor an option's
+ * value. A value is the argument after an option known to take one (-o, -I, -include,
+ * -dumpbase, -plugin, ...: gcc's, clang's, ld's, rustc's, javac's), or a word without '.'
+ * or '/' after any other option: "-O 2" is a value, "-c a.c" an operand.
+ */
+bool esc_is_operand(char *const *argv, size_t i);
 
 /* Append len bytes of plain text known to be safe, taking cols columns. */
 void esc_put_raw(struct esc_cell *c, const char *s, size_t len, int cols);

@@ -165,6 +165,11 @@ static void add_commands(struct json *j, cJSON *root)
 		put(j, o, "processes", u64_item(c->processes));
 		put(j, o, "peak_time_s", time_item(j, c->peak_ts));
 		put(j, o, "max_proc_peak_bytes", u64_item(c->max_proc_peak));
+		/* the process of max_proc_peak_bytes: the culprit, by pid and argv */
+		put(j, o, "max_proc_pid", c->max_proc_pid ? u64_item(c->max_proc_pid) :
+							  cJSON_CreateNull());
+		put(j, o, "max_proc_argv", c->max_proc_argv ? argv_item(j, c->max_proc_argv) :
+							     cJSON_CreateNull());
 		put(j, o, "p50_proc_peak_bytes", u64_item(c->p50_proc_peak));
 		put(j, o, "p95_proc_peak_bytes", u64_item(c->p95_proc_peak));
 		put(j, o, "max_instances", u64_item(c->max_instances));

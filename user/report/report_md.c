@@ -226,17 +226,23 @@ static void command_table(FILE *f, const struct bmt_result *r)
 		return;
 	fputs("#### Commands\n\n"
 	      "| Command | At the peak | Own peak | Processes | Largest process | Median | p95 "
-	      "| Most at once |\n|:---|---:|---:|---:|---:|---:|---:|---:|\n", f);
+	      "| Most at once | Largest: PID, arguments |\n"
+	      "|:---|---:|---:|---:|---:|---:|---:|---:|:---|\n", f);
 	for (i = 0; i < rows; i++) {
 		const struct bmt_command_result *c = &r->commands[i];
 
 		fputs("| ", f);
 		put_text(f, c->name, NAME_COLS);
-		fprintf(f, " | %s | %s | %s | %s | %s | %s | %s |\n",
+		fprintf(f, " | %s | %s | %s | %s | %s | %s | %s | ",
 			fmt_bytes(c->bytes_at_peak, b1), fmt_bytes(c->peak_bytes, b2),
 			fmt_count(c->processes, n1), fmt_bytes(c->max_proc_peak, b3),
 			fmt_bytes(c->p50_proc_peak, b4),
 			fmt_bytes(c->p95_proc_peak, b5), fmt_count(c->max_instances, n2));
+		if (c->max_proc_pid) {
+			fprintf(f, "%" PRIu32 " ", c->max_proc_pid);
+			put_argv(f, c->max_proc_argv, ARGS_COLS / 2, true);
+		}
+		fputs(" |\n", f);
 	}
 	if (r->n_commands > rows)
 		fprintf(f, "\n… and %zu more commands\n", r->n_commands - rows);

@@ -223,16 +223,24 @@ static void print_commands(FILE *f, const struct bmt_run *run, const struct bmt_
 		return;
 	for (i = 0; i < rows; i++)
 		w = name_cols(r->commands[i].name, w);
-	fprintf(f, "  commands:\n" INDENT "%-*s     AT PEAK    OWN PEAK           AT     PROCS\n",
-		w, "COMMAND");
+	fprintf(f, "  commands:\n" INDENT "%-*s     AT PEAK    OWN PEAK           AT     PROCS"
+		   "  LARGEST PROCESS\n", w, "COMMAND");
 	for (i = 0; i < rows; i++) {
 		const struct bmt_command_result *c = &r->commands[i];
+		struct esc_cell args;
 
 		fputs(INDENT, f);
 		print_name(f, c->name, w, true);
-		fprintf(f, "  %10s  %10s  %9.3f s  %8s\n", fmt_bytes(c->bytes_at_peak, b1),
+		fprintf(f, "  %10s  %10s  %9.3f s  %8s", fmt_bytes(c->bytes_at_peak, b1),
 			fmt_bytes(c->peak_bytes, b2), run_rel_s(run, c->peak_ts),
 			fmt_count(c->processes, n));
+		if (c->max_proc_pid) {
+			/* the culprit: its pid, and its arguments with their operands kept */
+			esc_init(&args, LINE_COLS - (int)strlen(INDENT) - w - 52 - 9);
+			esc_put_argv(&args, c->max_proc_argv);
+			fprintf(f, "  %7" PRIu32 " %s", c->max_proc_pid, args.buf);
+		}
+		fputc('\n', f);
 	}
 	if (r->n_commands > rows)
 		fprintf(f, INDENT "… %zu more commands\n", r->n_commands - rows);
