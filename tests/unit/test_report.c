@@ -106,6 +106,8 @@ static int setup(void **state)
 						       700 * MiB, 4, 1 };
 	fx->commands[2] = (struct bmt_command_result){ "ld", 0, 900 * MiB, T0 - 5, 14, 900 * MiB,
 						       20 * MiB, 880 * MiB, 1, 0 };
+	fx->commands[1].max_proc_pid = 4251; /* the culprit, named by pid and arguments */
+	fx->commands[1].max_proc_argv = skc_argv;
 	r->commands = fx->commands;
 	r->n_commands = 3;
 	fx->alive[0] = (struct bmt_alive_proc){ 4300, "daemon\x1b]0;pwned\x07" };
@@ -480,6 +482,9 @@ static void test_text_summary(void **state)
 				    "skc -O2 big.c\n"));
 	assert_non_null(strstr(out, "stages:"));
 	assert_non_null(strstr(out, "commands:"));
+	/* each command's largest process, by pid and arguments; none for ld: no column */
+	assert_non_null(strstr(out, "       150     4251 skc -O2 big.c\n"));
+	assert_non_null(strstr(out, "    ld              0 B   900.0 MiB      0.000 s        14\n"));
 	assert_non_null(strstr(out, "still running when tracing stopped: 1"));
 	assert_null(strstr(out, "WARNING"));
 	assert_null(strstr(out, "attached"));
@@ -743,7 +748,9 @@ static void test_markdown(void **state)
 	assert_null(strchr(md, '\x1b'));
 	assert_non_null(strstr(md, "| compile | 4.24 GiB | 4.30 GiB | 13.000 s | 200 |\n"));
 	assert_non_null(strstr(md, "| clang | 940.0 MiB | 1000.0 MiB | 150 | 960.0 MiB | 300.0 MiB "
-				   "| 700.0 MiB | 4 |\n"));
+				   "| 700.0 MiB | 4 | 4251 `skc -O2 big.c` |\n"));
+	assert_non_null(strstr(md, "| ld | 0 B | 900.0 MiB | 14 | 900.0 MiB | 20.0 MiB | 880.0 MiB "
+				   "| 1 |  |\n")); /* none measured: an empty cell */
 	/* three tables; each row has as many cells as its header: no name split one */
 	for (line = md; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		const char *c;
