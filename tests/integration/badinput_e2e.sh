@@ -148,8 +148,9 @@ diff_pre=(diff)
 try_specs diff_pre diff_files "${diff_opts[@]}"
 try_specs serve_pre none "${serve_opts[@]}"
 
-# Every option --help names has bad values above (or takes none).
-help=$("$BMTRACE" --help)
+# Every option the help of bmtrace and of each subcommand names has bad values above (or
+# takes none).
+help=$(for sub in "" report diff serve; do "$BMTRACE" help $sub; done)
 missing=""
 for o in $(grep -E '^ {2,8}-' <<<"$help" | grep -oE '(^|[ ,])--?[a-zA-Z][a-z-]*' | tr -d ' ,' |
 	sort -u); do
@@ -160,13 +161,19 @@ for o in $(grep -E '^ {2,8}-' <<<"$help" | grep -oE '(^|[ ,])--?[a-zA-Z][a-z-]*'
 	fi
 done
 if [[ -z $missing ]]; then
-	ok "every option in --help has bad values tested"
+	ok "every option in the help of bmtrace and its subcommands has bad values tested"
 else
 	bad "options in --help without a bad-value test:$missing"
 fi
 
 # Bad combinations and bad arguments.
 combos() {
+	# an option given twice would keep its last value silently
+	expect_bad "--pid" -p 1 -p 2
+	expect_bad "--json" --json "$tmp/a.json" --json "$tmp/b.json" -- touch "$marker"
+	expect_bad "--max-peak" --max-peak 1G --max-peak 2G -- touch "$marker"
+	expect_bad "--stages" --stages toolchain --stages toolchain -- touch "$marker"
+	expect_bad "help" help nosuch
 	expect_bad "--job" --pushgateway http://127.0.0.1:9/ -- touch "$marker"
 	expect_bad "--pushgateway" --job j -- touch "$marker"
 	expect_bad "--linger" --linger 3 -- touch "$marker"

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include "cli.h"
@@ -126,6 +127,65 @@ static void test_diff_mode(void **state)
 	cli_free(&cfg);
 }
 
+/* The help of bmtrace, or of a subcommand: --help, or bmtrace help [SUBCOMMAND]. */
+static char *help_of(char **argv, int argc)
+{
+	struct config cfg;
+	char err[256], *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	if (cli_parse(argc, argv, &cfg, out, err, sizeof(err)) != 1)
+		fail_msg("%s %s: no help printed (%s)", argv[1], argc > 2 ? argv[2] : "", err);
+	cli_free(&cfg);
+	fclose(out);
+	return buf;
+}
+
+static void test_help_per_subcommand(void **state)
+{
+	static struct {
+		char *argv[5];
+		const char *first;
+	} cases[] = {
+		{ { "bmtrace", "--help" }, "Usage: bmtrace [OPTIONS] -- COMMAND" },
+		{ { "bmtrace", "help" }, "Usage: bmtrace [OPTIONS] -- COMMAND" },
+		{ { "bmtrace", "report", "--help" }, "Usage: bmtrace report [OPTIONS] TRACE\n" },
+		{ { "bmtrace", "report", "x.bmt", "-h" }, "Usage: bmtrace report [OPTIONS] TRACE\n" },
+		{ { "bmtrace", "help", "report" }, "Usage: bmtrace report [OPTIONS] TRACE\n" },
+		{ { "bmtrace", "diff", "--help" }, "Usage: bmtrace diff [OPTIONS] BEFORE.json" },
+		{ { "bmtrace", "help", "diff" }, "Usage: bmtrace diff [OPTIONS] BEFORE.json" },
+		{ { "bmtrace", "serve", "--help" }, "Usage: bmtrace serve [OPTIONS]\n" },
+		{ { "bmtrace", "help", "serve" }, "Usage: bmtrace serve [OPTIONS]\n" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int argc = 0;
+		char *text;
+
+		while (cases[i].argv[argc])
+			argc++;
+		text = help_of((char **)cases[i].argv, argc);
+		if (strncmp(text, cases[i].first, strlen(cases[i].first)))
+			fail_msg("case %zu: help starts '%.60s'", i, text);
+		free(text);
+	}
+	/* each names its own options, not the others' */
+	{
+		char *report = help_of(ARGS("report", "--help"), 3);
+		char *serve = help_of(ARGS("help", "serve"), 3);
+
+		assert_non_null(strstr(report, "--stages toolchain"));
+		assert_null(strstr(report, "--root"));
+		assert_null(strstr(report, "--pid"));
+		assert_non_null(strstr(serve, "--cgroup-parent"));
+		assert_null(strstr(serve, "--json"));
+		free(report);
+		free(serve);
+	}
+}
+
 static void test_help_version(void **state)
 {
 	struct config cfg;
@@ -181,6 +241,16 @@ static void test_bad_options(void **state)
 		{ { "bmtrace", "diff", "a", "b", "--fail-if-peak-grows" }, "--fail-if-peak-grows" },
 		{ { "bmtrace", "diff", "--stage", "x=y", "a", "b" }, "--stage" },
 		{ { "bmtrace", "--stages", "gcc", "--", "true" }, "--stages 'gcc'" },
+		/* an option with a value given twice: the last one would win silently */
+		{ { "bmtrace", "-p", "1", "-p", "2" }, "--pid given twice ('1', '2')" },
+		{ { "bmtrace", "--json", "a", "--json", "b", "--", "true" }, "--json given twice" },
+		{ { "bmtrace", "-o", "a", "--output", "b", "--", "true" }, "--output given twice" },
+		{ { "bmtrace", "--max-peak", "1G", "--max-peak", "2G", "--", "true" }, "twice" },
+		{ { "bmtrace", "report", "-q", "--svg", "a", "--svg", "b", "t" }, "--svg given twice" },
+		{ { "bmtrace", "diff", "-o", "a", "-o", "b", "x", "y" }, "--output given twice" },
+		{ { "bmtrace", "serve", "--root", "a", "--expire", "1", "--expire", "2" }, "twice" },
+		{ { "bmtrace", "help", "nosuch" }, "help: no subcommand 'nosuch'" },
+		{ { "bmtrace", "help", "report", "diff" }, "at most one" },
 		{ { "bmtrace", "--stages", "toolchain", "--stages", "toolchain", "--", "true" },
 		  "twice" },
 	};
@@ -337,7 +407,7 @@ int main(void)
 		cmocka_unit_test(test_bad_options),     cmocka_unit_test(test_stage_rules),
 		cmocka_unit_test(test_report_options),  cmocka_unit_test(test_diff_mode),
 		cmocka_unit_test(test_stage_base_name), cmocka_unit_test(test_toolchain_rules),
-		cmocka_unit_test(test_stages_option),
+		cmocka_unit_test(test_stages_option),   cmocka_unit_test(test_help_per_subcommand),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,7 +98,7 @@ static int is_file(const char *path)
 int session__writes_files(const struct config *cfg)
 {
 	for (int k = 0; k < BMT_N_OUTPUTS; k++)
-		if (is_file(cfg->out[k]) && !(k == BMT_OUT_SUMMARY && cfg->quiet))
+		if (is_file(cfg->out[k]))
 			return 1;
 	return 0;
 }
@@ -127,12 +127,27 @@ static int summary_to(FILE *f, void *ctx)
 	return report_text(f, sum->run, sum->r);
 }
 
-/* -o FILE, or stderr without one. */
+/*
+ * Where the summary goes without -o: stderr while tracing (COMMAND's stdout stays its own),
+ * stdout for a replay, which wraps nothing (stderr when another report goes to stdout).
+ */
+static FILE *summary_stream(const struct config *cfg)
+{
+	if (cfg->mode != MODE_REPORT)
+		return stderr;
+	for (int k = 0; k < BMT_N_OUTPUTS; k++)
+		if (cfg->out[k] && !is_file(cfg->out[k]))
+			return stderr;
+	return stdout;
+}
+
+/* -o FILE (written with -q too), or the summary's stream unless -q. */
 static int write_summary(struct session *s, const struct bmt_result *r, const char *path)
 {
 	struct summary sum = { &s->run, r };
 
-	return path ? util_write_atomic(path, summary_to, &sum) : summary_to(stderr, &sum);
+	return path ? util_write_atomic(path, summary_to, &sum)
+		    : summary_to(summary_stream(s->cfg), &sum);
 }
 
 static int write_json(struct session *s, const struct bmt_result *r, const char *path)
@@ -202,15 +217,16 @@ static int write_outputs(struct session *s, const struct bmt_result *r)
 		const char *path = cfg->out[k];
 		int rc;
 
-		if (!writers[k] || (k == BMT_OUT_SUMMARY ? cfg->quiet : !path))
+		if (!writers[k] || (k == BMT_OUT_SUMMARY ? cfg->quiet && !path : !path))
 			continue;
 		rc = writers[k](s, r, path);
 		if (!rc)
 			continue;
 		failed++;
 		if (k == BMT_OUT_SUMMARY)
-			esc_say(stderr, "%s%s: cannot write the summary: %s", path ? "-o " : "stderr",
-				path ? path : "", strerror(-rc));
+			esc_say(stderr, "%s%s: cannot write the summary: %s", path ? "-o " : "",
+				path ? path : summary_stream(cfg) == stdout ? "stdout" : "stderr",
+				strerror(-rc));
 		else
 			esc_say(stderr, "%s %s: cannot write it: %s", bmt_output_opt(k), path,
 				strerror(-rc));
@@ -247,7 +263,8 @@ int session__finish(struct session *s, int code)
 	}
 	failed += write_outputs(s, r);
 	/* the summary says it last; without one on stderr, the exit status is still explained */
-	if ((cfg->quiet || cfg->out[BMT_OUT_SUMMARY]) && budget_gate_fails(&s->run, r))
+	if ((cfg->quiet || cfg->out[BMT_OUT_SUMMARY] || summary_stream(cfg) != stderr) &&
+	    budget_gate_fails(&s->run, r))
 		report_text_over_budget(stderr, &s->run, r);
 	return status_final(&s->run, r, code, failed);
 }
