@@ -3,7 +3,9 @@
 #   make check      unit tests (also under ASan+UBSan), valgrind, cppcheck and clang-tidy, a
 #                   fuzz smoke run, integration tests (root), again under ASan+UBSan
 #   make bench      benchmarks against untraced runs and peers (root, BENCH.md)
-#   make install    PREFIX=/usr/local DESTDIR= (bmtrace, and the systemd unit of bmtrace serve)
+#   make install    PREFIX=/usr/local DESTDIR= (bmtrace, its man page and bash and zsh
+#                   completions, and the systemd unit of bmtrace serve)
+#   make deps       what building and running need; make test-deps: what the tests need
 #   make format     clang-format the sources
 #   V=1             show the commands
 VERSION     := 0.1.0
@@ -60,26 +62,33 @@ FUZZ_FLAGS  := -std=gnu11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
 WORKLOADS   := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c))
 ITEST_SRCS  := $(wildcard tests/integration/*.c)
 
-# What a fresh Debian 12 needs to build and test (make deps, as root). The tests run a real
-# Prometheus, Pushgateway and promtool on loopback, and curl and jq in tests/integration/*.sh;
-# headless Chromium renders the SVG chart for its screenshot test; tmux gives the wrapper tests
-# a terminal; capsh, xmllint, strace, valgrind, cppcheck and clang-tidy serve the reliability
-# checks.
-# python3 parses every report of the hostile-names test, cmark-gfm renders its Markdown as
-# GitHub does.
+# What a fresh Debian 12 needs to build and run bmtrace (make deps, as root).
 DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-                libcjson-dev libcmocka-dev libclang-rt-14-dev libmicrohttpd-dev libcurl4-openssl-dev \
-                prometheus prometheus-pushgateway curl jq \
-                chromium fonts-dejavu-core \
-                tmux libcap2-bin libxml2-utils valgrind cppcheck clang-tidy strace \
-                python3 cmark-gfm
+                libcjson-dev libmicrohttpd-dev libcurl4-openssl-dev
+# What the tests need besides (make test-deps): cmocka and clang's runtime for the unit tests
+# and fuzzers. The tests run a real Prometheus, Pushgateway and promtool on loopback, and curl
+# and jq in tests/integration/*.sh; headless Chromium renders the SVG chart and loads the
+# Perfetto trace for their screenshot tests; tmux gives the wrapper and progress tests a
+# terminal, zsh its completion; capsh, xmllint, strace, valgrind, cppcheck and clang-tidy
+# serve the reliability checks; python3 parses every report of the hostile-names test,
+# cmark-gfm renders its Markdown as GitHub does; man-db checks the man page.
+TEST_PACKAGES := libcmocka-dev libclang-rt-14-dev \
+                 prometheus prometheus-pushgateway curl jq \
+                 chromium fonts-dejavu-core \
+                 tmux zsh libcap2-bin libxml2-utils valgrind cppcheck clang-tidy strace \
+                 python3 cmark-gfm man-db
 
 .DELETE_ON_ERROR:
 .PHONY: fuzz fuzz-smoke
-.PHONY: all check unit integration install uninstall clean format demo deps fixtures
+.PHONY: all check unit integration install uninstall clean format demo deps test-deps fixtures
 .PHONY: bmtrace-san integration-san valgrind lint
 
-all: bmtrace
+all: bmtrace $(BUILD)/bmtrace.1
+
+# The man page, made from the help texts (doc/man.sh): it says what --help says.
+$(BUILD)/bmtrace.1: bmtrace doc/man.sh | $(BUILD)
+	$(call msg,MAN,$@)
+	$(Q)sh doc/man.sh ./bmtrace $(VERSION) >$@
 
 $(BUILD)/bmtrace.bpf.o: bpf/bmtrace.bpf.c bpf/bmtrace.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 	$(call msg,BPF,$@)
@@ -154,7 +163,7 @@ E2E_SCRIPTS   := $(sort $(wildcard tests/integration/*_e2e.sh))
 ITEST_BMTRACE ?= $(CURDIR)/bmtrace
 ITEST_ENV      = BMTRACE=$(ITEST_BMTRACE) WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
                  FIXTURES=$(CURDIR)/tests/fixtures
-integration: bmtrace $(WORKLOADS) $(BUILD)/itest
+integration: bmtrace $(BUILD)/bmtrace.1 $(WORKLOADS) $(BUILD)/itest
 	$(Q)$(ITEST_ENV) $(BUILD)/itest
 	$(Q)set -e; for t in $(E2E_SCRIPTS); do $(ITEST_ENV) bash $$t; done
 	$(Q)$(ITEST_ENV) bash tests/integration/deploy_check.sh
@@ -285,6 +294,9 @@ fixtures: bmtrace $(BUILD)/itest
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 
+test-deps:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(TEST_PACKAGES)
+
 demo: bmtrace $(BUILD)/workloads/memhog
 	./bmtrace -- $(BUILD)/workloads/memhog demo
 
@@ -312,16 +324,26 @@ bench-smoke: bmtrace $(WORKLOADS) $(BENCH_BINS)
 bench-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BENCH_PACKAGES)
 
-# The unit runs `bmtrace serve` (README, "Prometheus"); its ExecStart names $(BINDIR).
-install: bmtrace
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+# The unit runs `bmtrace serve` (README, "Prometheus"); its ExecStart names $(BINDIR). The
+# man page and the bash and zsh completions go where man and the shells look.
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+install: bmtrace $(BUILD)/bmtrace.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 bmtrace $(DESTDIR)$(BINDIR)/bmtrace
 	sed 's|/usr/local/bin/bmtrace|$(BINDIR)/bmtrace|' user/systemd/bmtrace.service \
 		>$(DESTDIR)$(UNITDIR)/bmtrace.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/bmtrace.service
+	install -m 0644 $(BUILD)/bmtrace.1 $(DESTDIR)$(MANDIR)/man1/bmtrace.1
+	install -m 0644 completion/bmtrace.bash $(DESTDIR)$(BASHCOMPDIR)/bmtrace
+	install -m 0644 completion/_bmtrace $(DESTDIR)$(ZSHCOMPDIR)/_bmtrace
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/bmtrace $(DESTDIR)$(UNITDIR)/bmtrace.service
+	rm -f $(DESTDIR)$(BINDIR)/bmtrace $(DESTDIR)$(UNITDIR)/bmtrace.service \
+		$(DESTDIR)$(MANDIR)/man1/bmtrace.1 $(DESTDIR)$(BASHCOMPDIR)/bmtrace \
+		$(DESTDIR)$(ZSHCOMPDIR)/_bmtrace
 
 format:
 	clang-format -i bpf/*.c bpf/*.h $(SRCS) $(wildcard user/*/*.h) tests/*/*.c

@@ -7,8 +7,9 @@
 #      alerts_test.yml` (the alerts fire on a runner whose tree came within 10% of its
 #      memory, and only there; on dropped trees);
 #   2. tests/fixtures/prometheus.yml, the scrape configuration: `promtool check config`;
-#   3. `make install DESTDIR=...`: bmtrace and user/systemd/bmtrace.service installed, the
-#      unit's ExecStart naming the installed binary, and `make uninstall` removing both;
+#   3. `make install DESTDIR=...`: bmtrace, user/systemd/bmtrace.service (the unit's ExecStart
+#      naming the installed binary), the man page and the bash and zsh completions installed,
+#      and `make uninstall` removing them all;
 #   4. user/systemd/bmtrace.service: `systemd-analyze verify` (on a copy whose ExecStart is
 #      this bmtrace, which must exist), and its exposure score for the log;
 #   5. the README shows the same alert expression and scrape target as the fixtures.
@@ -54,14 +55,18 @@ if [[ -x $BMTRACE ]]; then
 	if out=$(make -s -o bmtrace install DESTDIR="$dest" PREFIX=/opt/bmt 2>&1) &&
 		[[ -x $dest/opt/bmt/bin/bmtrace ]] &&
 		grep -q '^ExecStart=/opt/bmt/bin/bmtrace serve ' \
-			"$dest/opt/bmt/lib/systemd/system/bmtrace.service"; then
-		ok "make install: bmtrace and lib/systemd/system/bmtrace.service, ExecStart in BINDIR"
+			"$dest/opt/bmt/lib/systemd/system/bmtrace.service" &&
+		grep -q '^\.TH BMTRACE 1 ' "$dest/opt/bmt/share/man/man1/bmtrace.1" &&
+		grep -q '^complete -F _bmtrace bmtrace$' \
+			"$dest/opt/bmt/share/bash-completion/completions/bmtrace" &&
+		grep -q '^#compdef bmtrace$' "$dest/opt/bmt/share/zsh/site-functions/_bmtrace"; then
+		ok "make install: bmtrace, lib/systemd/system/bmtrace.service (ExecStart in BINDIR), its man page, bash and zsh completions"
 	else
 		bad "make install DESTDIR=$dest PREFIX=/opt/bmt: $out $(find "$dest" -type f)"
 	fi
 	make -s -o bmtrace uninstall DESTDIR="$dest" PREFIX=/opt/bmt >/dev/null 2>&1 || true
 	if [[ -z $(find "$dest" -type f 2>/dev/null) ]]; then
-		ok "make uninstall removes both"
+		ok "make uninstall removes them all"
 	else
 		bad "make uninstall left $(find "$dest" -type f)"
 	fi
