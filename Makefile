@@ -76,7 +76,7 @@ TEST_PACKAGES := libcmocka-dev libclang-rt-14-dev \
                  prometheus prometheus-pushgateway curl jq \
                  chromium fonts-dejavu-core \
                  tmux zsh libcap2-bin libxml2-utils valgrind cppcheck clang-tidy strace \
-                 python3 cmark-gfm man-db
+                 python3 python3-jsonschema cmark-gfm man-db
 
 .DELETE_ON_ERROR:
 .PHONY: fuzz fuzz-smoke

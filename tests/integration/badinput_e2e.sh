@@ -76,6 +76,7 @@ trace_opts=(
 	"--svg|--svg$files"
 	"--markdown|--markdown$files"
 	"--prometheus|--prometheus$files"
+	"--perfetto|--perfetto$files"
 	"-w|-w;--record$files"
 	"--record|-w;--record$files"
 	"--listen|--listen||foo|1.2.3.4:99999|[::1|:-1|127.0.0.1:x"

@@ -456,25 +456,17 @@ static bool is_peak_red(uint32_t px)
 }
 
 /*
- * Render the golden SVG in headless Chromium and look at it: every stage's area is on the
- * plot in its legend's colour, nothing of them rises above the peak marker, the marker is
- * drawn where the data peaks, and its label box holds the red title.
+ * svg_path rendered by headless Chromium at its own size into *img (skips the test without
+ * Chromium); returns the SVG's text.
  */
-static void test_svg_screenshot(void **state)
+static char *screenshot(struct itest_ctx *ctx, const char *svg_path, struct png *img)
 {
-	struct itest_ctx *ctx = *state;
-	char *chromium = find_chromium(), *svg_path = fixture("stages", "svg"), *svg, *url;
-	const char *png_path = itest_path(ctx, "chart.png"), *p;
+	char *chromium = find_chromium(), *svg, *url;
+	const char *png_path = itest_path(ctx, "chart.png");
 	char shot[PATH_MAX + 32], size[32], profile[PATH_MAX + 16], err[256];
-	double cx, cy, lx, ly, lw, lh, legend_x;
-	uint32_t colours[10];
-	size_t n_colours = 0;
-	long x, y, top = LONG_MAX, red = 0;
-	struct png img;
 
 	if (!chromium) {
-		printf("SKIP: test_svg_screenshot: no chromium in PATH (apt-get install "
-		       "chromium)\n");
+		printf("SKIP: no chromium in PATH (make test-deps): %s not rendered\n", svg_path);
 		skip();
 	}
 	svg = slurp_or_fail(svg_path, NULL);
@@ -491,10 +483,56 @@ static void test_svg_screenshot(void **state)
 		itest_dump_err(ctx, "chromium");
 		fail_msg("chromium could not render %s", svg_path);
 	}
-	if (png_load(png_path, &img, err, sizeof(err)))
+	if (png_load(png_path, img, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_int_equal(img.width, (uint32_t)attr_num(svg, "width"));
-	assert_int_equal(img.height, (uint32_t)attr_num(svg, "height"));
+	assert_int_equal(img->width, (uint32_t)attr_num(svg, "width"));
+	assert_int_equal(img->height, (uint32_t)attr_num(svg, "height"));
+	free(url);
+	free(chromium);
+	return svg;
+}
+
+/*
+ * The legend's swatches (14 x 14 squares, one per stage, in its order): their colours as a
+ * screen shows them (opacity 0.85 on white), at most max; *legend_x the leftmost's x.
+ */
+static size_t swatches(const char *svg, uint32_t *colours, size_t max, double *legend_x)
+{
+	const char *p = strstr(svg, ">stages</text>");
+	size_t n = 0;
+
+	assert_non_null(p);
+	*legend_x = 1e9;
+	while ((p = strstr(p, "<rect x=\"")) && n < max) {
+		const char *fill = strstr(p, "fill=\"#"), *end = strchr(p, '>');
+		const char *w = strstr(p, " width=\"14\" ");
+
+		if (w && w < end) {
+			*legend_x = fmin(*legend_x, attr_num(p, "x"));
+			colours[n++] = on_white((uint32_t)strtoul(fill + 7, NULL, 16), 0.85);
+		}
+		p++;
+	}
+	return n;
+}
+
+/*
+ * Render the golden SVG in headless Chromium and look at it: every stage's area is on the
+ * plot in its legend's colour, nothing of them rises above the peak marker, the marker is
+ * drawn where the data peaks, and its label box holds the red title.
+ */
+static void test_svg_screenshot(void **state)
+{
+	struct itest_ctx *ctx = *state;
+	char *svg_path = fixture("stages", "svg"), *svg;
+	const char *p;
+	double cx, cy, lx, ly, lw, lh, legend_x;
+	uint32_t colours[10];
+	size_t n_colours = 0;
+	long x, y, top = LONG_MAX, red = 0;
+	struct png img;
+
+	svg = screenshot(ctx, svg_path, &img);
 
 	/* where things are, from the SVG: the marker, its label, the legend's swatches */
 	p = tag_with(svg, "<circle", " cx=");
@@ -503,21 +541,7 @@ static void test_svg_screenshot(void **state)
 	p = tag_with(svg, "<rect", " rx=");
 	lx = attr_num(p, "x"), ly = attr_num(p, "y"), lw = attr_num(p, "width");
 	lh = attr_num(p, "height");
-	p = strstr(svg, ">stages</text>");
-	assert_non_null(p);
-	legend_x = 1e9;
-	/* the swatches: 14 x 14 squares, one per stage, in the legend's order */
-	while ((p = strstr(p, "<rect x=\"")) && n_colours < 10) {
-		const char *fill = strstr(p, "fill=\"#"), *end = strchr(p, '>');
-		const char *w = strstr(p, " width=\"14\" ");
-
-		if (w && w < end) {
-			legend_x = fmin(legend_x, attr_num(p, "x"));
-			colours[n_colours++] = on_white((uint32_t)strtoul(fill + 7, NULL, 16),
-							0.85);
-		}
-		p++;
-	}
+	n_colours = swatches(svg, colours, 10, &legend_x);
 	fprintf(stderr, "  peak marker at (%.1f, %.1f), label %.0fx%.0f at (%.1f, %.1f), "
 		"%zu stages, legend at x %.0f\n", cx, cy, lw, lh, lx, ly, n_colours, legend_x);
 	assert_int_equal(n_colours, 3);
@@ -556,10 +580,102 @@ static void test_svg_screenshot(void **state)
 	fprintf(stderr, "  %ld red pixels of text in the label\n", red);
 	assert_true(red >= 100);
 	png_free(&img);
-	free(url);
 	free(svg);
 	free(svg_path);
-	free(chromium);
+}
+
+/* Is a colour at least dist away from b in some channel? */
+static bool distinct(uint32_t a, uint32_t b, int dist)
+{
+	return !png_near(a, b, dist);
+}
+
+/*
+ * The chart of 13 processes in 13 stages of their own, with two rules that matched nothing
+ * and a budget far above the peak (tests/fixtures/many.bmt; issue 13): rendered, each of the
+ * 14 stages that held memory has its own colour in the legend (no two alike) and on the
+ * plot; the two of 0 B come after them; the budget's legend text is whole, on the canvas.
+ */
+static void test_svg_many_stages(void **state)
+{
+	struct itest_ctx *ctx = *state;
+	char *trace = fixture("many", "bmt"), specs[15][40], *svg;
+	const char *args[24] = { "report", trace, "-q", "--max-peak", "1G", "--svg" };
+	const char *svg_path = itest_path(ctx, "many.svg"), *p, *nothing;
+	uint32_t colours[20];
+	size_t n = 6, n_colours = 0;
+	double legend_x = 1e9, last_y = 0;
+	struct png img;
+
+	args[n++] = svg_path;
+	for (int i = 0; i < 15; i++) {
+		if (i < 13)
+			snprintf(specs[i], sizeof(specs[i]), "--stage=hog%d=hold %d$", i + 1, i + 1);
+		else
+			snprintf(specs[i], sizeof(specs[i]), "--stage=nothing%d=^zzz%d", i - 12, i);
+		args[n++] = specs[i]; /* one argument each: run_bmtrace takes at most 31 */
+	}
+	args[n] = NULL;
+	run_bmtrace(ctx, args, 0);
+	svg = screenshot(ctx, svg_path, &img);
+	/* the legend: every stage named, those of 0 B last, the budget's text whole */
+	nothing = strstr(svg, ">nothing1</text>");
+	assert_non_null(nothing);
+	assert_true(strstr(svg, ">hog13</text>") < nothing);
+	assert_true(strstr(svg, ">sh</text>") < nothing);
+	assert_null(strstr(svg, "more stage"));
+	assert_non_null(strstr(svg, ">--max-peak 1.00 GiB</text>"));
+	p = strstr(svg, ">above the chart: the peak is ");
+	assert_non_null(p);
+	for (const char *t = strstr(svg, "<text "); t; t = strstr(t + 1, "<text "))
+		last_y = fmax(last_y, attr_num(t, "y"));
+	fprintf(stderr, "  lowest text at y %.0f of a %u px canvas\n", last_y, img.height);
+	assert_true(last_y + 4 <= img.height);
+	/* the swatches: a colour of its own for each stage that held memory */
+	n_colours = swatches(svg, colours, 14, &legend_x);
+	assert_int_equal(n_colours, 14);
+	for (size_t a = 0; a < n_colours; a++) {
+		long count = 0;
+
+		for (size_t b = 0; b < a; b++)
+			if (!distinct(colours[a], colours[b], 24))
+				fail_msg("stages %zu and %zu look alike: #%06x, #%06x", b, a,
+					 colours[b], colours[a]);
+		for (long y = 0; y < (long)img.height; y++)
+			for (long x = 0; x < (long)legend_x - 4; x++)
+				count += png_near(png_pixel(&img, x, y), colours[a], 6);
+		fprintf(stderr, "  stage %zu (#%06x on screen): %ld pixels\n", a, colours[a],
+			count);
+		if (count < 30)
+			fail_msg("stage %zu's colour #%06x is on %ld pixels of the plot", a,
+				 colours[a], count);
+	}
+	png_free(&img);
+	free(svg);
+	free(trace);
+}
+
+/*
+ * A run of a quarter of a millisecond (`true`, tests/fixtures/true.bmt): its time axis in
+ * milliseconds, not ticks of 5e-05 s, and "1 process".
+ */
+static void test_svg_tiny_run(void **state)
+{
+	struct itest_ctx *ctx = *state;
+	char *trace = fixture("true", "bmt"), *svg;
+	const char *svg_path = itest_path(ctx, "true.svg");
+	int ticks = 0;
+
+	run_bmtrace(ctx, ARGV("report", trace, "-q", "--svg", svg_path), 0);
+	svg = slurp_or_fail(svg_path, NULL);
+	assert_non_null(strstr(svg, " · 1 process · "));
+	for (const char *p = strstr(svg, " ms</text>"); p; p = strstr(p + 1, " ms</text>"))
+		ticks++;
+	fprintf(stderr, "  %d labels in ms\n", ticks);
+	assert_true(ticks >= 4);
+	assert_null(strstr(svg, "e-0"));
+	free(svg);
+	free(trace);
 }
 
 /* ---- bmtrace diff of two recorded runs ---- */
@@ -713,6 +829,8 @@ int reports_run(void)
 		TEST(test_csv_peak_is_json_peak),
 		TEST(test_svg_well_formed_with_peak_label),
 		TEST(test_svg_screenshot),
+		TEST(test_svg_many_stages),
+		TEST(test_svg_tiny_run),
 		TEST(test_diff_recorded_runs),
 		TEST(test_gate_on_a_recording),
 		TEST(test_gate_and_timeline_live),

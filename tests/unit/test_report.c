@@ -835,6 +835,20 @@ static void test_timeline_csv(void **state)
 				    "e\xef\xbf\xbd[1m\xef\xbf\xbd\xef\xbf\xbd,"
 				    "\"li,\"\"nk\"\"\n\xef\xbf\xbd\"\n1.000000000,"));
 	free(csv);
+	/* no column name twice: a stage named like a fixed column, two that clean alike */
+	fx->stages[0].name = "tree_bytes";
+	fx->stages[1].name = "time_s";
+	assert_int_equal(report_timeline(fx->path, &fx->run, &fx->r, t), 0);
+	csv = read_all(fx->path);
+	assert_non_null(strstr(csv, "time_s,tree_bytes,anon_bytes,tree_bytes (stage 1),"
+				    "time_s (stage 2)\n"));
+	free(csv);
+	fx->stages[0].name = "a\xff";
+	fx->stages[1].name = "a\xfe";
+	assert_int_equal(report_timeline(fx->path, &fx->run, &fx->r, t), 0);
+	csv = read_all(fx->path);
+	assert_non_null(strstr(csv, "anon_bytes,a\xef\xbf\xbd,a\xef\xbf\xbd (stage 2)\n"));
+	free(csv);
 	fx->stages[0].name = "compile";
 	fx->stages[1].name = "li,\"nk\"";
 	assert_int_equal(report_timeline(fx->path, &fx->run, &fx->r, t), 0);

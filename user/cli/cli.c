@@ -42,6 +42,9 @@ static const char usage_outputs[] =
 "      --svg FILE        a chart of the timeline, stacked by stage, the peak labelled\n"
 "      --markdown FILE   a Markdown summary, e.g. --markdown \"$GITHUB_STEP_SUMMARY\"\n"
 "      --prometheus FILE  the final metrics as a node_exporter textfile\n"
+"      --perfetto FILE   the run as a Chrome/Perfetto JSON trace: each process's\n"
+"                        memory over time, the tree total, exec and exit; open it in\n"
+"                        ui.perfetto.dev or chrome://tracing\n"
 "  -q, --quiet           no summary on the terminal (-o FILE is still written)\n";
 
 static const char usage_budget[] =

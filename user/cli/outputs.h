@@ -20,6 +20,7 @@
 	X(SVG, 0, "--svg", "svg", write_svg)                                                       \
 	X(MARKDOWN, 0, "--markdown", "markdown", write_markdown)                                   \
 	X(PROMETHEUS, 0, "--prometheus", "prometheus", write_prometheus)                           \
+	X(PERFETTO, 0, "--perfetto", "perfetto", write_perfetto)                                   \
 	X(RECORD, 'w', "-w", "record", NULL)
 
 enum bmt_output {

@@ -22,6 +22,9 @@ int session__record(void *ctx, const void *rec, size_t len)
 		if (rc)
 			s->rec_errno = -rc;
 	}
+	/* before the collector: a process is named before its first point */
+	if (s->perf)
+		perfetto__record(s->perf, rec, len); /* out of memory: its report fails */
 	rc = collector__feed(s->coll, rec, len);
 	if (rc == -ENOMEM)
 		return rc;
@@ -42,7 +45,7 @@ static void on_sample(void *ctx, const struct bmt_sample *smp)
 
 static int wants_timeline(const struct config *cfg)
 {
-	return cfg->out[BMT_OUT_TIMELINE] || cfg->out[BMT_OUT_SVG];
+	return cfg->out[BMT_OUT_TIMELINE] || cfg->out[BMT_OUT_SVG] || cfg->out[BMT_OUT_PERFETTO];
 }
 
 int session__init(struct session *s, struct config *cfg, const struct stages *stages)
@@ -60,6 +63,14 @@ int session__init(struct session *s, struct config *cfg, const struct stages *st
 	}
 	if (s->tl || cfg->budget_bytes)
 		collector__on_sample(s->coll, on_sample, s);
+	if (cfg->out[BMT_OUT_PERFETTO]) {
+		s->perf = perfetto__new();
+		if (!s->perf) {
+			esc_say(stderr, "out of memory");
+			return -1;
+		}
+		collector__on_proc(s->coll, perfetto__proc, s->perf);
+	}
 	return 0;
 }
 
@@ -69,6 +80,7 @@ void session__free(struct session *s)
 		tracefile__abort(s->rec);
 	collector__free(s->coll);
 	timeline__free(s->tl);
+	perfetto__free(s->perf);
 	stages__free(s->own_stages);
 	runner__free_creds(&s->creds);
 }
@@ -179,6 +191,11 @@ static int write_prometheus(struct session *s, const struct bmt_result *r, const
 		rc = prom_write_file(path, &snap);
 	prom_snapshot_clear(&snap);
 	return rc;
+}
+
+static int write_perfetto(struct session *s, const struct bmt_result *r, const char *path)
+{
+	return s->tl_errno ? -s->tl_errno : perfetto__write(s->perf, path, &s->run, s->tl);
 }
 
 #define WRITER(kind, sopt, opt, lopt, fn) [BMT_OUT_##kind] = (fn),

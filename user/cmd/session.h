@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "cli.h"
 #include "collector.h"
+#include "perfetto.h"
 #include "prom.h"
 #include "run.h"
 #include "runner.h"
@@ -27,7 +28,8 @@ struct session {
 	uint64_t feed_errors;
 	struct bmt_run run;
 	struct runner_creds creds;    /* whom the output files are for (uid -1: bmtrace's user) */
-	struct timeline *tl;          /* --timeline, --svg */
+	struct timeline *tl;          /* --timeline, --svg, --perfetto */
+	struct perfetto *perf;        /* --perfetto: the per-process series */
 	int tl_errno;                 /* the timeline ran out of memory: those reports fail */
 };
 

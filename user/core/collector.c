@@ -195,6 +195,11 @@ struct collector {
 	void *sample_ctx;
 	uint64_t *sample_stage;
 
+	bmt_proc_fn proc_fn;   /* each process's contribution after a record changed it */
+	void *proc_ctx;
+	struct proc_change { uint32_t pid; uint64_t bytes; } *changed; /* during one record */
+	size_t n_changed, cap_changed;
+
 	struct bmt_result res; /* what collector__result returns, with its arrays */
 	struct bmt_peak_proc *res_peak;
 	struct bmt_stage_result *res_stages;
@@ -369,6 +374,40 @@ static void emit_sample(struct collector *c, uint64_t ts)
 
 /* ---- contributions ---- */
 
+/* p's contribution changed in this record: kept for emit_changes (on_proc). */
+static void note_change(struct collector *c, const struct proc *p)
+{
+	if (!c->proc_fn)
+		return;
+	if (c->n_changed == c->cap_changed) {
+		size_t cap = c->cap_changed ? 2 * c->cap_changed : 16;
+		struct proc_change *v = realloc(c->changed, cap * sizeof(*v));
+
+		if (!v)
+			return; /* a point of the per-process series lost, the accounting not */
+		c->changed = v;
+		c->cap_changed = cap;
+	}
+	c->changed[c->n_changed++] = (struct proc_change){ p->pid, sum3(p->bytes) };
+}
+
+/*
+ * After a record: each process it changed, with its contribution once the record is done
+ * (a record may move one several times: the last value is the one that holds).
+ */
+static void emit_changes(struct collector *c)
+{
+	for (size_t i = 0; i < c->n_changed; i++) {
+		size_t j = i + 1;
+
+		while (j < c->n_changed && c->changed[j].pid != c->changed[i].pid)
+			j++;
+		if (j == c->n_changed)
+			c->proc_fn(c->proc_ctx, c->now, c->changed[i].pid, c->changed[i].bytes);
+	}
+	c->n_changed = 0;
+}
+
 /* Add (sign > 0) or remove an mm's contribution: its owner, stage, command and the totals. */
 static void apply(struct collector *c, struct mm *m, const uint64_t *v, uint64_t raw, int sign)
 {
@@ -383,6 +422,7 @@ static void apply(struct collector *c, struct mm *m, const uint64_t *v, uint64_t
 	c->raw = sign > 0 ? c->raw + raw : c->raw - raw;
 	if (!p || !total)
 		return;
+	note_change(c, p);
 	if (sum3(p->bytes) > p->peak_bytes)
 		p->peak_bytes = sum3(p->bytes);
 	if (sum3(p->bytes) > p->cmd_peak)
@@ -989,6 +1029,8 @@ int collector__feed(struct collector *c, const void *rec, size_t len)
 		rc = -EINVAL;
 		break;
 	}
+	if (c->n_changed)
+		emit_changes(c);
 	if (rc <= 0)
 		return rc;
 	update_peaks(c, c->now);
@@ -1078,7 +1120,14 @@ void collector__free(struct collector *c)
 	free(c->snap_stage);
 	free(c->snap_cmd);
 	free(c->sample_stage);
+	free(c->changed);
 	free(c);
+}
+
+void collector__on_proc(struct collector *c, bmt_proc_fn fn, void *ctx)
+{
+	c->proc_fn = fn;
+	c->proc_ctx = ctx;
 }
 
 void collector__on_sample(struct collector *c, bmt_sample_fn fn, void *ctx)

@@ -111,6 +111,13 @@ struct bmt_sample {
 typedef void (*bmt_sample_fn)(void *ctx, const struct bmt_sample *s);
 
 /*
+ * Per process: its contribution to the tree (bytes) at ts, after each record that changed
+ * it (the per-process series of --perfetto). The contributions of the processes alive add
+ * up to the tree total; a process's falls to 0 when its memory is freed.
+ */
+typedef void (*bmt_proc_fn)(void *ctx, uint64_t ts, uint32_t pid, uint64_t bytes);
+
+/*
  * Returns NULL with errno set on failure. stages may be NULL (one default stage). The
  * collector keeps a pointer to stages: it must outlive the collector.
  */
@@ -119,6 +126,9 @@ void collector__free(struct collector *c);
 
 /* Receive every change of the tree total (for timelines); fn NULL turns it off. */
 void collector__on_sample(struct collector *c, bmt_sample_fn fn, void *ctx);
+
+/* Receive every change of a process's contribution; fn NULL turns it off. */
+void collector__on_proc(struct collector *c, bmt_proc_fn fn, void *ctx);
 
 /*
  * Declare the root process before its records arrive (wrap mode: bmtrace forked it). argv

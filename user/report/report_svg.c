@@ -35,13 +35,20 @@
 #define CHAR_W	     6.8 /* average advance of a 12 px character, to size the peak's label */
 #define LINE_H	     17  /* the peak label's line height */
 #define TOP_PROCS    3
-#define LEGEND_ROWS  12
+#define ROW_H	     34 /* a stage's legend row: its name, then its bytes */
+#define ITEM_H	     22 /* a one-line legend row */
 #define NAME_COLS    22
 
-/* Tableau 10: distinct, print- and colour-blind-friendly hues, one per stage. */
+/*
+ * Tableau 10 (print- and colour-blind-friendly), then ten hues far from each of them: a
+ * colour of its own for each of 20 stages; the stages past them share OTHER_COLOR.
+ */
 static const char *const palette[] = { "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
-				       "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac" };
+				       "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+				       "#17becf", "#bcbd22", "#6a3d9a", "#1b9e77", "#e7298a",
+				       "#1f4e79", "#8c2d04", "#b3de69", "#7570b3", "#ffff99" };
 #define N_COLORS (sizeof(palette) / sizeof(palette[0]))
+#define OTHER_COLOR  "#d9d9d9"
 #define PEAK_COLOR   "#c0392b"
 #define BUDGET_COLOR "#c0392b"
 
@@ -51,6 +58,10 @@ struct chart {
 	const struct bmt_result *r;
 	const struct timeline *tl; /* coarsened to about one row per pixel */
 	size_t *col;		   /* r's stage k is the rows' stage_bytes[col[k]] */
+	size_t *slot;		   /* stage k's row in the legend: those that held memory first */
+	size_t *at_slot;	   /* the stage in each legend row */
+	size_t legend_rows;	   /* stages named in the legend; the rest are "… N more" */
+	int height;		   /* of the canvas: HEIGHT, or more for a long legend */
 	double t_max;		   /* seconds at the right edge */
 	double y_max;		   /* bytes at the top */
 	double label_x;		   /* the peak label's left edge */
@@ -120,25 +131,28 @@ static double nice_step(double raw)
 	return p * (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10);
 }
 
-/* The time axis's unit for a run of t_max seconds: seconds, minutes past 3, hours past 3. */
+/*
+ * The time axis's unit for a run of t_max seconds: hours past 3, minutes past 3, seconds
+ * past 0.1, else milliseconds (a `true` runs for a quarter of one).
+ */
 static double time_unit(double t_max, const char **name)
 {
-	double unit = t_max >= 3 * 3600 ? 3600 : t_max >= 180 ? 60 : 1;
+	double unit = t_max >= 3 * 3600 ? 3600 : t_max >= 180 ? 60 : t_max >= 0.1 ? 1 : 1e-3;
 
-	*name = unit == 3600 ? "h" : unit == 60 ? "min" : "s";
+	*name = unit == 3600 ? "h" : unit == 60 ? "min" : unit == 1 ? "s" : "ms";
 	return unit;
 }
 
-/* "0.075 s", "2.71 s", "95.3 s", "14.5 min", "3.25 h": in the unit of the chart's time axis. */
+/* "0.075 s", "2.71 s", "95.3 s", "14.5 min", "3.25 h", "0.250 ms": in the time axis's unit. */
 static const char *fmt_time(const struct chart *c, double s, char *buf, size_t len)
 {
 	const char *name;
-	double unit = time_unit(c->t_max, &name);
+	double unit = time_unit(c->t_max, &name), v = s / unit;
 
 	if (unit > 1)
-		snprintf(buf, len, unit == 60 ? "%.1f %s" : "%.2f %s", s / unit, name);
+		snprintf(buf, len, unit == 60 ? "%.1f %s" : "%.2f %s", v, name);
 	else
-		snprintf(buf, len, s < 1 ? "%.3f s" : s < 10 ? "%.2f s" : "%.1f s", s);
+		snprintf(buf, len, v < 1 ? "%.3f %s" : v < 10 ? "%.2f %s" : "%.1f %s", v, name);
 	return buf;
 }
 
@@ -193,6 +207,12 @@ static void x_axis(struct chart *c)
 	fprintf(c->f, "</g>\n");
 }
 
+/* Stage k's colour: its own when the legend names it, else the one of the rest. */
+static const char *colour(const struct chart *c, size_t k)
+{
+	return c->slot[k] < c->legend_rows ? palette[c->slot[k] % N_COLORS] : OTHER_COLOR;
+}
+
 /* Bytes of the stages 0..k (inclusive; k < 0: none) at row i: the top of stage k's area. */
 static double stacked(const struct chart *c, const struct timeline_row *row, long k)
 {
@@ -214,7 +234,7 @@ static void stage_area(struct chart *c, size_t k)
 	struct timeline_row row;
 	double x_end = x_of(c, c->t_max);
 
-	fprintf(c->f, "<path fill=\"%s\" fill-opacity=\"0.85\" d=\"", palette[k % N_COLORS]);
+	fprintf(c->f, "<path fill=\"%s\" fill-opacity=\"0.85\" d=\"", colour(c, k));
 	for (i = 0; i < n; i++) {
 		timeline__row(c->tl, i, &row);
 		fprintf(c->f, i ? "H%.1fV%.1f" : "M%.1f %.1f", x_of(c, run_rel_s(c->run, row.ts)),
@@ -260,9 +280,9 @@ static void header(struct chart *c)
 		fprintf(c->f, "killed by signal %d", run->signal);
 	else
 		fprintf(c->f, "exit status unknown");
-	fprintf(c->f, " · %s · %" PRIu64 " processes · peak %s",
+	fprintf(c->f, " · %s · %" PRIu64 " process%s · peak %s",
 		fmt_time(c, run_rel_s(run, run->end_ts), t, sizeof(t)), c->r->processes_total,
-		util_fmt_bytes(c->r->peak.bytes, b, sizeof(b)));
+		c->r->processes_total == 1 ? "" : "es", util_fmt_bytes(c->r->peak.bytes, b, sizeof(b)));
 	if (run->stats.lost || run->stats.unpaired)
 		fprintf(c->f, " (events lost: a lower bound)");
 	fprintf(c->f, "</text>\n");
@@ -280,46 +300,82 @@ static void legend_row(struct chart *c, int y, const char *swatch, const char *n
 			LEGEND_X + 22, y + 24, detail);
 }
 
+/*
+ * The legend's order: the stages that held memory first (in the result's order), then those
+ * that held none, so a stage of 0 B never takes a row while one that held memory is folded
+ * into "… N more stages"; and how tall the canvas must be for the legend.
+ */
+static int legend_order(struct chart *c)
+{
+	const struct bmt_result *r = c->r;
+	size_t n = 0, fit;
+	int tail = 6 + 2 * ITEM_H + (c->run->budget_bytes ? ITEM_H + 14 : 0) + 16;
+
+	c->slot = calloc(r->n_stages + 1, sizeof(*c->slot));
+	c->at_slot = calloc(r->n_stages + 1, sizeof(*c->at_slot));
+	if (!c->slot || !c->at_slot)
+		return -ENOMEM;
+	for (int held = 1; held >= 0; held--)
+		for (size_t k = 0; k < r->n_stages; k++)
+			if ((r->stages[k].peak_bytes > 0) == held) {
+				c->at_slot[n] = k;
+				c->slot[k] = n++;
+			}
+	/* as many as have a colour of their own; the canvas grows below the plot to hold them */
+	c->legend_rows = r->n_stages < N_COLORS ? r->n_stages : N_COLORS;
+	fit = PLOT_TOP + c->legend_rows * ROW_H + (r->n_stages > c->legend_rows ? ITEM_H : 0) +
+	      (size_t)tail + 6;
+	c->height = fit > HEIGHT ? (int)fit : HEIGHT;
+	return 0;
+}
+
 static void legend(struct chart *c)
 {
 	const struct bmt_result *r = c->r;
-	size_t k, shown = r->n_stages < LEGEND_ROWS ? r->n_stages : LEGEND_ROWS;
 	char sw[256], detail[64], b1[16], b2[16];
+	struct budget_eval e;
 	int y = PLOT_TOP;
 
 	fprintf(c->f, "<g>\n<text x=\"%d\" y=\"%d\" font-size=\"12\" font-weight=\"bold\" "
 		      "fill=\"#222\">stages</text>\n", LEGEND_X, y - 8);
-	for (k = 0; k < shown; k++, y += 34) {
+	for (size_t i = 0; i < c->legend_rows; i++, y += ROW_H) {
+		size_t k = c->at_slot[i];
+
 		snprintf(sw, sizeof(sw), "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" "
-			 "fill=\"%s\" fill-opacity=\"0.85\"/>", LEGEND_X, y, palette[k % N_COLORS]);
+			 "fill=\"%s\" fill-opacity=\"0.85\"/>", LEGEND_X, y, colour(c, k));
 		snprintf(detail, sizeof(detail), "at peak %s · max %s",
 			 util_fmt_bytes(r->stages[k].bytes_at_peak, b1, sizeof(b1)),
 			 util_fmt_bytes(r->stages[k].peak_bytes, b2, sizeof(b2)));
 		legend_row(c, y, sw, r->stages[k].name, detail);
 	}
-	if (r->n_stages > shown) {
-		fprintf(c->f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#666\">… %zu more "
-			"stages</text>\n", LEGEND_X, y + 10, r->n_stages - shown);
-		y += 22;
+	if (r->n_stages > c->legend_rows) {
+		fprintf(c->f, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/>"
+			      "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#666\">… %zu more "
+			      "stage%s</text>\n", LEGEND_X, y - 2, OTHER_COLOR, LEGEND_X + 22, y + 10,
+			r->n_stages - c->legend_rows, r->n_stages - c->legend_rows == 1 ? "" : "s");
+		y += ITEM_H;
 	}
 	y += 6;
 	snprintf(sw, sizeof(sw), "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#222\" "
 		 "stroke-width=\"1.5\"/>", LEGEND_X, LEGEND_X + 14, y + 7, y + 7);
 	legend_row(c, y, sw, "tree total", NULL);
-	y += 22;
+	y += ITEM_H;
 	snprintf(sw, sizeof(sw), "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#222\" "
 		 "stroke-dasharray=\"3 2\"/>", LEGEND_X, LEGEND_X + 14, y + 7, y + 7);
 	legend_row(c, y, sw, "anon + shmem", NULL);
-	if (c->run->budget_bytes) {
-		y += 22;
+	if (budget_eval(c->run, c->r, &e)) {
+		char name[48];
+
+		y += ITEM_H;
 		snprintf(sw, sizeof(sw), "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" "
 			 "stroke=\"%s\" stroke-dasharray=\"6 3\" stroke-width=\"1.5\"/>",
 			 LEGEND_X, LEGEND_X + 14, y + 7, y + 7, BUDGET_COLOR);
-		snprintf(detail, sizeof(detail), "%s %s%s",
-			 c->run->budget_gate ? "--max-peak" : "--budget",
-			 util_fmt_bytes(c->run->budget_bytes, b1, sizeof(b1)),
-			 c->budget_shown ? "" : ", above");
-		legend_row(c, y, sw, detail, NULL);
+		snprintf(name, sizeof(name), "%s %s", c->run->budget_gate ? "--max-peak" : "--budget",
+			 util_fmt_bytes(e.budget, b1, sizeof(b1)));
+		/* off the scale: said on a line of its own, never cut */
+		snprintf(detail, sizeof(detail), "above the chart: the peak is %.0f%% of it",
+			 100.0 * (double)r->peak.bytes / (double)e.budget);
+		legend_row(c, y, sw, name, c->budget_shown ? NULL : detail);
 	}
 	fprintf(c->f, "</g>\n");
 }
@@ -444,7 +500,7 @@ static int draw(struct chart *c)
 	fprintf(c->f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		      "viewBox=\"0 0 %d %d\" font-family=\"%s\">\n<title>bmtrace: ",
-		WIDTH, HEIGHT, WIDTH, HEIGHT, FONT);
+		WIDTH, c->height, WIDTH, c->height, FONT);
 	put_argv(c->f, c->run->argv, 80);
 	fprintf(c->f, "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
 	header(c);
@@ -490,9 +546,13 @@ int report_svg(const char *path, const struct bmt_run *run, const struct bmt_res
 		goto out;
 	}
 	timeline__stage_columns(c.tl, r, c.col);
-	err = util_write_atomic(path, write_svg, &c);
+	err = legend_order(&c);
+	if (!err)
+		err = util_write_atomic(path, write_svg, &c);
 out:
 	free(c.col);
+	free(c.slot);
+	free(c.at_slot);
 	timeline__free((struct timeline *)c.tl);
 	return err;
 }

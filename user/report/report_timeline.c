@@ -2,11 +2,12 @@
 /*
  * report_timeline - the timeline as CSV (RFC 4180, one header line): time_s, tree_bytes,
  * anon_bytes, then one column per stage named after it (made valid UTF-8 without controls,
- * see out_csv_field), in the result's stage order. Rows follow timeline.h's rule, so the
+ * see column_names: never two columns of one name), in the result's stage order. Rows follow timeline.h's rule, so the
  * tree_bytes column's maximum is the JSON's peak.bytes at its peak.time_s. Seconds are
  * exact to the nanosecond from the run's time zero, like the JSON's times. gzip-compressed
  * when the path ends in ".gz".
  */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -46,23 +47,13 @@ static void out_str(struct out *o, const char *s)
 	out_write(o, s, strlen(s));
 }
 
-/*
- * A CSV field from a name: valid UTF-8 with no control character but the newline (each
- * byte of invalid UTF-8 and each other control becomes U+FFFD, as in Prometheus label
- * values), quoted, with quotes doubled, when it holds a comma, quote or line break.
- */
-static void out_csv_field(struct out *o, const char *name)
+/* A CSV field: quoted, with quotes doubled, when it holds a comma, quote or line break. */
+static void out_csv_field(struct out *o, const char *s)
 {
-	char *s = util_utf8_clean(name, 1);
 	const char *p;
 
-	if (!s) {
-		o->err = o->err ? o->err : ENOMEM;
-		return;
-	}
 	if (!strpbrk(s, ",\"\n")) {
 		out_str(o, s);
-		free(s);
 		return;
 	}
 	out_write(o, "\"", 1);
@@ -72,7 +63,53 @@ static void out_csv_field(struct out *o, const char *name)
 		out_write(o, p, 1);
 	}
 	out_write(o, "\"", 1);
-	free(s);
+}
+
+static bool taken(char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], s))
+			return true;
+	return false;
+}
+
+/*
+ * The stage columns' names: each stage's name made valid UTF-8 with no control character
+ * but the newline (each byte of invalid UTF-8 and each other control becomes U+FFFD, as in
+ * Prometheus label values). A column name is never given twice, so that a program reading
+ * the header by name finds each: a stage named like a fixed column (tree_bytes), or two
+ * whose names clean to the same text, get " (stage N)" added, N the stage's place. NULL on
+ * allocation failure; names[0..2] are the fixed columns, names[3 + k] stage k's.
+ */
+static char **column_names(const struct bmt_result *r)
+{
+	static const char *const fixed[] = { "time_s", "tree_bytes", "anon_bytes" };
+	size_t n = 0;
+	char **names = calloc(r->n_stages + 3, sizeof(*names));
+
+	for (size_t i = 0; names && i < 3; i++)
+		if (!(names[n++] = strdup(fixed[i])))
+			goto nomem;
+	for (size_t k = 0; names && k < r->n_stages; k++) {
+		char *s = util_utf8_clean(r->stages[k].name, 1);
+
+		while (s && taken(names, n, s)) {
+			char *t;
+
+			if (asprintf(&t, "%s (stage %zu)", s, k + 1) < 0)
+				t = NULL;
+			free(s);
+			s = t;
+		}
+		if (!(names[n++] = s))
+			goto nomem;
+	}
+	return names;
+nomem:
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	return NULL;
 }
 
 struct csv {
@@ -84,11 +121,19 @@ struct csv {
 
 static void write_header(struct out *o, const struct bmt_result *r)
 {
-	out_str(o, "time_s,tree_bytes,anon_bytes");
-	for (size_t k = 0; k < r->n_stages; k++) {
-		out_write(o, ",", 1);
-		out_csv_field(o, r->stages[k].name);
+	char **names = column_names(r);
+
+	if (!names) {
+		o->err = o->err ? o->err : ENOMEM;
+		return;
 	}
+	for (size_t i = 0; i < r->n_stages + 3; i++) {
+		if (i)
+			out_write(o, ",", 1);
+		out_csv_field(o, names[i]);
+		free(names[i]);
+	}
+	free(names);
 	out_write(o, "\n", 1);
 }
 
