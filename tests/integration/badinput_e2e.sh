@@ -112,7 +112,7 @@ serve_opts=(
 	"--stages|--stages||gcc"
 )
 # Options that take no value, and what the list above leaves to other checks.
-flags=" -q --quiet -v --verbose -h --help -V --version --wait-all "
+flags=" -q --quiet -v --verbose -h --help -V --version --wait-all --progress "
 
 # try MODE-PREFIX-ARGS -- SPEC...: each spec's bad values and its missing value.
 checked=0
@@ -175,6 +175,7 @@ combos() {
 	expect_bad "--max-peak" --max-peak 1G --max-peak 2G -- touch "$marker"
 	expect_bad "--stages" --stages toolchain --stages toolchain -- touch "$marker"
 	expect_bad "help" help nosuch
+	expect_bad "--progress" report --progress "$FIXTURES/forkexec.bmt"
 	expect_bad "--job" --pushgateway http://127.0.0.1:9/ -- touch "$marker"
 	expect_bad "--pushgateway" --job j -- touch "$marker"
 	expect_bad "--linger" --linger 3 -- touch "$marker"

@@ -84,6 +84,9 @@ static const char usage_running[] =
 "                        user, so builds never leave root-owned files)\n"
 "      --wait-all        keep tracing until every descendant has exited, not just\n"
 "                        COMMAND\n"
+"      --progress        a live status line at the bottom of the terminal (tree now,\n"
+"                        peak so far, processes, the largest), erased at the end; and\n"
+"                        any time, kill -USR1 prints that line on stderr, as dd does\n"
 "      --ring-size SIZE  kernel-to-bmtrace buffer (default 8M, 1M per CPU past 8);\n"
 "                        losses are counted and reported\n"
 "      --max-processes N  processes (and address spaces) followed at once (default\n"
@@ -200,7 +203,7 @@ static void print_help(enum bmt_mode mode, FILE *out)
 }
 
 enum {
-	OPT_JSON = 256, OPT_STAGE, OPT_STAGES, OPT_WAIT_ALL, OPT_RING, OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS,
+	OPT_JSON = 256, OPT_STAGE, OPT_STAGES, OPT_WAIT_ALL, OPT_PROGRESS, OPT_RING, OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS,
 	OPT_LISTEN, OPT_LINGER, OPT_PUSH, OPT_JOB, OPT_MAX_PROCS,
 	OPT_OUT, /* OPT_OUT + enum bmt_output: the outputs without a short option */
 };
@@ -224,6 +227,7 @@ static int output_of(int c)
 static const struct option options[] = {
 	BMT_OUTPUTS(OUT_OPTION)
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "stage", required_argument, NULL, OPT_STAGE }, { "pid", required_argument, NULL, 'p' },
 	{ "stages", required_argument, NULL, OPT_STAGES },
 	{ "user", required_argument, NULL, 'u' },    { "wait-all", no_argument, NULL, OPT_WAIT_ALL },
@@ -688,6 +692,9 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		case OPT_WAIT_ALL:
 			cfg->wait_all = 1;
 			break;
+		case OPT_PROGRESS:
+			cfg->progress = 1;
+			break;
 		case OPT_RING:
 			if (util_parse_size(optarg, &cfg->ring_bytes) || cfg->ring_bytes < 4096 ||
 			    cfg->ring_bytes > (1ull << 30))
@@ -725,10 +732,11 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			    "", "");
 	if (report) {
 		if (cfg->out[BMT_OUT_RECORD] || cfg->user || cfg->wait_all || cfg->mode == MODE_PID || cfg->listen ||
-		    cfg->ring_bytes || cfg->max_procs)
+		    cfg->ring_bytes || cfg->max_procs || cfg->progress)
 			return fail(err, errlen, "report: %s applies only while tracing%s",
 				    cfg->out[BMT_OUT_RECORD] ? "-w" : cfg->user ? "-u" :
 				    cfg->wait_all ? "--wait-all" : cfg->listen ? "--listen" :
+				    cfg->progress ? "--progress" :
 				    cfg->ring_bytes ? "--ring-size" :
 				    cfg->max_procs ? "--max-processes" : "-p",
 				    "");

@@ -31,6 +31,7 @@ struct config {
 	const char *stages_preset; /* --stages NAME: its rules are in stage_specs, after --stage's */
 	struct stages *stages; /* the --stage rules compiled (never NULL after a parse) */
 	int quiet, verbose, wait_all;
+	int progress;         /* --progress: a live status line on stderr when it is a terminal */
 	uint64_t ring_bytes;  /* --ring-size; 0 = default */
 	unsigned int max_procs; /* --max-processes; 0 = default (BMT_MAX_PROCS) */
 	const char *listen;   /* --listen ADDR:PORT: Prometheus /metrics while tracing */

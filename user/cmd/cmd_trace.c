@@ -22,6 +22,7 @@
 #include "jobctl.h"
 #include "loop.h"
 #include "procscan.h"
+#include "progress.h"
 #include "prom.h"
 #include "session.h"
 #include "status.h"
@@ -30,6 +31,7 @@
 
 #define DRAIN_MS 50              /* records come without wake-ups: drain at least this often */
 #define PUBLISH_NS 100000000ull /* a new /metrics page at most every 100 ms */
+#define PROGRESS_NS 250000000ull /* the --progress line redrawn at most every 250 ms */
 
 struct live {
 	struct session s;
@@ -40,6 +42,8 @@ struct live {
 	struct http_server *http; /* --listen */
 	uint64_t published;       /* when /metrics last got a new page */
 	char **attached_argv;     /* -p: the root's cmdline */
+	struct progress *progress; /* --progress on a terminal */
+	uint64_t drawn;           /* when the progress line was last drawn */
 };
 
 /*
@@ -68,11 +72,45 @@ static void publish(struct live *lv, int force)
 
 /* ---- the event loop's callbacks ---- */
 
+static void drain(struct live *lv)
+{
+	if (tracer__drain(lv->tracer) < 0)
+		loop__stop(lv->loop, -ENOMEM);
+}
+
+/* Where the run stands, in at most cols columns (escape.h's widest cell at most). */
+static void status(struct live *lv, int cols, struct esc_cell *line)
+{
+	drain(lv); /* what the kernel has sent so far */
+	esc_init(line, cols);
+	session__status(&lv->s, procscan__now(), line);
+}
+
+/* SIGUSR1: one status line on stderr, as dd prints one; COMMAND never sees the signal. */
 static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *ctx)
 {
 	struct live *lv = ctx;
+	struct esc_cell line;
 
+	if (si->ssi_signo == SIGUSR1) {
+		status(lv, ESC_MAX_COLS, &line);
+		fprintf(stderr, "%s\n", line.buf);
+		fflush(stderr);
+	}
 	jobctl__signal(&lv->job, si);
+}
+
+/* --progress: the live line redrawn, a few times a second. */
+static void draw_progress(struct live *lv)
+{
+	uint64_t now = procscan__now();
+	struct esc_cell line;
+
+	if (!lv->progress || now - lv->drawn < PROGRESS_NS)
+		return;
+	lv->drawn = now;
+	status(lv, progress__cols(lv->progress) - 1, &line);
+	progress__draw(lv->progress, line.buf);
 }
 
 static void on_root_exit(struct loop *l, int fd, void *ctx)
@@ -82,11 +120,6 @@ static void on_root_exit(struct loop *l, int fd, void *ctx)
 	lv->job.root_done = 1;
 }
 
-static void drain(struct live *lv)
-{
-	if (tracer__drain(lv->tracer) < 0)
-		loop__stop(lv->loop, -ENOMEM);
-}
 
 static void on_ring(struct loop *l, int fd, void *ctx)
 {
@@ -100,6 +133,7 @@ static void on_tick(struct loop *l, void *ctx)
 
 	drain(lv);
 	publish(lv, 0);
+	draw_progress(lv);
 	if (lv->job.stop ||
 	    (lv->job.root_done && (!lv->s.cfg->wait_all || !collector__alive(lv->s.coll))))
 		loop__stop(l, 0);
@@ -286,6 +320,8 @@ static int setup(struct live *lv, struct tracer_opts *topts)
 	rc = cfg->mode == MODE_RUN ? start_command(lv) : attach_pid(lv);
 	if (!rc)
 		tracer__prioritize(); /* COMMAND is forked already: it keeps its own niceness */
+	if (!rc && cfg->progress)
+		lv->progress = progress__start(STDERR_FILENO);
 	return rc;
 }
 
@@ -321,6 +357,8 @@ int cmd_trace(struct config *cfg)
 		esc_say(stderr, "out of memory while tracing; the report would be wrong");
 		goto out;
 	}
+	progress__end(lv.progress); /* erased before the summary comes */
+	lv.progress = NULL;
 	tracer__drain(lv.tracer);
 	lv.s.run.end_ts = procscan__now();
 	tracer__stats(lv.tracer, &lv.s.run.stats);
@@ -332,6 +370,7 @@ int cmd_trace(struct config *cfg)
 			http__linger(lv.http, cfg->linger, loop__signal_fd(lv.loop));
 	}
 out:
+	progress__end(lv.progress);
 	http__stop(lv.http);
 	tracer__close(lv.tracer);
 	session__free(&lv.s);

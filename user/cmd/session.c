@@ -123,6 +123,32 @@ int session__prom_snapshot(struct session *s, struct prom_snapshot *snap)
 	return r ? prom_snapshot_fill(snap, r, &s->run) : -ENOMEM;
 }
 
+void session__status(struct session *s, uint64_t now, struct esc_cell *line)
+{
+	const struct bmt_result *r = collector__result(s->coll);
+	char b1[16], b2[16], b3[16], n[32];
+	char *const *argv = NULL;
+	uint64_t bytes = 0;
+	uint32_t pid = collector__largest_now(s->coll, &bytes, &argv);
+	char head[192];
+
+	if (!r) {
+		esc_put(line, "bmtrace: out of memory");
+		return;
+	}
+	snprintf(head, sizeof(head), "bmtrace: %.1f s, tree %s now, peak %s at %.1f s, %s alive",
+		 run_rel_s(&s->run, now), util_fmt_bytes(r->tree_bytes_now, b1, sizeof(b1)),
+		 util_fmt_bytes(r->peak.bytes, b2, sizeof(b2)), run_rel_s(&s->run, r->peak.ts),
+		 util_fmt_count(collector__alive(s->coll), n, sizeof(n)));
+	esc_put(line, head); /* ASCII: shown as it is, cut where the line ends */
+	if (!pid)
+		return;
+	snprintf(head, sizeof(head), ", largest %s pid %u: ",
+		 util_fmt_bytes(bytes, b3, sizeof(b3)), pid);
+	esc_put(line, head); /* ASCII: shown as it is, cut where the line ends */
+	esc_put_argv(line, argv);
+}
+
 /* ---- the writers of the outputs table (outputs.h): 0 or -errno ---- */
 
 typedef int (*writer_fn)(struct session *s, const struct bmt_result *r, const char *path);

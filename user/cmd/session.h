@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "cli.h"
 #include "collector.h"
+#include "escape.h"
 #include "perfetto.h"
 #include "prom.h"
 #include "run.h"
@@ -54,6 +55,14 @@ int session__writes_files(const struct config *cfg);
 
 /* The metrics of the run as they stand: live while tracing, final at the end. 0 or -ENOMEM. */
 int session__prom_snapshot(struct session *s, struct prom_snapshot *snap);
+
+/*
+ * Where the run stands at now (CLOCK_MONOTONIC ns), one line for SIGUSR1 and --progress,
+ * appended to line (which cuts it to its width, the arguments last): "bmtrace: 12.3 s, tree
+ * 1.21 GiB now, peak 1.45 GiB at 10.1 s, 23 alive, largest 812 MiB pid 4242: cc1 …
+ * src/heavy.c". Times and sizes are ASCII; the arguments are escaped (escape.h).
+ */
+void session__status(struct session *s, uint64_t now, struct esc_cell *line);
 
 /*
  * The end of the run: close the recording, write every output asked for, and return

@@ -1170,6 +1170,23 @@ int collector__add_root(struct collector *c, uint32_t pid, char *const argv[], u
 	return 0;
 }
 
+uint32_t collector__largest_now(const struct collector *c, uint64_t *bytes, char *const **argv)
+{
+	const struct proc *top = NULL;
+
+	for (size_t i = 0; i < c->procs.cap; i++) {
+		const struct proc *p = c->procs.vals[i];
+
+		if (p && p->alive && (!top || sum3(p->bytes) > sum3(top->bytes)))
+			top = p;
+	}
+	if (!top || !sum3(top->bytes))
+		return 0;
+	*bytes = sum3(top->bytes);
+	*argv = top->names ? top->names->argv : NULL;
+	return top->pid;
+}
+
 size_t collector__alive(const struct collector *c)
 {
 	return c->alive;

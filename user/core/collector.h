@@ -147,6 +147,13 @@ int collector__feed(struct collector *c, const void *rec, size_t len);
 size_t collector__alive(const struct collector *c);
 
 /*
+ * The process alive now with the largest contribution, for the live status (SIGUSR1,
+ * --progress): its pid, and its bytes and argv (NULL-terminated, or NULL) through the
+ * pointers; 0 when no process holds any. O(processes).
+ */
+uint32_t collector__largest_now(const struct collector *c, uint64_t *bytes, char *const **argv);
+
+/*
  * Compute the result. Valid until the next feed or free. NULL with errno set on
  * allocation failure.
  */

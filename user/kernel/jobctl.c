@@ -7,8 +7,11 @@
 #include "escape.h"
 #include "jobctl.h"
 
-/* Forwarded to COMMAND, or they end -p tracing; SIGCHLD tells COMMAND's state changed. */
-const int jobctl_signals[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+/*
+ * Forwarded to COMMAND, or they end -p tracing; SIGCHLD tells COMMAND's state changed;
+ * SIGUSR1 is bmtrace's own (a snapshot line, as dd prints), for neither.
+ */
+const int jobctl_signals[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
 const int jobctl_n_signals = sizeof(jobctl_signals) / sizeof(jobctl_signals[0]);
 
 /* Was this signal typed at our terminal? Then COMMAND, in our process group, has it too. */
@@ -47,6 +50,8 @@ void jobctl__signal(struct jobctl *j, const struct signalfd_siginfo *si)
 {
 	int status;
 
+	if (si->ssi_signo == SIGUSR1)
+		return; /* the caller's: never COMMAND's, and it ends nothing */
 	if (si->ssi_signo == SIGCHLD) {
 		/* WUNTRACED: a stop is followed, never taken for the end */
 		if (j->child > 0 && !j->root_done &&

@@ -8,6 +8,8 @@
  *   itself) stops bmtrace with the same signal, as sudo does, so the shell sees the job
  *   stopped; a SIGSTOP someone sent COMMAND is theirs to continue: bmtrace keeps tracing.
  * - With -p (no COMMAND of ours), a signal ends the tracing, never the traced process.
+ * - SIGUSR1 asks bmtrace where the run stands (the caller prints it): it is never forwarded
+ *   and ends nothing.
  */
 #ifndef BMT_JOBCTL_H
 #define BMT_JOBCTL_H
