@@ -438,18 +438,17 @@ static void test_stale_pending_purged(void **state)
 
 	cgroup_job(w, 1, 7, 100, 10);
 	FEED(w, rec_rss, 10, BMT_ANON, 8 * MiB);
-	FEED(w, rec_rss, 12, BMT_ANON, 8 * MiB); /* a copy whose FORK does not come soon */
+	FEED(w, rec_rss, 13, BMT_ANON, 8 * MiB); /* copies whose FORK does not come soon */
+	FEED(w, rec_rss, 12, BMT_ANON, 8 * MiB);
 	copied = w->ts;
-	FEED(w, rec_rss, 11, BMT_ANON, 8 * MiB);
-	router__tick(w->r, copied + 10 * SEC); /* 10 s: still kept */
+	router__tick(w->r, copied + 10 * SEC); /* 12's copy, 10 s old, is kept; 13's is forgotten */
 	w->ts = copied + 10 * SEC;
-	FEED(w, rec_fork, 0, 100, 101, 10, 11, "cc");
-	FEED(w, rec_rss, 11, BMT_ANON, 10 * MiB);
-	assert_int_equal(result(w, 1)->tree_bytes_now, 10 * MiB); /* replayed: only +2 MiB */
-	router__tick(w->r, copied + 10 * SEC + 1); /* 12's copy, 10 s and 1 ns old, is forgotten */
-	FEED(w, rec_fork, 0, 100, 102, 10, 12, "cc");
+	FEED(w, rec_fork, 0, 100, 101, 10, 12, "cc");
 	FEED(w, rec_rss, 12, BMT_ANON, 10 * MiB);
-	/* nothing replayed: the collector knew no counters at fork, 12 counts in full */
+	assert_int_equal(result(w, 1)->tree_bytes_now, 10 * MiB); /* replayed: only +2 MiB */
+	FEED(w, rec_fork, 0, 100, 102, 10, 13, "cc");
+	FEED(w, rec_rss, 13, BMT_ANON, 10 * MiB);
+	/* nothing replayed: the collector knew no counters at fork, 13 counts in full */
 	assert_int_equal(result(w, 1)->tree_bytes_now, 20 * MiB);
 }
 
