@@ -107,7 +107,7 @@ static void name_cgroup(void *ctx, uint64_t id, char *buf, size_t len, const cha
 	}
 }
 
-/* procscan's view of a tree: adopt into it the children a --root had before its exec. */
+/* procscan's view of a tree: the process that joined it, a --root's children from before. */
 struct adopting {
 	struct server *sv;
 	uint32_t tree;
