@@ -1,4 +1,4 @@
-// modules: collector record table stages util
+// modules: collector record table stages escape util
 // SPDX-License-Identifier: MIT
 /*
  * collector: the accounting rules of ../shared/design/accounting.md, fed hand-built

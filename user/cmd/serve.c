@@ -33,8 +33,8 @@
 #include "http.h"
 #include "procscan.h"
 #include "prom.h"
+#include "cmd.h"
 #include "router.h"
-#include "serve.h"
 #include "tracer.h"
 #include "util.h"
 
@@ -55,7 +55,7 @@ struct family {
 
 struct server {
 	const struct config *cfg;
-	struct stages *stages;
+	const struct stages *stages; /* cfg's --stage rules */
 	struct tracer *tracer;
 	struct http_server *http;
 	struct router *router;
@@ -462,7 +462,7 @@ static int serve_loop(struct server *sv, int sfd)
 	}
 }
 
-int serve_main(const struct config *cfg)
+int cmd_serve(struct config *cfg)
 {
 	struct server sv = { .cfg = cfg };
 	struct tracer_serve ts = { cfg->serve_roots, cfg->n_serve_roots, NULL, cfg->n_cg_parents,
@@ -481,8 +481,8 @@ int serve_main(const struct config *cfg)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	sv.stages = cli_stages(cfg->stage_specs, err, sizeof(err));
-	if (!sv.stages || resolve_parents(&sv, err, sizeof(err)))
+	sv.stages = cfg->stages;
+	if (resolve_parents(&sv, err, sizeof(err)))
 		goto fail;
 	sv.router = router__new(&(struct router_opts){
 		sv.stages, cfg->expire_s * 1000000000ull, cfg->max_trees,
@@ -527,7 +527,6 @@ out:
 	free(sv.families);
 	free(sv.parent_dirs);
 	free(sv.parent_ids);
-	stages__free(sv.stages);
 	if (sfd >= 0)
 		close(sfd);
 	return code;
