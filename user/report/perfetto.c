@@ -9,6 +9,7 @@
 #include <string.h>
 #include "bmtrace.h"
 #include "perfetto.h"
+#include "record.h"
 #include "table.h"
 #include "util.h"
 
@@ -174,23 +175,23 @@ int perfetto__record(struct perfetto *p, const void *rec, size_t len)
 	const struct bmt_hdr *h = rec;
 	int rc = 0;
 
-	if (len < sizeof(*h))
-		return 0;
-	if (h->type == BMT_REC_FORK && len >= sizeof(struct bmt_fork)) {
+	if (bmt_record_check(rec, len) < 0)
+		return 0; /* the collector counts it rejected */
+	if (h->type == BMT_REC_FORK) {
 		const struct bmt_fork *f = rec;
 
 		rc = name(p, f->pid, f->comm);
-	} else if (h->type == BMT_REC_ADOPT && len >= sizeof(struct bmt_adopt)) {
+	} else if (h->type == BMT_REC_ADOPT) {
 		const struct bmt_adopt *a = rec;
 
 		rc = name(p, a->pid, a->comm);
-	} else if (h->type == BMT_REC_EXEC && len >= sizeof(struct bmt_exec)) {
+	} else if (h->type == BMT_REC_EXEC) {
 		const struct bmt_exec *e = rec;
 
 		rc = name(p, e->pid, e->comm);
 		if (!rc)
 			rc = instant(p, h->ts, e->pid, "exec", e->comm);
-	} else if (h->type == BMT_REC_EXIT && len >= sizeof(struct bmt_exit)) {
+	} else if (h->type == BMT_REC_EXIT) {
 		rc = instant(p, h->ts, ((const struct bmt_exit *)rec)->pid, "exit", "");
 	}
 	if (rc)
