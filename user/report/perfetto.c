@@ -92,7 +92,7 @@ static int keep(struct perfetto *p, struct ptrack *t, const struct point *pt)
 			last->bytes = pt->bytes; /* the window's largest */
 		return 0;
 	}
-	if (p->n == p->cap) {
+	if (!p->pts || p->n == p->cap) { /* the analyzer cannot tie pts to cap */
 		size_t cap = p->cap ? 2 * p->cap : 4096;
 		struct point *v = realloc(p->pts, cap * sizeof(*v));
 
@@ -142,7 +142,7 @@ static int instant(struct perfetto *p, uint64_t ts, uint32_t pid, const char *wh
 {
 	struct instant *e;
 
-	if (p->n_inst == p->cap_inst) {
+	if (!p->inst || p->n_inst == p->cap_inst) {
 		size_t cap = p->cap_inst ? 2 * p->cap_inst : 256;
 		struct instant *v = realloc(p->inst, cap * sizeof(*v));
 
