@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include "perfetto.h"
+#include "records.h"
 
 #define MS 1000000ull
 
@@ -112,11 +113,50 @@ static void test_bounded(void **state)
 	perfetto__free(p);
 }
 
+/* The name of the track whose trace pid is id, or NULL. */
+static const char *track_name(cJSON *j, double id)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "traceEvents"))
+		if (!strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "process_name") &&
+		    cJSON_GetObjectItem(e, "pid")->valuedouble == id)
+			return cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "name")
+				->valuestring;
+	return NULL;
+}
+
+/* A pid reused after its process exited: the new process gets a track of its own. */
+static void test_pid_reuse(void **state)
+{
+	struct perfetto *p = perfetto__new();
+	struct rec_buf rb;
+	double pts[4][2];
+	cJSON *j;
+
+	assert_non_null(p);
+	assert_int_equal(perfetto__record(p, rb.b, rec_fork(rb.b, 1 * MS, 0, 1, 5, 1, 2, "cc1")), 0);
+	perfetto__proc(p, 1 * MS, 5, 4096);
+	perfetto__proc(p, 2 * MS, 5, 0);
+	assert_int_equal(perfetto__record(p, rb.b, rec_exit(rb.b, 2 * MS, 5, 0)), 0);
+	assert_int_equal(perfetto__record(p, rb.b, rec_fork(rb.b, 3 * MS, 0, 1, 5, 1, 3, "ld")), 0);
+	perfetto__proc(p, 3 * MS, 5, 8192);
+	j = trace_of(p);
+	assert_string_equal(track_name(j, 5), "cc1");
+	assert_string_equal(track_name(j, 5 + (1 << 22)), "ld (pid 5)");
+	assert_int_equal(points(j, 5, pts, 4), 2);
+	assert_int_equal(points(j, 5 + (1 << 22), pts, 4), 1);
+	assert_true(pts[0][1] == 8192);
+	cJSON_Delete(j);
+	perfetto__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_pid_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

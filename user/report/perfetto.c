@@ -13,21 +13,30 @@
 #include "table.h"
 #include "util.h"
 
-struct point {
-	uint64_t ts, bytes;
-	uint32_t pid;
-};
-
-/* A process's name and its last point (index + 1; 0: none yet in this resolution). */
+/*
+ * A process's track: its name, its last point (index + 1; 0: none yet in this resolution),
+ * and its id in the trace: the pid, or past it when the pid was reused (PID_REUSE_STEP
+ * more for each earlier process of that pid), so that two processes never share a track.
+ */
 struct ptrack {
 	char comm[BMT_COMM_LEN + 1];
 	size_t last;
+	uint32_t pid;
+	uint64_t id;
+	int exited;
+};
+
+#define PID_REUSE_STEP (1ull << 22) /* above PID_MAX_LIMIT */
+
+struct point {
+	uint64_t ts, bytes;
+	struct ptrack *t;
 };
 
 /* An exec or exit, shown as an instant on its process. */
 struct instant {
 	uint64_t ts;
-	uint32_t pid;
+	uint64_t id; /* its process's track */
 	char name[BMT_COMM_LEN + 6]; /* "exec cc1", "exit" */
 };
 
@@ -35,7 +44,9 @@ struct perfetto {
 	struct point *pts;
 	size_t n, cap;
 	uint64_t resolution;
-	struct table procs; /* pid -> struct ptrack */
+	struct table procs; /* pid -> struct ptrack: the process of that pid now */
+	struct ptrack **gone; /* the tracks of processes whose pid was reused since */
+	size_t n_gone;
 	struct instant *inst;
 	size_t n_inst, cap_inst;
 	int failed;
@@ -57,6 +68,9 @@ void perfetto__free(struct perfetto *p)
 	for (size_t i = 0; i < p->procs.cap; i++)
 		free(p->procs.vals[i]);
 	table_free(&p->procs);
+	for (size_t i = 0; i < p->n_gone; i++)
+		free(p->gone[i]);
+	free(p->gone);
 	free(p->pts);
 	free(p->inst);
 	free(p);
@@ -67,17 +81,25 @@ int perfetto__failed(const struct perfetto *p)
 	return p->failed;
 }
 
-static struct ptrack *track(struct perfetto *p, uint32_t pid)
+/* pid's track; a new one when fresh is set and the pid's last process has exited. */
+static struct ptrack *track(struct perfetto *p, uint32_t pid, int fresh)
 {
-	struct ptrack *t = table_get(&p->procs, pid);
+	struct ptrack *old = table_get(&p->procs, pid), *t, **gone;
 
-	if (t)
-		return t;
+	if (old && !(fresh && old->exited))
+		return old;
 	t = calloc(1, sizeof(*t));
-	if (!t || table_put(&p->procs, pid, t)) {
+	gone = old ? realloc(p->gone, (p->n_gone + 1) * sizeof(*gone)) : NULL;
+	if (!t || (old && !gone) || table_put(&p->procs, pid, t)) {
 		free(t);
 		p->failed = 1;
 		return NULL;
+	}
+	t->pid = pid;
+	t->id = old ? old->id + PID_REUSE_STEP : pid;
+	if (old) {
+		p->gone = gone;
+		p->gone[p->n_gone++] = old;
 	}
 	return t;
 }
@@ -86,6 +108,8 @@ static struct ptrack *track(struct perfetto *p, uint32_t pid)
 static int keep(struct perfetto *p, struct ptrack *t, const struct point *pt)
 {
 	struct point *last = t->last ? &p->pts[t->last - 1] : NULL;
+
+	/* (a fall to 0 always gets a point; within a window, the largest stays) */
 
 	if (last && pt->bytes && last->bytes && pt->ts - last->ts < p->resolution) {
 		if (pt->bytes > last->bytes)
@@ -112,22 +136,21 @@ static void coarsen(struct perfetto *p)
 	size_t n = p->n;
 
 	p->resolution *= 2;
-	for (size_t i = 0; i < p->procs.cap; i++)
-		if (p->procs.vals[i])
-			((struct ptrack *)p->procs.vals[i])->last = 0;
+	for (size_t i = 0; i < n; i++)
+		p->pts[i].t->last = 0;
 	p->n = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct point pt = p->pts[i];
 
-		keep(p, table_get(&p->procs, pt.pid), &pt); /* never grows: no allocation */
+		keep(p, pt.t, &pt); /* never grows: no allocation */
 	}
 }
 
 void perfetto__proc(void *ctx, uint64_t ts, uint32_t pid, uint64_t bytes)
 {
 	struct perfetto *p = ctx;
-	struct ptrack *t = track(p, pid);
-	struct point pt = { ts, bytes, pid };
+	struct ptrack *t = track(p, pid, 0);
+	struct point pt = { ts, bytes, t };
 
 	if (!t)
 		return;
@@ -140,8 +163,11 @@ void perfetto__proc(void *ctx, uint64_t ts, uint32_t pid, uint64_t bytes)
 static int instant(struct perfetto *p, uint64_t ts, uint32_t pid, const char *what,
 		   const char *comm)
 {
+	struct ptrack *t = track(p, pid, 0);
 	struct instant *e;
 
+	if (!t)
+		return -ENOMEM;
 	if (!p->inst || p->n_inst == p->cap_inst) {
 		size_t cap = p->cap_inst ? 2 * p->cap_inst : 256;
 		struct instant *v = realloc(p->inst, cap * sizeof(*v));
@@ -153,16 +179,19 @@ static int instant(struct perfetto *p, uint64_t ts, uint32_t pid, const char *wh
 	}
 	e = &p->inst[p->n_inst++];
 	e->ts = ts;
-	e->pid = pid;
+	e->id = t->id;
 	snprintf(e->name, sizeof(e->name), "%s%s%.*s", what, *comm ? " " : "", BMT_COMM_LEN,
 		 comm);
 	return 0;
 }
 
-/* Name pid's track after comm (not NUL-terminated when 16 bytes long). */
-static int name(struct perfetto *p, uint32_t pid, const char *comm)
+/*
+ * Name pid's track after comm (not NUL-terminated when 16 bytes long); fresh: a process
+ * begins (FORK, ADOPT), on a track of its own if its pid's last process has exited.
+ */
+static int name(struct perfetto *p, uint32_t pid, const char *comm, int fresh)
 {
-	struct ptrack *t = track(p, pid);
+	struct ptrack *t = track(p, pid, fresh);
 
 	if (!t)
 		return -ENOMEM;
@@ -180,19 +209,25 @@ int perfetto__record(struct perfetto *p, const void *rec, size_t len)
 	if (h->type == BMT_REC_FORK) {
 		const struct bmt_fork *f = rec;
 
-		rc = name(p, f->pid, f->comm);
+		rc = name(p, f->pid, f->comm, 1);
 	} else if (h->type == BMT_REC_ADOPT) {
 		const struct bmt_adopt *a = rec;
 
-		rc = name(p, a->pid, a->comm);
+		rc = name(p, a->pid, a->comm, 1);
 	} else if (h->type == BMT_REC_EXEC) {
 		const struct bmt_exec *e = rec;
 
-		rc = name(p, e->pid, e->comm);
+		rc = name(p, e->pid, e->comm, 0);
 		if (!rc)
 			rc = instant(p, h->ts, e->pid, "exec", e->comm);
 	} else if (h->type == BMT_REC_EXIT) {
-		rc = instant(p, h->ts, ((const struct bmt_exit *)rec)->pid, "exit", "");
+		uint32_t pid = ((const struct bmt_exit *)rec)->pid;
+
+		struct ptrack *t = track(p, pid, 0);
+
+		rc = instant(p, h->ts, pid, "exit", "");
+		if (t)
+			t->exited = 1;
 	}
 	if (rc)
 		p->failed = 1;
@@ -240,27 +275,36 @@ static char *json_str(const char *s)
 	return out;
 }
 
+/* A track's name: its command, and its pid when the track's id is not the pid. */
+static int name_event(FILE *f, struct out *o, const struct ptrack *t)
+{
+	char name[BMT_COMM_LEN + 32], *s;
+
+	snprintf(name, sizeof(name), t->id == t->pid ? "%s" : "%s (pid %" PRIu32 ")", t->comm,
+		 t->pid);
+	s = json_str(name);
+	if (!s)
+		return -ENOMEM;
+	event(f, o, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRIu64 ","
+		    "\"tid\":%" PRIu64 ",\"args\":{\"name\":%s}}", t->id, t->id, s);
+	cJSON_free(s);
+	return 0;
+}
+
 static int write_names(FILE *f, struct out *o)
 {
-	const struct table *t = &o->p->procs;
+	const struct perfetto *p = o->p;
 
 	event(f, o, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":0,\"tid\":0,"
 		    "\"args\":{\"name\":\"tree total\"}}");
 	event(f, o, "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":0,\"tid\":0,"
 		    "\"args\":{\"sort_index\":-1}}");
-	for (size_t i = 0; i < t->cap; i++) {
-		const struct ptrack *pt = t->vals[i];
-		char *s;
-
-		if (!pt)
-			continue;
-		s = json_str(pt->comm);
-		if (!s)
+	for (size_t i = 0; i < p->procs.cap; i++)
+		if (p->procs.vals[i] && name_event(f, o, p->procs.vals[i]))
 			return -ENOMEM;
-		event(f, o, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRIu64 ","
-			    "\"tid\":%" PRIu64 ",\"args\":{\"name\":%s}}", t->keys[i], t->keys[i], s);
-		cJSON_free(s);
-	}
+	for (size_t i = 0; i < p->n_gone; i++)
+		if (name_event(f, o, p->gone[i]))
+			return -ENOMEM;
 	return 0;
 }
 
@@ -288,16 +332,16 @@ static int write_trace(FILE *f, void *ctx)
 		return rc;
 	write_total(f, o);
 	for (size_t i = 0; i < p->n; i++)
-		event(f, o, "{\"name\":\"RSS\",\"ph\":\"C\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32
+		event(f, o, "{\"name\":\"RSS\",\"ph\":\"C\",\"pid\":%" PRIu64 ",\"tid\":%" PRIu64
 			    ",\"ts\":%.3f,\"args\":{\"bytes\":%" PRIu64 "}}",
-		      p->pts[i].pid, p->pts[i].pid, us(o, p->pts[i].ts), p->pts[i].bytes);
+		      p->pts[i].t->id, p->pts[i].t->id, us(o, p->pts[i].ts), p->pts[i].bytes);
 	for (size_t i = 0; i < p->n_inst; i++) {
 		char *s = json_str(p->inst[i].name);
 
 		if (!s)
 			return -ENOMEM;
-		event(f, o, "{\"name\":%s,\"ph\":\"i\",\"s\":\"p\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32
-			    ",\"ts\":%.3f}", s, p->inst[i].pid, p->inst[i].pid, us(o, p->inst[i].ts));
+		event(f, o, "{\"name\":%s,\"ph\":\"i\",\"s\":\"p\",\"pid\":%" PRIu64 ",\"tid\":%" PRIu64
+			    ",\"ts\":%.3f}", s, p->inst[i].id, p->inst[i].id, us(o, p->inst[i].ts));
 		cJSON_free(s);
 	}
 	fputs("\n]}\n", f);
