@@ -910,9 +910,11 @@ static void test_svg(void **state)
 	assert_null(strstr(svg, "url("));
 	/* the peak, labelled with its value, time and the three largest processes */
 	assert_non_null(strstr(x.text, "\npeak 4.24 GiB at 12.4 s\n"));
-	assert_non_null(strstr(x.text, "\nskc 3.32 GiB · pid 4242\n"));
+	assert_non_null(strstr(x.text, "\nskc 3.32 GiB · pid 4242\n · big.c\n"));
 	assert_non_null(strstr(x.text, "\nclang 940.0 MiB · pid 4250\n"));
 	assert_non_null(strstr(x.text, "\nevil\\n\\x1b[2J\\xff\" 5.00 MiB · pid 4201\n"));
+	/* what each was working on: its operands, escaped like any name */
+	assert_non_null(strstr(x.text, "\n · say \"hi\" <svg onload=x> two\xe2\x80\xa6\n"));
 	/* hostile names are text: no second <svg> element, no attribute they could end */
 	assert_non_null(strstr(x.text, "bmtrace: evil say \"hi\" <svg onload=x> two\\nlines"));
 	assert_non_null(strstr(x.text, "\na\"b<svg onload=x>\n"));

@@ -166,6 +166,12 @@ static const char *base_name(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
+void esc_put_operands(struct esc_cell *c, char *const *argv)
+{
+	if (argv && argv[0])
+		put_args(c, argv, 1, OPERANDS);
+}
+
 void esc_put_argv(struct esc_cell *c, char *const *argv)
 {
 	struct esc_cell whole = *c, head, ops;

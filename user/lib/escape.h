@@ -42,6 +42,9 @@ void esc_put(struct esc_cell *c, const char *s);
  */
 void esc_put_argv(struct esc_cell *c, char *const *argv);
 
+/* Append argv's operands alone (see esc_is_operand), escaped, separated by single spaces. */
+void esc_put_operands(struct esc_cell *c, char *const *argv);
+
 /*
  * Whether argv[i] is an operand: not argv[0], not an option (a leading '-'), nor an option's
  * value. A value is the argument after an option known to take one (-o, -I, -include,

@@ -38,6 +38,7 @@
 #define ROW_H	     34 /* a stage's legend row: its name, then its bytes */
 #define ITEM_H	     22 /* a one-line legend row */
 #define NAME_COLS    22
+#define OPERAND_COLS 28 /* a peak process's operands in its label */
 
 /*
  * Tableau 10 (print- and colour-blind-friendly), then ten hues far from each of them: a
@@ -414,6 +415,13 @@ static void proc_detail(const struct bmt_peak_proc *p, char *buf, size_t len)
 	snprintf(buf, len, " %s · pid %" PRIu32, util_fmt_bytes(p->bytes, b, sizeof(b)), p->pid);
 }
 
+/* What the process was working on: its operands (the compiler's source file), shortened. */
+static void proc_operands(const struct bmt_peak_proc *p, struct esc_cell *ops)
+{
+	esc_init(ops, OPERAND_COLS);
+	esc_put_operands(ops, p->argv);
+}
+
 /* The label's size, from the characters on its widest line. */
 static void label_size(const struct chart *c, const char *title, double *w, double *h)
 {
@@ -425,10 +433,14 @@ static void label_size(const struct chart *c, const char *title, double *w, doub
 	struct esc_cell name;
 
 	for (i = 0; i < n; i++) {
+		struct esc_cell ops;
+
 		esc_init(&name, NAME_COLS);
 		esc_put(&name, r->peak_procs[i].comm);
 		proc_detail(&r->peak_procs[i], detail, sizeof(detail));
-		width = fmax(width, (name.cols + (double)strlen(detail)) * CHAR_W);
+		proc_operands(&r->peak_procs[i], &ops);
+		width = fmax(width, (name.cols + (double)strlen(detail) +
+				     (ops.cols ? ops.cols + 3 : 0)) * CHAR_W);
 	}
 	*w = width + 18;
 	*h = lines * LINE_H + 10;
@@ -456,11 +468,20 @@ static void peak_label(struct chart *c, const char *title, double w, double h)
 	fprintf(c->f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" font-weight=\"bold\" "
 		      "fill=\"%s\">%s</text>\n", bx + 9, by + LINE_H + 1, PEAK_COLOR, title);
 	for (i = 0; i < n; i++) {
+		struct esc_cell ops;
+
 		fprintf(c->f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"#222\">",
 			bx + 9, by + LINE_H * (double)(i + 2));
 		put_text(c->f, r->peak_procs[i].comm, NAME_COLS);
 		proc_detail(&r->peak_procs[i], detail, sizeof(detail));
-		fprintf(c->f, "<tspan fill=\"#555\">%s</tspan></text>\n", detail);
+		fprintf(c->f, "<tspan fill=\"#555\">%s</tspan>", detail);
+		proc_operands(&r->peak_procs[i], &ops);
+		if (ops.cols) {
+			fputs("<tspan fill=\"#555\"> · ", c->f);
+			put_xml(c->f, ops.buf);
+			fputs("</tspan>", c->f);
+		}
+		fputs("</text>\n", c->f);
 	}
 	if (more)
 		fprintf(c->f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#666\">"
