@@ -656,8 +656,8 @@ static void test_svg_many_stages(void **state)
 }
 
 /*
- * A run of a quarter of a millisecond (`true`, tests/fixtures/true.bmt): its time axis in
- * milliseconds, not ticks of 5e-05 s, and "1 process".
+ * A run of a few milliseconds (`true`, tests/fixtures/true.bmt): its time axis in
+ * milliseconds, not ticks of 5e-05 s, and "1 process" in the chart, summary and Markdown.
  */
 static void test_svg_tiny_run(void **state)
 {
@@ -674,6 +674,14 @@ static void test_svg_tiny_run(void **state)
 	fprintf(stderr, "  %d labels in ms\n", ticks);
 	assert_true(ticks >= 4);
 	assert_null(strstr(svg, "e-0"));
+	free(svg);
+	/* the summary and the Markdown say it in the singular too */
+	run_bmtrace(ctx, ARGV("report", trace, "--markdown", svg_path), 0);
+	svg = slurp_or_fail(ctx->out, NULL);
+	assert_non_null(strstr(svg, "exit status 0, 0.00 s, 1 process, "));
+	free(svg);
+	svg = slurp_or_fail(svg_path, NULL);
+	assert_non_null(strstr(svg, " · 1 process · "));
 	free(svg);
 	free(trace);
 }

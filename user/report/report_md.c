@@ -106,9 +106,10 @@ static void headline(FILE *f, const struct bmt_run *run, const struct bmt_result
 		fputs("exit status unknown", f);
 	else
 		fprintf(f, "exit status %d", run->exit_code);
-	fprintf(f, " · %.2f s · %s processes · %s events, %s lost\n\n",
+	fprintf(f, " · %.2f s · %s process%s · %s events, %s lost\n\n",
 		run_rel_s(run, run->end_ts), fmt_count(r->processes_total, n1),
-		fmt_count(st->events, n2), fmt_count(st->lost, n3));
+		r->processes_total == 1 ? "" : "es", fmt_count(st->events, n2),
+		fmt_count(st->lost, n3));
 	if (st->lost || st->unpaired || st->procs_full || st->mms_full)
 		fputs("> **Warning:** events were lost or processes went untraced: the peak is a "
 		      "lower bound.\n\n", f);

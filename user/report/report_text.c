@@ -99,9 +99,9 @@ static void print_header(FILE *f, const struct bmt_run *run, const struct bmt_re
 		fprintf(f, "exit status unknown");
 	else
 		fprintf(f, "exit status %d", run->exit_code);
-	fprintf(f, ", %.2f s, %s processes, %s events, %s lost\n", run_rel_s(run, end),
-		fmt_count(r->processes_total, n1), fmt_count(st->events, n2),
-		fmt_count(st->lost, n3));
+	fprintf(f, ", %.2f s, %s process%s, %s events, %s lost\n", run_rel_s(run, end),
+		fmt_count(r->processes_total, n1), r->processes_total == 1 ? "" : "es",
+		fmt_count(st->events, n2), fmt_count(st->lost, n3));
 	if (st->lost || st->unpaired)
 		fprintf(f, "  WARNING: events were lost (%s lost, %s unpaired): "
 			   "the peak is a lower bound\n",
