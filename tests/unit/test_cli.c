@@ -201,7 +201,7 @@ static void test_help_version(void **state)
 static void test_bad_options(void **state)
 {
 	static const struct {
-		char *argv[8];
+		char *argv[10];
 		const char *says;
 	} bad[] = {
 		{ { "bmtrace", "--no-such-option", "--", "true" }, "--no-such-option" },
