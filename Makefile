@@ -204,7 +204,7 @@ valgrind: bmtrace
 		echo "== valgrind: bmtrace report $$f"; \
 		$(VALGRIND) ./bmtrace report $$f --budget 64M -o $$d/$$n.txt --json $$d/$$n.json \
 			--timeline $$d/$$n.csv --svg $$d/$$n.svg --markdown $$d/$$n.md \
-			--prometheus $$d/$$n.prom; \
+			--prometheus $$d/$$n.prom --perfetto $$d/$$n.trace.json; \
 		rc=0; $(VALGRIND) --log-fd=9 ./bmtrace report $$f -q --timeline $$d/$$n.csv.gz \
 			--max-peak 1M 9>&2 2>$$d/gate.err || rc=$$?; \
 		[ $$rc = 98 ] || { cat $$d/gate.err; \
