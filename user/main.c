@@ -32,6 +32,7 @@
 #include "push.h"
 #include "report.h"
 #include "run.h"
+#include "privilege.h"
 #include "runner.h"
 #include "serve.h"
 #include "timeline.h"
@@ -50,7 +51,7 @@ struct session {
 	int rec_errno;     /* the recording failed: reported at the end, the command unharmed */
 	uint64_t feed_errors;
 	struct bmt_run run;
-	struct runner_creds creds;
+	struct privilege_creds creds;
 	char **attached_argv; /* -p: the root's cmdline */
 	struct http_server *http; /* --listen */
 	uint64_t published;   /* when /metrics last got a new page */
@@ -100,10 +101,14 @@ static int add_pid(void *ctx, uint32_t pid)
 	return tracer__add_pid(s->tracer, pid, BMT_PROC_ADOPTED, 0);
 }
 
-/* util_set_owner's: an output file that stays root's. */
-static void warn_owner(const char *path, int err)
+/* Each output file, at its creation: COMMAND's user's, through its descriptor. */
+static void give_file(void *ctx, int fd, const char *path)
 {
-	esc_say(stderr, "warning: cannot give %s to COMMAND's user: %s", path, strerror(-err));
+	const struct session *s = ctx;
+	int rc = privilege__give_fd(&s->creds, fd);
+
+	if (rc)
+		esc_say(stderr, "warning: cannot give %s to COMMAND's user: %s", path, strerror(-rc));
 }
 
 static int write_text(FILE *f, void *ctx)
@@ -315,13 +320,7 @@ static int open_recording(struct session *s)
 			errno == ELOOP ? "it is a symbolic link (not followed)" : strerror(errno));
 		return -1;
 	}
-	/* under sudo, the invoking user's (its descriptor: never a path swapped meanwhile) */
-	if (s->creds.uid != (uid_t)-1) {
-		int rc = tracefile__chown(s->rec, s->creds.uid, s->creds.gid);
-
-		if (rc)
-			warn_owner(s->cfg->record, rc);
-	}
+	give_file(s, tracefile__fd(s->rec), s->cfg->record);
 	return 0;
 }
 
@@ -333,7 +332,7 @@ static int is_file(const char *path)
 
 /*
  * Under sudo (or -u): COMMAND runs as that user, who gets the output files (through their
- * descriptors, util_set_owner and open_recording); the tracer's check asks for what it takes.
+ * descriptors, give_file); the tracer's check asks for what it takes.
  */
 static void act_for(struct session *s, struct tracer_opts *o, char *who, size_t len)
 {
@@ -350,7 +349,7 @@ static void act_for(struct session *s, struct tracer_opts *o, char *who, size_t 
 	o->give_files = (!c->quiet && is_file(c->output)) || is_file(c->json) ||
 			is_file(c->timeline) || is_file(c->svg) || is_file(c->markdown) ||
 			is_file(c->prometheus) || is_file(c->record);
-	util_set_owner(s->creds.uid, s->creds.gid, warn_owner);
+	util_on_create(give_file, s);
 }
 
 /* Was this signal typed at our terminal? Then COMMAND, in our process group, has it too. */
@@ -571,12 +570,12 @@ static int trace(struct config *cfg)
 	char err[512], who[64];
 
 	/* -p too: under sudo the output files are the invoking user's (if SUDO_UID makes sense) */
-	if (runner__resolve_creds(cfg->user, &s.creds, err, sizeof(err))) {
+	if (privilege__resolve(cfg->user, &s.creds, err, sizeof(err))) {
 		if (cfg->mode == MODE_RUN) {
 			die_line(err, NULL);
 			return EXIT_BMTRACE;
 		}
-		runner__free_creds(&s.creds);
+		privilege__free(&s.creds);
 	}
 	act_for(&s, &topts, who, sizeof(who));
 	if (check_outputs(cfg) || new_collector(&s, cfg->stage_specs, &stages))
@@ -642,7 +641,7 @@ out:
 	collector__free(s.coll);
 	timeline__free(s.tl);
 	stages__free(stages);
-	runner__free_creds(&s.creds);
+	privilege__free(&s.creds);
 	free(s.attached_argv);
 	if (sfd >= 0)
 		close(sfd);
