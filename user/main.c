@@ -108,7 +108,8 @@ static void give_file(void *ctx, int fd, const char *path)
 	int rc = privilege__give_fd(&s->creds, fd);
 
 	if (rc)
-		esc_say(stderr, "warning: cannot give %s to COMMAND's user: %s", path, strerror(-rc));
+		esc_say(stderr, "warning: cannot give %s to COMMAND's user: %s", path,
+			strerror(-rc));
 }
 
 static int write_text(FILE *f, void *ctx)

@@ -140,9 +140,9 @@ static int say_missing(const struct missing *m, int n, int serve, char *err, siz
 					i + 1 < n ? ", " : "");
 	}
 	if (len < errlen)
-		snprintf(err + len, errlen - len, "%s",
-			 serve ? ": run it as root" :
-				 ": run it with sudo, or replay a recorded trace with 'bmtrace report'");
+		snprintf(err + len, errlen - len, ": %s",
+			 serve ? "run it as root" :
+				 "run it with sudo, or replay a recorded trace with 'bmtrace report'");
 	return -EPERM;
 }
 
@@ -165,7 +165,8 @@ int privilege__check(uint64_t eff, const struct privilege_need *need, char *err,
 	if (!admin && !has(eff, CAP_PERFMON))
 		m[n++] = (struct missing){ "CAP_PERFMON", "to attach them to tracepoints" };
 	if (need->tracefs == -ENODEV && !admin)
-		m[n++] = (struct missing){ "CAP_SYS_ADMIN", "to mount tracefs, which is not mounted" };
+		m[n++] = (struct missing){ "CAP_SYS_ADMIN",
+					   "to mount tracefs, which is not mounted" };
 	snprintf(closed, sizeof(closed), "to look into /sys/kernel/tracing, closed to uid %u",
 		 (unsigned int)need->euid);
 	if (need->tracefs == -EACCES)
@@ -181,6 +182,16 @@ int privilege__check(uint64_t eff, const struct privilege_need *need, char *err,
 	return n ? say_missing(m, n, need->serve, err, errlen) : 0;
 }
 
+/* libcap-ng's own codes to -1 with errno: never 0, so a failed drop is never taken for done. */
+static int capng_result(int rc)
+{
+	if (!rc)
+		return 0;
+	if (!errno)
+		errno = EPERM;
+	return -1;
+}
+
 /*
  * Become cr with exactly the capabilities libcap-ng's state holds now (the caller set it):
  * groups first, while CAP_SETGID is still held; capng_change_id keeps CAP_SETUID and
@@ -190,20 +201,16 @@ static int become(const struct privilege_creds *cr)
 {
 	if (setgroups(cr->ngroups, cr->groups))
 		return -1;
-	errno = 0; /* libcap-ng returns its own codes: the failed call's errno, if any */
-	if (capng_change_id((int)cr->uid, (int)cr->gid, CAPNG_CLEAR_AMBIENT)) {
-		if (!errno)
-			errno = EPERM;
-		return -1;
-	}
-	return 0;
+	errno = 0;
+	return capng_result(capng_change_id((int)cr->uid, (int)cr->gid, CAPNG_CLEAR_AMBIENT));
 }
 
 int privilege__drop_all(const struct privilege_creds *cr)
 {
 	capng_clear(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
+	errno = 0;
 	if (cr->uid == (uid_t)-1)
-		return capng_apply(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT) ? -1 : 0;
+		return capng_result(capng_apply(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT));
 	if (become(cr))
 		return -1;
 	/* what a login as that user would set; nothing else in the environment changes */
@@ -221,8 +228,9 @@ int privilege__keep_bpf(const char *user, char *err, size_t errlen)
 
 	if (!rc) {
 		capng_clear(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
-		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_BPF);
-		if (become(&cr)) {
+		errno = 0;
+		rc = capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_BPF);
+		if (capng_result(rc) || become(&cr)) {
 			rc = -errno;
 			snprintf(err, errlen, "-u %s: cannot drop privileges: %s", user,
 				 strerror(errno));
