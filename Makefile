@@ -15,9 +15,9 @@ BUILD       := build
 CC          ?= cc
 CLANG       ?= clang
 BPFTOOL     ?= bpftool
-PKGS        := libbpf libelf zlib libcjson libmicrohttpd libcurl libcap-ng
+PKGS        := libbpf libelf zlib libcjson libmicrohttpd libcurl
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lcjson -lmicrohttpd -lcurl -lcap-ng) -pthread
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lcjson -lmicrohttpd -lcurl) -pthread
 PKG_LIBS    += -lm
 WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS      ?= -O2 -g
@@ -67,7 +67,7 @@ ITEST_SRCS  := $(wildcard tests/integration/*.c)
 # checks.
 # python3 parses every report of the hostile-names test, cmark-gfm renders its Markdown as
 # GitHub does.
-DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcap-ng-dev \
+DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
                 libcjson-dev libcmocka-dev libclang-rt-14-dev libmicrohttpd-dev libcurl4-openssl-dev \
                 prometheus prometheus-pushgateway curl jq \
                 chromium fonts-dejavu-core \

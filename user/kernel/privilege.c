@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* privilege - whom bmtrace acts for, its capabilities, and dropping them (see privilege.h). */
 #define _GNU_SOURCE
-#include <cap-ng.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -9,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include "privilege.h"
 
 /* A decimal id, digits only, below (uid_t)-1 (which means "unchanged" to setresuid). */
@@ -112,14 +114,12 @@ void privilege__free(struct privilege_creds *cr)
 
 uint64_t privilege__effective(void)
 {
-	uint64_t eff = 0;
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {};
 
-	if (capng_get_caps_process())
+	if (syscall(SYS_capget, &hdr, d))
 		return 0;
-	for (unsigned int cap = 0; cap < 64; cap++)
-		if (capng_have_capability(CAPNG_EFFECTIVE, cap))
-			eff |= 1ull << cap;
-	return eff;
+	return (uint64_t)d[1].effective << 32 | d[0].effective;
 }
 
 struct missing {
@@ -182,36 +182,40 @@ int privilege__check(uint64_t eff, const struct privilege_need *need, char *err,
 	return n ? say_missing(m, n, need->serve, err, errlen) : 0;
 }
 
-/* libcap-ng's own codes to -1 with errno: never 0, so a failed drop is never taken for done. */
-static int capng_result(int rc)
+/*
+ * This thread's capability sets from now on: permitted and effective exactly keep,
+ * inheritable and ambient empty; the bounding set as it is. 0 or -1 with errno.
+ */
+static int set_caps(uint64_t keep)
 {
-	if (!rc)
-		return 0;
-	if (!errno)
-		errno = EPERM;
-	return -1;
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { { (uint32_t)keep, (uint32_t)keep, 0 },
+					       { (uint32_t)(keep >> 32), (uint32_t)(keep >> 32), 0 } };
+
+	if (syscall(SYS_capset, &hdr, d))
+		return -1;
+	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ? -1 : 0;
 }
 
 /*
- * Become cr with exactly the capabilities libcap-ng's state holds now (the caller set it):
- * groups first, while CAP_SETGID is still held; capng_change_id keeps CAP_SETUID and
- * CAP_SETGID across the uid change only as long as it needs them.
+ * Become cr for good with the capabilities in keep and no other: groups, gids, then uids
+ * (PR_SET_KEEPCAPS holds the permitted set across the uid change when keep asks for any;
+ * else a uid other than 0 loses it there), then the sets.
  */
-static int become(const struct privilege_creds *cr)
+static int become(const struct privilege_creds *cr, uint64_t keep)
 {
-	if (setgroups(cr->ngroups, cr->groups))
+	if (prctl(PR_SET_KEEPCAPS, (unsigned long)(keep != 0), 0, 0, 0) || setgroups(cr->ngroups, cr->groups) ||
+	    setresgid(cr->gid, cr->gid, cr->gid) || setresuid(cr->uid, cr->uid, cr->uid) ||
+	    set_caps(keep))
 		return -1;
-	errno = 0;
-	return capng_result(capng_change_id((int)cr->uid, (int)cr->gid, CAPNG_CLEAR_AMBIENT));
+	return prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) ? -1 : 0;
 }
 
 int privilege__drop_all(const struct privilege_creds *cr)
 {
-	capng_clear(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
-	errno = 0;
 	if (cr->uid == (uid_t)-1)
-		return capng_result(capng_apply(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT));
-	if (become(cr))
+		return set_caps(0);
+	if (become(cr, 0))
 		return -1;
 	/* what a login as that user would set; nothing else in the environment changes */
 	if (cr->name && (setenv("USER", cr->name, 1) || setenv("LOGNAME", cr->name, 1)))
@@ -226,15 +230,9 @@ int privilege__keep_bpf(const char *user, char *err, size_t errlen)
 	struct privilege_creds cr;
 	int rc = privilege__resolve(user, &cr, err, errlen);
 
-	if (!rc) {
-		capng_clear(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
-		errno = 0;
-		rc = capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_BPF);
-		if (capng_result(rc) || become(&cr)) {
-			rc = -errno;
-			snprintf(err, errlen, "-u %s: cannot drop privileges: %s", user,
-				 strerror(errno));
-		}
+	if (!rc && become(&cr, 1ull << CAP_BPF)) {
+		rc = -errno;
+		snprintf(err, errlen, "-u %s: cannot drop privileges: %s", user, strerror(errno));
 	} else if (rc == -ENOMEM) {
 		snprintf(err, errlen, "out of memory");
 	}

@@ -4,11 +4,13 @@
  * for (the sudo caller or -u USER), whether it holds the capabilities a mode needs (all the
  * missing ones named in one line), COMMAND's drop to that user with no capability left,
  * serve's drop keeping CAP_BPF alone, and giving files to the user by their descriptor.
- * Nothing else calls capget, capset, setres*id, setgroups, initgroups or fchown.
+ * Nothing else calls capget, capset, prctl, setres*id, setgroups or fchown.
  *
- * Capability sets are read and written through libcap-ng: a drop states the sets it ends
- * with, and the library does the PR_SET_KEEPCAPS, setresgid, setresuid, capset and ambient
- * steps in their safe order (the ones setpriv(1) does).
+ * Both drops go through one path that states the sets it ends with (permitted and effective
+ * exactly the ones kept, inheritable and ambient empty, the bounding set untouched): groups,
+ * gids, uids, then capset. Raw system calls, not libcap-ng: that path is as short without
+ * it, and COMMAND's drop runs in the child of a threaded process, where a library's hidden
+ * per-thread state is one more thing to trust.
  */
 #ifndef BMT_PRIVILEGE_H
 #define BMT_PRIVILEGE_H
