@@ -122,7 +122,7 @@ static int report_done(const char *opt, const char *path, int rc)
 	return rc != 0;
 }
 
-/* The metrics of this run as they stand: live while tracing, final at the end. */
+/* The final metrics of this run, from its result. */
 static int prom_snapshot_of(struct session *s, struct prom_snapshot *snap)
 {
 	const struct bmt_result *r = collector__result(s->coll);
@@ -139,8 +139,9 @@ static int prom_snapshot_of(struct session *s, struct prom_snapshot *snap)
  */
 static void publish(struct session *s, int force)
 {
-	struct prom_snapshot snap;
+	struct prom_snapshot snap = { 0 };
 	uint64_t now = procscan__now();
+	struct bmt_now view;
 	size_t len;
 	char *page;
 
@@ -149,7 +150,8 @@ static void publish(struct session *s, int force)
 	s->published = now;
 	if (s->tracer)
 		tracer__stats(s->tracer, &s->run.stats);
-	if (prom_snapshot_of(s, &snap))
+	collector__now(s->coll, &view); /* the live view: no full result per page */
+	if (prom_snapshot_now(&snap, &view, &s->run))
 		return;
 	page = prom_render_alloc(&snap, 1, &len);
 	if (page)

@@ -372,16 +372,17 @@ static struct family *family_of(struct server *sv, const char *name)
 
 static void observe(struct server *sv, struct tree *t)
 {
-	const struct bmt_result *r = collector__result(t->coll);
-	struct family *f = r ? family_of(sv, t->family) : NULL;
+	struct family *f = family_of(sv, t->family);
+	struct bmt_now now;
 
 	if (!f)
 		return;
+	collector__now(t->coll, &now);
 	for (int i = 0; i < N_LE; i++)
-		if (r->peak.bytes <= 1ull << (LE_FIRST + i))
+		if (now.peak.bytes <= 1ull << (LE_FIRST + i))
 			f->buckets[i]++;
 	f->count++;
-	f->sum += (double)r->peak.bytes;
+	f->sum += (double)now.peak.bytes;
 }
 
 static int routes_to(uint64_t key, void *val, void *tree)
@@ -504,13 +505,14 @@ static void publish(struct server *sv, uint64_t now)
 	tracer__stats(sv->tracer, &sv->stats);
 	for (size_t i = 0; snaps && labels && i < sv->trees.cap; i++) {
 		struct tree *t = sv->trees.vals[i];
-		const struct bmt_result *r = t ? collector__result(t->coll) : NULL;
+		struct bmt_now view;
 
-		if (!r)
+		if (!t)
 			continue;
-		t->run.stats.events = r->events;
+		collector__now(t->coll, &view); /* the live view: no full result per page */
+		t->run.stats.events = view.events;
 		t->run.stats.lost = sv->stats.lost; /* the ring is shared: losses are everyone's */
-		if (prom_snapshot_fill(&snaps[n], r, &t->run))
+		if (prom_snapshot_now(&snaps[n], &view, &t->run))
 			break;
 		labels[n][0] = (struct prom_label){ "tree", t->label };
 		labels[n][1] = (struct prom_label){ "root", t->family };

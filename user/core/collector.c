@@ -29,55 +29,55 @@
 
 enum { M_FILE, M_ANON, M_SHMEM, M_COUNTED }; /* the RSS members that count */
 
-static const int counted_member[M_COUNTED] = {BMT_FILE, BMT_ANON, BMT_SHMEM};
+static const int counted_member[M_COUNTED] = { BMT_FILE, BMT_ANON, BMT_SHMEM };
 
 struct proc {
 	uint32_t pid, ppid;
 	int alive;
-	int owned; /* address spaces attributed to it */
-	int stage; /* index into c->t.stages */
+	int owned;        /* address spaces attributed to it */
+	int stage;        /* index into c->t.stages */
 	struct names *names;
-	struct mm *mm;		   /* the one it uses now, or NULL */
+	struct mm *mm;    /* the one it uses now, or NULL */
 	uint64_t bytes[M_COUNTED]; /* its contribution now */
-	uint64_t peak_bytes;	   /* its own maximum */
-	uint64_t snap_gen;	   /* == c->snap_gen: already in the snapshot */
-	uint64_t cmd_peak;	   /* its own maximum while running its current command */
-	int inherited;		   /* its command came from its parent by fork, not by exec */
+	uint64_t peak_bytes;       /* its own maximum */
+	uint64_t snap_gen;         /* == c->snap_gen: already in the snapshot */
+	uint64_t cmd_peak;         /* its own maximum while running its current command */
+	int inherited;             /* its command came from its parent by fork, not by exec */
 };
 
 struct mm {
 	uint32_t key;
-	int bound;     /* a process used it: it counts */
-	int seed;      /* -p: counters from /proc, replaced by the real mm when met */
-	int nr_procs;  /* live processes using it */
-	unsigned seen; /* members reported by an RSS record */
+	int bound;            /* a process used it: it counts */
+	int seed;             /* -p: counters from /proc, replaced by the real mm when met */
+	int nr_procs;         /* live processes using it */
+	unsigned seen;        /* members reported by an RSS record */
 	uint64_t counter[BMT_NR_MEMBERS];
 	uint64_t base[BMT_NR_MEMBERS]; /* counters at fork, while parent exists */
 	struct mm *parent;
 	struct mm *children, *next_sibling, *prev_sibling;
-	struct proc *owner;	     /* who its contribution is attributed to */
+	struct proc *owner;   /* who its contribution is attributed to */
 	uint64_t contrib[M_COUNTED]; /* applied to the totals */
-	uint64_t raw;		     /* counter sum applied to the raw total */
+	uint64_t raw;         /* counter sum applied to the raw total */
 	uint64_t swap;
 };
 
 struct collector {
 	const struct stages *rules;
 	struct table procs, mms;
-	struct tallies t; /* stages and commands */
+	struct tallies t;       /* stages and commands */
 	uint32_t root_pid;
 	int have_root;
 
 	uint64_t tree[M_COUNTED]; /* totals now */
 	uint64_t raw, swap;
 	uint64_t last_ts;
-	uint64_t now; /* ts of the record being applied, never going back */
+	uint64_t now;             /* ts of the record being applied, never going back */
 	uint64_t snap_gen;
-	uint64_t gen; /* counts the calls that may change the result */
+	uint64_t gen;             /* counts the calls that may change the result */
 
 	struct bmt_peak peak, anon_peak, raw_peak;
 	uint64_t swap_at_peak;
-	int peak_live; /* the current state is the peak state: no snapshot yet */
+	int peak_live;       /* the current state is the peak state: no snapshot yet */
 	struct snapshot snap;
 
 	uint64_t processes_total, events, rejected, first_ts;
@@ -112,9 +112,8 @@ static int snapshot(struct collector *c)
 		if (!p || p->snap_gen == c->snap_gen || !sum3(p->bytes))
 			continue;
 		p->snap_gen = c->snap_gen;
-		row = (struct peak_row){p->pid,		  p->ppid,	    p->stage,
-					p->names,	  p->bytes[M_ANON], p->bytes[M_FILE],
-					p->bytes[M_SHMEM]};
+		row = (struct peak_row){ p->pid, p->ppid, p->stage, p->names, p->bytes[M_ANON],
+					 p->bytes[M_FILE], p->bytes[M_SHMEM] };
 		if (snapshot__push(&c->snap, &row))
 			return -ENOMEM;
 	}
@@ -134,16 +133,16 @@ static void update_peaks(struct collector *c, uint64_t ts)
 	uint64_t tree = sum3(c->tree), anon = c->tree[M_ANON] + c->tree[M_SHMEM];
 
 	if (tree > c->peak.bytes) {
-		c->peak =
-		    (struct bmt_peak){tree, ts, c->tree[M_ANON], c->tree[M_FILE], c->tree[M_SHMEM]};
+		c->peak = (struct bmt_peak){ tree, ts, c->tree[M_ANON], c->tree[M_FILE],
+					     c->tree[M_SHMEM] };
 		c->swap_at_peak = c->swap;
 		c->peak_live = 1;
 	}
 	if (anon > c->anon_peak.bytes)
-		c->anon_peak =
-		    (struct bmt_peak){anon, ts, c->tree[M_ANON], c->tree[M_FILE], c->tree[M_SHMEM]};
+		c->anon_peak = (struct bmt_peak){ anon, ts, c->tree[M_ANON], c->tree[M_FILE],
+						  c->tree[M_SHMEM] };
 	if (c->raw > c->raw_peak.bytes)
-		c->raw_peak = (struct bmt_peak){c->raw, ts, 0, 0, 0};
+		c->raw_peak = (struct bmt_peak){ c->raw, ts, 0, 0, 0 };
 }
 
 static void emit_sample(struct collector *c, uint64_t ts)
@@ -152,8 +151,8 @@ static void emit_sample(struct collector *c, uint64_t ts)
 
 	if (!c->sample_fn)
 		return;
-	s = (struct bmt_sample){ts, sum3(c->tree), c->tree[M_ANON] + c->tree[M_SHMEM],
-				tallies__sample(&c->t), c->t.n_stages};
+	s = (struct bmt_sample){ ts, sum3(c->tree), c->tree[M_ANON] + c->tree[M_SHMEM],
+				 tallies__sample(&c->t), c->t.n_stages };
 	c->sample_fn(c->sample_ctx, &s);
 }
 
@@ -675,14 +674,14 @@ static int rec_adopt(struct collector *c, const void *rec)
 
 /* > 0: the state changed; 0: nothing to do; -errno. */
 static int (*const apply_rec[BMT_REC_MAX])(struct collector *c, const void *rec) = {
-    [BMT_REC_RSS] = rec_rss,   [BMT_REC_FORK] = rec_fork, [BMT_REC_MM] = rec_mm,
-    [BMT_REC_EXEC] = rec_exec, [BMT_REC_EXIT] = rec_exit, [BMT_REC_ADOPT] = rec_adopt,
+	[BMT_REC_RSS] = rec_rss,   [BMT_REC_FORK] = rec_fork, [BMT_REC_MM] = rec_mm,
+	[BMT_REC_EXEC] = rec_exec, [BMT_REC_EXIT] = rec_exit, [BMT_REC_ADOPT] = rec_adopt,
 };
 
 static const size_t min_size[BMT_REC_MAX] = {
-    [BMT_REC_RSS] = sizeof(struct bmt_rss),   [BMT_REC_FORK] = sizeof(struct bmt_fork),
-    [BMT_REC_MM] = sizeof(struct bmt_mm),     [BMT_REC_EXEC] = sizeof(struct bmt_exec),
-    [BMT_REC_EXIT] = sizeof(struct bmt_exit), [BMT_REC_ADOPT] = sizeof(struct bmt_adopt),
+	[BMT_REC_RSS] = sizeof(struct bmt_rss),   [BMT_REC_FORK] = sizeof(struct bmt_fork),
+	[BMT_REC_MM] = sizeof(struct bmt_mm),     [BMT_REC_EXEC] = sizeof(struct bmt_exec),
+	[BMT_REC_EXIT] = sizeof(struct bmt_exit), [BMT_REC_ADOPT] = sizeof(struct bmt_adopt),
 };
 
 /* Shape checks, all before any state changes: a rejected record leaves no trace. */
@@ -701,8 +700,7 @@ static int well_formed(const void *rec, size_t len)
 	if (h->type == BMT_REC_FORK)
 		return ((const struct bmt_fork *)rec)->pid != ((const struct bmt_fork *)rec)->ppid;
 	if (h->type == BMT_REC_ADOPT)
-		return ((const struct bmt_adopt *)rec)->pid !=
-		       ((const struct bmt_adopt *)rec)->ppid;
+		return ((const struct bmt_adopt *)rec)->pid != ((const struct bmt_adopt *)rec)->ppid;
 	if (h->type == BMT_REC_EXEC)
 		return e->filename_len <= h->size - sizeof(*e) &&
 		       e->argv_len <= h->size - sizeof(*e) - e->filename_len;
@@ -824,15 +822,15 @@ size_t collector__alive(const struct collector *c)
 void collector__now(struct collector *c, struct bmt_now *now)
 {
 	*now = (struct bmt_now){
-	    .tree_bytes = sum3(c->tree),
-	    .anon_bytes = c->tree[M_ANON] + c->tree[M_SHMEM],
-	    .peak = c->peak,
-	    .alive = c->alive,
-	    .processes_total = c->processes_total,
-	    .events = c->events,
-	    .rejected = c->rejected,
-	    .first_ts = c->first_ts,
-	    .last_ts = c->last_ts,
+		.tree_bytes = sum3(c->tree),
+		.anon_bytes = c->tree[M_ANON] + c->tree[M_SHMEM],
+		.peak = c->peak,
+		.alive = c->alive,
+		.processes_total = c->processes_total,
+		.events = c->events,
+		.rejected = c->rejected,
+		.first_ts = c->first_ts,
+		.last_ts = c->last_ts,
 	};
 	tallies__levels(&c->t, now);
 }
@@ -847,7 +845,7 @@ static struct live_proc *live_procs(const struct collector *c)
 		const struct proc *p = c->procs.vals[i];
 
 		if (p && p->alive)
-			live[n++] = (struct live_proc){p->pid, p->names, p->cmd_peak};
+			live[n++] = (struct live_proc){ p->pid, p->names, p->cmd_peak };
 	}
 	return live;
 }
@@ -865,14 +863,14 @@ const struct bmt_result *collector__result(struct collector *c)
 		errno = ENOMEM;
 		return NULL;
 	}
-	src = (struct result_src){.anon_peak = c->anon_peak,
-				  .raw_peak = c->raw_peak,
-				  .swap_at_peak = c->swap_at_peak,
-				  .stages = c->t.stages,
-				  .shown = c->t.shown,
-				  .cmds = c->t.cmds,
-				  .peak = &c->snap,
-				  .alive = live};
+	src = (struct result_src){ .anon_peak = c->anon_peak,
+				   .raw_peak = c->raw_peak,
+				   .swap_at_peak = c->swap_at_peak,
+				   .stages = c->t.stages,
+				   .shown = c->t.shown,
+				   .cmds = c->t.cmds,
+				   .peak = &c->snap,
+				   .alive = live };
 	collector__now(c, &src.now);
 	c->built = result__build(c->res, &src);
 	free(live);

@@ -30,8 +30,8 @@ struct collector;
 /* One process alive at the peak with a non-zero contribution. */
 struct bmt_peak_proc {
 	uint32_t pid, ppid;
-	const char *comm;  /* executable name after the last exec (or the inherited one) */
-	char *const *argv; /* NULL-terminated */
+	const char *comm;   /* executable name after the last exec (or the inherited one) */
+	char *const *argv;  /* NULL-terminated */
 	const char *stage;
 	uint64_t bytes, anon_bytes, file_bytes, shmem_bytes;
 };
@@ -41,16 +41,16 @@ struct bmt_stage_result {
 	uint64_t bytes_at_peak;
 	uint64_t peak_bytes; /* its own maximum over time */
 	uint64_t peak_ts;
-	uint64_t processes; /* processes that belonged to it at any time */
-	uint64_t bytes_now; /* at the last record fed */
+	uint64_t processes;  /* processes that belonged to it at any time */
+	uint64_t bytes_now;  /* at the last record fed */
 };
 
 struct bmt_command_result {
 	const char *name;
 	uint64_t bytes_at_peak;
-	uint64_t peak_bytes; /* all its processes together, maximum over time */
+	uint64_t peak_bytes;  /* all its processes together, maximum over time */
 	uint64_t peak_ts;
-	uint64_t processes; /* processes that ran it */
+	uint64_t processes;   /* processes that ran it */
 	/*
 	 * Sizing, per process that ran it (its own peak while running it): the largest exactly,
 	 * the median and 95th percentile from a log-linear histogram (16 steps per power of
@@ -60,7 +60,7 @@ struct bmt_command_result {
 	uint64_t p50_proc_peak, p95_proc_peak;
 	uint64_t max_instances;
 	uint64_t instances_at_peak; /* of them, alive at the tree's peak with a contribution */
-	uint64_t bytes_now;	    /* at the last record fed */
+	uint64_t bytes_now;   /* at the last record fed */
 };
 
 /* A process still alive when tracing stopped. */
@@ -75,23 +75,22 @@ struct bmt_peak {
 };
 
 struct bmt_result {
-	struct bmt_peak peak; /* tree RSS: anon + file + shmem, inherited pages once */
+	struct bmt_peak peak;           /* tree RSS: anon + file + shmem, inherited pages once */
 	const struct bmt_peak_proc *peak_procs; /* largest first; sum == peak.bytes */
 	size_t n_peak_procs;
-	struct bmt_peak anon_peak; /* max of anon + shmem (same inherited-page rule) */
-	struct bmt_peak raw_peak;  /* max of the plain sum of counters of counted mms */
-	uint64_t swap_at_peak;	   /* swap entries of the counted mms at the peak (not in RSS) */
+	struct bmt_peak anon_peak;      /* max of anon + shmem (same inherited-page rule) */
+	struct bmt_peak raw_peak;       /* max of the plain sum of counters of counted mms */
+	uint64_t swap_at_peak;          /* swap entries of the counted mms at the peak (not in RSS) */
 	const struct bmt_stage_result *stages; /* in rule order, the root's default stage first */
 	size_t n_stages;
-	const struct bmt_command_result
-	    *commands; /* largest bytes_at_peak first, then peak_bytes */
+	const struct bmt_command_result *commands; /* largest bytes_at_peak first, then peak_bytes */
 	size_t n_commands;
 	const struct bmt_alive_proc *alive; /* processes alive at the end, by pid */
 	size_t n_alive;
-	uint64_t processes_total;		 /* processes seen, the root included */
-	uint64_t events;			 /* RSS records fed */
-	uint64_t rejected;			 /* records rejected as unknown or short */
-	uint64_t first_ts, last_ts;		 /* of the records fed */
+	uint64_t processes_total;       /* processes seen, the root included */
+	uint64_t events;                /* RSS records fed */
+	uint64_t rejected;              /* records rejected as unknown or short */
+	uint64_t first_ts, last_ts;     /* of the records fed */
 	uint64_t tree_bytes_now, anon_bytes_now; /* at the last record fed (live exporters) */
 };
 
@@ -133,7 +132,7 @@ size_t collector__alive(const struct collector *c);
 /* A stage or a command now, in the live view. */
 struct bmt_level {
 	const char *name;
-	uint64_t bytes;	     /* now */
+	uint64_t bytes;      /* now */
 	uint64_t peak_bytes; /* its own maximum so far */
 	uint64_t peak_ts;
 };
@@ -146,8 +145,8 @@ struct bmt_level {
  */
 struct bmt_now {
 	uint64_t tree_bytes, anon_bytes; /* = result.tree_bytes_now, anon_bytes_now */
-	struct bmt_peak peak;		 /* so far */
-	uint64_t alive;			 /* = result.n_alive */
+	struct bmt_peak peak;            /* so far */
+	uint64_t alive;                  /* = result.n_alive */
 	uint64_t processes_total, events, rejected;
 	uint64_t first_ts, last_ts;
 	const struct bmt_level *stages;

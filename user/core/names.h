@@ -16,7 +16,7 @@
 
 struct names {
 	int refs;
-	int cmd; /* the collector's index of its command; -1 when it has none */
+	int cmd;  /* the collector's index of its command; -1 when it has none */
 	char comm[BMT_COMM_LEN];
 	char **argv;
 	char *buf;

@@ -17,10 +17,10 @@ struct result {
 	struct bmt_stage_result *stages;
 	struct bmt_command_result *cmds;
 	struct bmt_alive_proc *alive;
-	/* per build: the alive's peaks grouped by command (group i from first[i]) */
-	uint64_t *extra;
-	size_t *first;
+	/* per build, in one block: */
+	uint64_t *first;   /* per command: where its group of extra ends (build_alive) */
 	uint64_t *at_peak; /* per command: its processes counted at the peak */
+	uint64_t *extra;   /* the alive's peaks grouped by command */
 };
 
 /* ---- the snapshot ---- */
@@ -66,14 +66,12 @@ struct result *result__new(void)
 
 static void free_arrays(struct result *r)
 {
-	void **arrays[] = {(void **)&r->peak,	(void **)&r->stages, (void **)&r->cmds,
-			   (void **)&r->alive,	(void **)&r->extra,  (void **)&r->first,
-			   (void **)&r->at_peak};
-
-	for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++) {
-		free(*arrays[i]);
-		*arrays[i] = NULL;
-	}
+	free(r->peak);
+	free(r->stages);
+	free(r->cmds);
+	free(r->alive);
+	free(r->first);
+	*r = (struct result){ .res = r->res };
 }
 
 void result__free(struct result *r)
@@ -133,15 +131,15 @@ static void build_peak(struct result *r, const struct result_src *src)
 		const struct peak_row *row = &s->rows[i];
 
 		r->peak[i] = (struct bmt_peak_proc){
-		    .pid = row->pid,
-		    .ppid = row->ppid,
-		    .comm = comm_of(src, row->names),
-		    .argv = row->names ? row->names->argv : NULL,
-		    .stage = src->stages[row->stage].name,
-		    .bytes = row->anon + row->file + row->shmem,
-		    .anon_bytes = row->anon,
-		    .file_bytes = row->file,
-		    .shmem_bytes = row->shmem,
+			.pid = row->pid,
+			.ppid = row->ppid,
+			.comm = comm_of(src, row->names),
+			.argv = row->names ? row->names->argv : NULL,
+			.stage = src->stages[row->stage].name,
+			.bytes = row->anon + row->file + row->shmem,
+			.anon_bytes = row->anon,
+			.file_bytes = row->file,
+			.shmem_bytes = row->shmem,
 		};
 		if (row->names && row->names->cmd >= 0)
 			r->at_peak[row->names->cmd]++;
@@ -158,7 +156,7 @@ static void build_alive(struct result *r, const struct result_src *src)
 	for (size_t i = 0; i < src->now.alive; i++) {
 		const struct names *nm = src->alive[i].names;
 
-		r->alive[i] = (struct bmt_alive_proc){src->alive[i].pid, comm_of(src, nm)};
+		r->alive[i] = (struct bmt_alive_proc){ src->alive[i].pid, comm_of(src, nm) };
 		if (nm && nm->cmd >= 0)
 			r->first[nm->cmd + 1]++;
 	}
@@ -188,17 +186,17 @@ static void build_cmds(struct result *r, const struct result_src *src)
 
 		sizing__summary(&t->sizing, r->extra + from, r->first[i] - from, &sz);
 		r->cmds[i] = (struct bmt_command_result){
-		    .name = t->name,
-		    .bytes_at_peak = t->at_peak,
-		    .peak_bytes = t->peak_bytes,
-		    .peak_ts = t->peak_ts,
-		    .processes = t->processes,
-		    .max_proc_peak = sz.max,
-		    .p50_proc_peak = sz.p50,
-		    .p95_proc_peak = sz.p95,
-		    .max_instances = t->max_live,
-		    .instances_at_peak = r->at_peak[i],
-		    .bytes_now = t->bytes,
+			.name = t->name,
+			.bytes_at_peak = t->at_peak,
+			.peak_bytes = t->peak_bytes,
+			.peak_ts = t->peak_ts,
+			.processes = t->processes,
+			.max_proc_peak = sz.max,
+			.p50_proc_peak = sz.p50,
+			.p95_proc_peak = sz.p95,
+			.max_instances = t->max_live,
+			.instances_at_peak = r->at_peak[i],
+			.bytes_now = t->bytes,
 		};
 	}
 	qsort(r->cmds, src->now.n_commands, sizeof(*r->cmds), cmp_cmd);
@@ -209,8 +207,8 @@ static void build_stages(struct result *r, const struct result_src *src)
 	for (size_t i = 0; i < src->now.n_stages; i++) {
 		const struct tally *t = &src->stages[src->shown[i]];
 
-		r->stages[i] = (struct bmt_stage_result){t->name,    t->at_peak,   t->peak_bytes,
-							 t->peak_ts, t->processes, t->bytes};
+		r->stages[i] = (struct bmt_stage_result){ t->name, t->at_peak, t->peak_bytes,
+							  t->peak_ts, t->processes, t->bytes };
 	}
 }
 
@@ -224,39 +222,38 @@ const struct bmt_result *result__build(struct result *r, const struct result_src
 	r->stages = calloc(src->now.n_stages + 1, sizeof(*r->stages));
 	r->cmds = calloc(n_cmds + 1, sizeof(*r->cmds));
 	r->alive = calloc(n_alive + 1, sizeof(*r->alive));
-	r->extra = calloc(n_alive + 1, sizeof(*r->extra));
-	r->first = calloc(n_cmds + 1, sizeof(*r->first));
-	r->at_peak = calloc(n_cmds + 1, sizeof(*r->at_peak));
-	if (!r->peak || !r->stages || !r->cmds || !r->alive || !r->extra || !r->first ||
-	    !r->at_peak) {
+	r->first = calloc(2 * (n_cmds + 1) + n_alive + 1, sizeof(*r->first));
+	if (!r->peak || !r->stages || !r->cmds || !r->alive || !r->first) {
 		free_arrays(r);
 		errno = ENOMEM;
 		return NULL;
 	}
+	r->at_peak = r->first + n_cmds + 1;
+	r->extra = r->at_peak + n_cmds + 1;
 	build_peak(r, src);
 	build_alive(r, src);
 	build_cmds(r, src);
 	build_stages(r, src);
 	*res = (struct bmt_result){
-	    .peak = src->now.peak,
-	    .peak_procs = r->peak,
-	    .n_peak_procs = src->peak->n,
-	    .anon_peak = src->anon_peak,
-	    .raw_peak = src->raw_peak,
-	    .swap_at_peak = src->swap_at_peak,
-	    .stages = r->stages,
-	    .n_stages = src->now.n_stages,
-	    .commands = r->cmds,
-	    .n_commands = src->now.n_commands,
-	    .alive = r->alive,
-	    .n_alive = src->now.alive,
-	    .processes_total = src->now.processes_total,
-	    .events = src->now.events,
-	    .rejected = src->now.rejected,
-	    .first_ts = src->now.first_ts,
-	    .last_ts = src->now.last_ts,
-	    .tree_bytes_now = src->now.tree_bytes,
-	    .anon_bytes_now = src->now.anon_bytes,
+		.peak = src->now.peak,
+		.peak_procs = r->peak,
+		.n_peak_procs = src->peak->n,
+		.anon_peak = src->anon_peak,
+		.raw_peak = src->raw_peak,
+		.swap_at_peak = src->swap_at_peak,
+		.stages = r->stages,
+		.n_stages = src->now.n_stages,
+		.commands = r->cmds,
+		.n_commands = src->now.n_commands,
+		.alive = r->alive,
+		.n_alive = src->now.alive,
+		.processes_total = src->now.processes_total,
+		.events = src->now.events,
+		.rejected = src->now.rejected,
+		.first_ts = src->now.first_ts,
+		.last_ts = src->now.last_ts,
+		.tree_bytes_now = src->now.tree_bytes,
+		.anon_bytes_now = src->now.anon_bytes,
 	};
 	return res;
 }

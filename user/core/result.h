@@ -22,7 +22,7 @@
 /* A process counted at the tree's peak. */
 struct peak_row {
 	uint32_t pid, ppid;
-	int stage;	     /* index into the engine's stages */
+	int stage;           /* index into the engine's stages */
 	struct names *names; /* a reference, taken by snapshot__push */
 	uint64_t anon, file, shmem;
 };
@@ -43,15 +43,15 @@ void snapshot__free(struct snapshot *s);
 struct live_proc {
 	uint32_t pid;
 	const struct names *names; /* may be NULL (named nothing yet) */
-	uint64_t cmd_peak;	   /* its own peak while running its current command */
+	uint64_t cmd_peak;         /* its own peak while running its current command */
 };
 
 struct result_src {
-	struct bmt_now now; /* the live view: the values now and the peak so far */
+	struct bmt_now now;       /* the live view: the values now and the peak so far */
 	struct bmt_peak anon_peak, raw_peak;
 	uint64_t swap_at_peak;
 	const struct tally *stages;
-	const size_t *shown;	  /* now.n_stages indexes into stages, in the result's order */
+	const size_t *shown;      /* now.n_stages indexes into stages, in the result's order */
 	const struct tally *cmds; /* now.n_commands; a names->cmd indexes it */
 	const struct snapshot *peak;
 	const struct live_proc *alive; /* now.alive */

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include "sizing.h"
 
-#define HIST_SUB     16
-#define HIST_POW     40 /* up to 2^44 pages */
+#define HIST_SUB 16
+#define HIST_POW 40 /* up to 2^44 pages */
 #define HIST_BUCKETS (HIST_SUB * (HIST_POW + 1))
 
 static size_t bucket(uint64_t bytes)

@@ -162,7 +162,7 @@ size_t tallies__shown(struct tallies *t)
 
 static struct bmt_level level_of(const struct tally *t)
 {
-	return (struct bmt_level){t->name, t->bytes, t->peak_bytes, t->peak_ts};
+	return (struct bmt_level){ t->name, t->bytes, t->peak_bytes, t->peak_ts };
 }
 
 void tallies__levels(struct tallies *t, struct bmt_now *now)

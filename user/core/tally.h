@@ -21,10 +21,10 @@
 struct tally {
 	char *name;
 	uint64_t bytes, peak_bytes, peak_ts; /* now; its own maximum and when */
-	uint64_t at_peak;		     /* at the tree's peak (set by the snapshot) */
-	uint64_t processes;		     /* that belonged to it at any time */
-	uint64_t live, max_live;	     /* commands: instances alive now, and at most */
-	struct sizing sizing;		     /* commands: peaks of the processes that left it */
+	uint64_t at_peak;                     /* at the tree's peak (set by the snapshot) */
+	uint64_t processes;                   /* that belonged to it at any time */
+	uint64_t live, max_live;              /* commands: instances alive now, and at most */
+	struct sizing sizing;                 /* commands: peaks of the processes that left it */
 };
 
 struct tallies {
@@ -37,7 +37,7 @@ struct tallies {
 	size_t n_cmds, cap_cmds;
 	struct table cmd_index; /* name hash -> index + 1; collisions resolved by scan */
 	struct bmt_level *now_stages, *now_cmds; /* the live view's arrays */
-	size_t *shown;				 /* stage indexes in the results' order */
+	size_t *shown;                           /* stage indexes in the results' order */
 	uint64_t *sampled; /* the stages' bytes as the last sample carried them */
 };
 

@@ -407,34 +407,68 @@ int prom_write_file(const char *path, const struct prom_snapshot *s)
 	return util_write_atomic(path, write_one, (void *)s);
 }
 
-int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
-		       const struct bmt_run *run)
+int prom_snapshot_now(struct prom_snapshot *s, const struct bmt_now *now,
+		      const struct bmt_run *run)
 {
-	struct prom_stage *stages = calloc(r->n_stages + 1, sizeof(*stages));
-	struct prom_command *commands = calloc(r->n_commands + 1, sizeof(*commands));
+	struct prom_stage *stages = calloc(now->n_stages + 1, sizeof(*stages));
+	struct prom_command *commands = calloc(now->n_commands + 1, sizeof(*commands));
 
 	if (!stages || !commands) {
 		free(stages);
 		free(commands);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < r->n_stages; i++)
-		stages[i] = (struct prom_stage){ r->stages[i].name, r->stages[i].bytes_now,
-						 r->stages[i].peak_bytes };
-	for (size_t i = 0; i < r->n_commands; i++)
-		commands[i] = (struct prom_command){ r->commands[i].name, r->commands[i].bytes_now };
+	for (size_t i = 0; i < now->n_stages; i++)
+		stages[i] = (struct prom_stage){ now->stages[i].name, now->stages[i].bytes,
+						 now->stages[i].peak_bytes };
+	for (size_t i = 0; i < now->n_commands; i++)
+		commands[i] =
+			(struct prom_command){ now->commands[i].name, now->commands[i].bytes };
 	s->stages = stages;
-	s->n_stages = r->n_stages;
+	s->n_stages = now->n_stages;
 	s->commands = commands;
-	s->n_commands = r->n_commands;
-	s->tree_bytes = r->tree_bytes_now;
-	s->anon_bytes = r->anon_bytes_now;
-	s->tree_peak_bytes = r->peak.bytes;
-	s->processes = r->n_alive;
-	s->processes_started = r->processes_total;
+	s->n_commands = now->n_commands;
+	s->tree_bytes = now->tree_bytes;
+	s->anon_bytes = now->anon_bytes;
+	s->tree_peak_bytes = now->peak.bytes;
+	s->processes = now->alive;
+	s->processes_started = now->processes_total;
 	s->events = run->stats.events;
 	s->lost_events = run->stats.lost;
 	return 0;
+}
+
+/* The final result's current values are the live view at its end: one mapping to metrics. */
+int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
+		       const struct bmt_run *run)
+{
+	struct bmt_level *lv = calloc(r->n_stages + r->n_commands + 1, sizeof(*lv));
+	struct bmt_now now = {
+		.tree_bytes = r->tree_bytes_now,
+		.anon_bytes = r->anon_bytes_now,
+		.peak = r->peak,
+		.alive = r->n_alive,
+		.processes_total = r->processes_total,
+		.stages = lv,
+		.n_stages = r->n_stages,
+		.commands = lv ? lv + r->n_stages : NULL,
+		.n_commands = r->n_commands,
+	};
+	int rc;
+
+	if (!lv)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n_stages; i++)
+		lv[i] = (struct bmt_level){ r->stages[i].name, r->stages[i].bytes_now,
+					    r->stages[i].peak_bytes, r->stages[i].peak_ts };
+	for (size_t i = 0; i < r->n_commands; i++)
+		lv[r->n_stages + i] = (struct bmt_level){ r->commands[i].name,
+							  r->commands[i].bytes_now,
+							  r->commands[i].peak_bytes,
+							  r->commands[i].peak_ts };
+	rc = prom_snapshot_now(s, &now, run);
+	free(lv);
+	return rc;
 }
 
 void prom_snapshot_clear(struct prom_snapshot *s)
