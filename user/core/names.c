@@ -6,20 +6,11 @@
 #include "names.h"
 #include "util.h"
 
-void names__put(struct names *n)
+void names__free(struct names *n)
 {
-	if (n && !--n->refs) {
-		free(n->argv);
-		free(n->buf);
-		free(n);
-	}
-}
-
-struct names *names__get(struct names *n)
-{
-	if (n)
-		n->refs++;
-	return n;
+	free(n->argv);
+	free(n->buf);
+	free(n);
 }
 
 struct names *names__new(const char *data, size_t len, const char *comm)

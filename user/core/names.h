@@ -29,9 +29,22 @@ struct names {
 struct names *names__new(const char *data, size_t len, const char *comm);
 /* From a NULL-terminated argv (may be NULL), comm the basename of argv[0]. */
 struct names *names__from_argv(char *const argv[]);
-/* Take one more reference; n may be NULL. */
-struct names *names__get(struct names *n);
+/* Free n (its last reference is gone). */
+void names__free(struct names *n);
+
+/* Take one more reference; n may be NULL. Inline: the peak's snapshot takes one per row. */
+static inline struct names *names__get(struct names *n)
+{
+	if (n)
+		n->refs++;
+	return n;
+}
+
 /* Drop one reference, freeing n with the last one; n may be NULL. */
-void names__put(struct names *n);
+static inline void names__put(struct names *n)
+{
+	if (n && !--n->refs)
+		names__free(n);
+}
 
 #endif /* BMT_NAMES_H */

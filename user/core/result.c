@@ -25,20 +25,15 @@ struct result {
 
 /* ---- the snapshot ---- */
 
-int snapshot__push(struct snapshot *s, const struct peak_row *row)
+int snapshot__grow(struct snapshot *s)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct peak_row *rows = realloc(s->rows, cap * sizeof(*rows));
+	size_t cap = s->cap ? 2 * s->cap : 64;
+	struct peak_row *rows = realloc(s->rows, cap * sizeof(*rows));
 
-		if (!rows)
-			return -ENOMEM;
-		s->rows = rows;
-		s->cap = cap;
-	}
-	s->rows[s->n] = *row;
-	names__get(row->names);
-	s->n++;
+	if (!rows)
+		return -ENOMEM;
+	s->rows = rows;
+	s->cap = cap;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #ifndef BMT_RESULT_H
 #define BMT_RESULT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "collector.h"
@@ -33,8 +34,18 @@ struct snapshot {
 	size_t n, cap;
 };
 
-/* Append row, taking a reference on row->names. 0 or -ENOMEM. */
-int snapshot__push(struct snapshot *s, const struct peak_row *row);
+/* Room for one more row: 0 or -ENOMEM. */
+int snapshot__grow(struct snapshot *s);
+
+/* Append row, taking a reference on row->names. 0 or -ENOMEM. Inline: one call per row. */
+static inline int snapshot__push(struct snapshot *s, const struct peak_row *row)
+{
+	if (s->n == s->cap && snapshot__grow(s))
+		return -ENOMEM;
+	s->rows[s->n++] = *row;
+	names__get(row->names);
+	return 0;
+}
 /* Drop every row (their references); snapshot__free also the storage. */
 void snapshot__clear(struct snapshot *s);
 void snapshot__free(struct snapshot *s);

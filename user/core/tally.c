@@ -45,19 +45,6 @@ void tallies__free(struct tallies *t)
 	free(t->sampled);
 }
 
-void tally__add(struct tally *t, uint64_t delta, int sign, uint64_t ts)
-{
-	if (sign > 0) {
-		t->bytes += delta;
-		if (t->bytes > t->peak_bytes) {
-			t->peak_bytes = t->bytes;
-			t->peak_ts = ts;
-		}
-	} else {
-		t->bytes -= delta < t->bytes ? delta : t->bytes;
-	}
-}
-
 void tallies__mark_peak(struct tallies *t)
 {
 	for (size_t i = 0; i < t->n_stages; i++)

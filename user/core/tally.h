@@ -45,8 +45,20 @@ struct tallies {
 int tallies__init(struct tallies *t, const struct stages *rules);
 void tallies__free(struct tallies *t);
 
-/* Add (sign > 0) or remove delta bytes at time ts; the peak follows additions. */
-void tally__add(struct tally *t, uint64_t delta, int sign, uint64_t ts);
+/* Add (sign > 0) or remove delta bytes at time ts; the peak follows additions. Inline: it
+ * runs for every change of every address space. */
+static inline void tally__add(struct tally *t, uint64_t delta, int sign, uint64_t ts)
+{
+	if (sign > 0) {
+		t->bytes += delta;
+		if (t->bytes > t->peak_bytes) {
+			t->peak_bytes = t->bytes;
+			t->peak_ts = ts;
+		}
+	} else {
+		t->bytes -= delta < t->bytes ? delta : t->bytes;
+	}
+}
 
 /* At the tree's peak: each stage's and command's at_peak becomes its bytes now. */
 void tallies__mark_peak(struct tallies *t);
