@@ -30,19 +30,19 @@ int tallies__init(struct tallies *t, const struct stages *rules)
 
 void tallies__free(struct tallies *t)
 {
-	table_free(&t->cmd_index);
 	for (size_t i = 0; t->stages && i < t->n_stages; i++)
 		free(t->stages[i].name);
+	free(t->stages);
+	free(t->now_stages);
+	free(t->shown);
+	free(t->sampled);
+	table_free(&t->cmd_index);
 	for (size_t i = 0; i < t->n_cmds; i++) {
 		free(t->cmds[i].name);
 		sizing__free(&t->cmds[i].sizing);
 	}
-	free(t->stages);
 	free(t->cmds);
-	free(t->now_stages);
 	free(t->now_cmds);
-	free(t->shown);
-	free(t->sampled);
 }
 
 void tallies__mark_peak(struct tallies *t)

@@ -276,31 +276,38 @@ static void put_trees(FILE *f, const struct view *v, size_t n)
 	}
 }
 
-static void put_stages(FILE *f, const struct view *v, size_t n)
-{
-	put_family(f, "bmtrace_stage_rss_bytes", "gauge",
-		   "Resident memory of the processes of each build stage now.");
-	for (size_t t = 0; t < n; t++)
-		for (size_t i = 0; i < v[t].n_stages; i++)
-			put_sample(f, "bmtrace_stage_rss_bytes", &v[t], "stage",
-				   v[t].stages[i].name, v[t].stages[i].a);
-	put_family(f, "bmtrace_stage_rss_peak_bytes", "gauge",
-		   "Highest resident memory of each build stage since tracing started.");
-	for (size_t t = 0; t < n; t++)
-		for (size_t i = 0; i < v[t].n_stages; i++)
-			put_sample(f, "bmtrace_stage_rss_peak_bytes", &v[t], "stage",
-				   v[t].stages[i].name, v[t].stages[i].b);
-}
+/* The families with one sample per stage or per command of each tree. */
+static const struct item_family {
+	const char *name, *help, *label;
+	bool commands; /* else stages */
+	bool peak;     /* the item's b (peak), else its a (now) */
+} item_families[] = {
+	{ "bmtrace_stage_rss_bytes", "Resident memory of the processes of each build stage now.",
+	  "stage", false, false },
+	{ "bmtrace_stage_rss_peak_bytes",
+	  "Highest resident memory of each build stage since tracing started.", "stage", false,
+	  true },
+	{ "bmtrace_command_rss_bytes",
+	  "Resident memory of the processes running each command now: the largest commands, the "
+	  "rest summed as command=\"other\".",
+	  "command", true, false },
+};
 
-static void put_commands(FILE *f, const struct view *v, size_t n)
+static void put_items(FILE *f, const struct view *v, size_t n)
 {
-	put_family(f, "bmtrace_command_rss_bytes", "gauge",
-		   "Resident memory of the processes running each command now: the largest "
-		   "commands, the rest summed as command=\"other\".");
-	for (size_t t = 0; t < n; t++)
-		for (size_t i = 0; i < v[t].n_commands; i++)
-			put_sample(f, "bmtrace_command_rss_bytes", &v[t], "command",
-				   v[t].commands[i].name, v[t].commands[i].a);
+	for (size_t k = 0; k < sizeof(item_families) / sizeof(item_families[0]); k++) {
+		const struct item_family *fam = &item_families[k];
+
+		put_family(f, fam->name, "gauge", fam->help);
+		for (size_t t = 0; t < n; t++) {
+			const struct item *it = fam->commands ? v[t].commands : v[t].stages;
+			size_t count = fam->commands ? v[t].n_commands : v[t].n_stages;
+
+			for (size_t i = 0; i < count; i++)
+				put_sample(f, fam->name, &v[t], fam->label, it[i].name,
+					   fam->peak ? it[i].b : it[i].a);
+		}
+	}
 }
 
 static void put_last_success(FILE *f, const struct view *v, size_t n)
@@ -333,8 +340,7 @@ int prom_render(FILE *f, const struct prom_snapshot *trees, size_t n)
 		err = view_init(&v[made], &trees[made]);
 	if (!err) {
 		put_trees(f, v, n);
-		put_stages(f, v, n);
-		put_commands(f, v, n);
+		put_items(f, v, n);
 		put_last_success(f, v, n);
 		put_family(f, "bmtrace_build_info", "gauge",
 			   "The version of bmtrace that measured; the value is 1.");
