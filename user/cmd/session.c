@@ -82,7 +82,7 @@ void session__free(struct session *s)
 	timeline__free(s->tl);
 	perfetto__free(s->perf);
 	stages__free(s->own_stages);
-	runner__free_creds(&s->creds);
+	privilege__free(&s->creds);
 }
 
 int session__check_outputs(const struct config *cfg)
@@ -125,21 +125,18 @@ int session__prom_snapshot(struct session *s, struct prom_snapshot *snap)
 
 void session__status(struct session *s, uint64_t now, struct esc_cell *line)
 {
-	const struct bmt_result *r = collector__result(s->coll);
 	char b1[16], b2[16], b3[16], n[32];
 	char *const *argv = NULL;
 	uint64_t bytes = 0;
 	uint32_t pid = collector__largest_now(s->coll, &bytes, &argv);
 	char head[192];
+	struct bmt_now v;
 
-	if (!r) {
-		esc_put(line, "bmtrace: out of memory");
-		return;
-	}
+	collector__now(s->coll, &v); /* the live view: no result built */
 	snprintf(head, sizeof(head), "bmtrace: %.1f s, tree %s now, peak %s at %.1f s, %s alive",
-		 run_rel_s(&s->run, now), util_fmt_bytes(r->tree_bytes_now, b1, sizeof(b1)),
-		 util_fmt_bytes(r->peak.bytes, b2, sizeof(b2)), run_rel_s(&s->run, r->peak.ts),
-		 util_fmt_count(collector__alive(s->coll), n, sizeof(n)));
+		 run_rel_s(&s->run, now), util_fmt_bytes(v.tree_bytes, b1, sizeof(b1)),
+		 util_fmt_bytes(v.peak.bytes, b2, sizeof(b2)), run_rel_s(&s->run, v.peak.ts),
+		 util_fmt_count(v.alive, n, sizeof(n)));
 	esc_put(line, head); /* ASCII: shown as it is, cut where the line ends */
 	if (!pid)
 		return;
