@@ -24,6 +24,7 @@ struct ptrack {
 	uint32_t pid;
 	uint64_t id;
 	int exited;
+	struct ptrack *next_gone; /* in perfetto.gone, once its pid is another process's */
 };
 
 #define PID_REUSE_STEP (1ull << 22) /* above PID_MAX_LIMIT */
@@ -45,8 +46,7 @@ struct perfetto {
 	size_t n, cap;
 	uint64_t resolution;
 	struct table procs; /* pid -> struct ptrack: the process of that pid now */
-	struct ptrack **gone; /* the tracks of processes whose pid was reused since */
-	size_t n_gone;
+	struct ptrack *gone; /* the tracks of processes whose pid was reused since, a list */
 	struct instant *inst;
 	size_t n_inst, cap_inst;
 	int failed;
@@ -68,9 +68,12 @@ void perfetto__free(struct perfetto *p)
 	for (size_t i = 0; i < p->procs.cap; i++)
 		free(p->procs.vals[i]);
 	table_free(&p->procs);
-	for (size_t i = 0; i < p->n_gone; i++)
-		free(p->gone[i]);
-	free(p->gone);
+	while (p->gone) {
+		struct ptrack *t = p->gone;
+
+		p->gone = t->next_gone;
+		free(t);
+	}
 	free(p->pts);
 	free(p->inst);
 	free(p);
@@ -84,13 +87,12 @@ int perfetto__failed(const struct perfetto *p)
 /* pid's track; a new one when fresh is set and the pid's last process has exited. */
 static struct ptrack *track(struct perfetto *p, uint32_t pid, int fresh)
 {
-	struct ptrack *old = table_get(&p->procs, pid), *t, **gone;
+	struct ptrack *old = table_get(&p->procs, pid), *t;
 
 	if (old && !(fresh && old->exited))
 		return old;
 	t = calloc(1, sizeof(*t));
-	gone = old ? realloc(p->gone, (p->n_gone + 1) * sizeof(*gone)) : NULL;
-	if (!t || (old && !gone) || table_put(&p->procs, pid, t)) {
+	if (!t || table_put(&p->procs, pid, t)) {
 		free(t);
 		p->failed = 1;
 		return NULL;
@@ -98,8 +100,8 @@ static struct ptrack *track(struct perfetto *p, uint32_t pid, int fresh)
 	t->pid = pid;
 	t->id = old ? old->id + PID_REUSE_STEP : pid;
 	if (old) {
-		p->gone = gone;
-		p->gone[p->n_gone++] = old;
+		old->next_gone = p->gone;
+		p->gone = old;
 	}
 	return t;
 }
@@ -302,8 +304,8 @@ static int write_names(FILE *f, struct out *o)
 	for (size_t i = 0; i < p->procs.cap; i++)
 		if (p->procs.vals[i] && name_event(f, o, p->procs.vals[i]))
 			return -ENOMEM;
-	for (size_t i = 0; i < p->n_gone; i++)
-		if (name_event(f, o, p->gone[i]))
+	for (const struct ptrack *t = p->gone; t; t = t->next_gone)
+		if (name_event(f, o, t))
 			return -ENOMEM;
 	return 0;
 }
