@@ -132,6 +132,8 @@ struct {
 } exec_scratch SEC(".maps");
 
 __u32 next_key; /* last mm key handed out */
+/* 1 once a process was adopted (-p, serve): its mm is bound at its first event */
+__u32 adopting;
 
 /*
  * serve: trees start in the kernel, so no child of one is ever missed. A tree is a process
@@ -301,18 +303,26 @@ static __always_inline struct mm_state *bind_mm(__u32 tgid, struct bmt_proc *p, 
  * before switching to it): keep it pending until fork or exec binds it. An adopted process
  * (-p) meets its own mm here the first time it faults.
  */
-static __always_inline struct mm_state *unknown_mm(__u64 mm, __u64 ts)
+static __always_inline struct mm_state *unknown_mm(__u64 mm)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tgid = current_tgid();
-	struct bmt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
 	struct mm_struct *mmp = (struct mm_struct *)mm;
+	struct bmt_proc *p;
 
+	/*
+	 * Most events on the machine are other processes faulting their own pages: without an
+	 * adopted process waiting for its mm, such an event is never ours, and the procs
+	 * lookup (~40 ns here) is skipped.
+	 */
+	if ((__u64)task->mm == mm && !adopting)
+		return NULL;
+	p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return NULL;
 	if ((__u64)task->mm == mm) {
 		if (p->flags & BMT_PROC_ADOPTED)
-			return bind_mm(tgid, p, mm, ts);
+			return bind_mm(tgid, p, mm, bpf_ktime_get_ns());
 		return NULL; /* the root's own pre-exec copy of bmtrace: not the command's */
 	}
 	if (!BPF_CORE_READ(mmp, mm_users.counter))
@@ -414,6 +424,9 @@ static __always_inline struct bmt_proc *join(__u32 tgid, __u32 tree, __u32 proc_
 	struct bmt_proc v = { .flags = proc_flags, .tree = tree };
 	struct bmt_join *r;
 
+	if (proc_flags & BMT_PROC_ADOPTED)
+		adopting = 1; /* before it is in procs: its first event must look it up */
+
 	if (bpf_map_update_elem(&procs, &tgid, &v, BPF_NOEXIST)) {
 		STAT_INC(procs_full);
 		return NULL;
@@ -434,12 +447,12 @@ static __always_inline struct bmt_proc *join(__u32 tgid, __u32 tree, __u32 proc_
  * The state of an rss_stat event's address space when it is ours; NULL otherwise. *known:
  * it was followed already (its counter caches are valid).
  */
-static __always_inline struct mm_state *rss_mm(__u64 mm, __u64 ts, int *known)
+static __always_inline struct mm_state *rss_mm(__u64 mm, int *known)
 {
 	struct mm_state *m = bpf_map_lookup_elem(&mms, &mm);
 
 	*known = !!m;
-	return m ? m : unknown_mm(mm, ts);
+	return m ? m : unknown_mm(mm);
 }
 
 /* exec just switched to the mm it built: bind it before the ELF load counts. */
@@ -489,7 +502,7 @@ static __always_inline void rss_event(__u64 mm, __u32 member, __s64 bytes)
 
 	if (member >= BMT_NR_MEMBERS)
 		return;
-	m = rss_mm(mm, ts, &known);
+	m = rss_mm(mm, &known);
 	if (m)
 		m = claim_pending(m, mm, ts);
 	if (m)
@@ -532,10 +545,10 @@ int BPF_PROG(rss_stat_exact, struct mm_struct *mm, int member)
 
 	if (mb >= BMT_NR_MEMBERS || !cpu_off_ready)
 		return 0;
-	ts = bpf_ktime_get_ns();
-	m = rss_mm(key, ts, &known);
+	m = rss_mm(key, &known);
 	if (!m)
 		return 0;
+	ts = bpf_ktime_get_ns(); /* ours: the clock costs ~70 ns here, only ours pay it */
 	barrier_var(mb); /* keep the mask: the verifier loses the range check above */
 	mb &= BMT_NR_MEMBERS - 1;
 	pages = exact_pages(&m->pc[mb], m->addr, mb, &path);

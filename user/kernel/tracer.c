@@ -483,6 +483,8 @@ int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags, uint32_t tre
 	struct bmt_proc v = { .flags = flags, .tree = tree };
 	struct bmt_tree_state ts;
 
+	if (flags & BMT_PROC_ADOPTED) /* before it is in procs: its first event must find it */
+		__atomic_store_n(&t->skel->bss->adopting, 1, __ATOMIC_SEQ_CST);
 	if (bpf_map__update_elem(t->skel->maps.procs, &pid, sizeof(pid), &v, sizeof(v),
 				 BPF_NOEXIST))
 		return -errno;
