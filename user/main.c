@@ -594,6 +594,8 @@ static int trace(struct config *cfg)
 		die_line(err, NULL);
 		goto out;
 	}
+	snprintf(s.run.counter_source, sizeof(s.run.counter_source), "%s",
+		 tracer__counter_source(s.tracer));
 	if (cfg->listen) {
 		s.http = http__start(&(struct http_opts){ .listen = cfg->listen }, err, sizeof(err));
 		if (!s.http) {

@@ -187,6 +187,8 @@ static int on_tree(struct server *sv, const struct bmt_tree *r)
 	t->run.exit_code = -1;
 	t->run.root_pid = r->pid;
 	t->run.attached = 1;
+	snprintf(t->run.counter_source, sizeof(t->run.counter_source), "%s",
+		 tracer__counter_source(sv->tracer));
 	if (!t->label || !t->family || !t->coll || table_put(&sv->trees, t->id, t)) {
 		tree_free(t);
 		return -ENOMEM;
