@@ -8,8 +8,8 @@
  * The counter: value = count + the sum over possible CPUs of slot[cpu]. An add on CPU c
  * changes slot[c]; when |slot[c]| reaches the batch it moves slot[c] into count under the
  * counter's lock (a flush) and zeroes it. Every add is followed by an rss_stat event, and
- * where the add runs under a spinlock (the page table lock, for every caller in a user task:
- * faults, munmap, fork copies, exec, exit, reclaim) that event runs on the add's CPU.
+ * where the add runs under a spinlock (the page table lock: faults, munmap, fork copies,
+ * exec, exit, reclaim) that event runs on the add's CPU.
  *
  * So between two events of one counter, only the slot of the CPU the second one runs on can
  * have changed - when nothing ran between them. A per-counter cache proves that:
@@ -20,8 +20,10 @@
  *   - the next event may use the cache (the fast path: count, its own slot, others) only
  *     when both tags equal its ticket (no other event started since the save, none is still
  *     writing) and the saved CPU is its own. Anything else - another CPU's event, a race, a
- *     kernel thread's change (khugepaged may add and trace on different CPUs), every 64th
- *     event as a bound on any staleness missed - reads every slot (the full sum).
+ *     kernel thread's change (khugepaged may add and trace on different CPUs) - reads every
+ *     slot (the full sum). So does every 64th event: should a user task's add ever run
+ *     preemptible and migrate before its event (a THP collapse asked for by the process
+ *     itself), the cached others would miss that add for at most 63 events of the counter.
  * Both paths re-read count after the slots and retry when a concurrent flush moved it; a
  * value read while another CPU changes the same counter is a snapshot of a moving counter
  * (the classic tracepoint's is too, under the lock), and the next event of that other CPU
