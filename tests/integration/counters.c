@@ -53,9 +53,11 @@ static char *gunzip(const char *path, size_t *len)
 	while ((got = gzread(gz, buf + n, (unsigned int)(cap - n))) > 0) {
 		n += (size_t)got;
 		if (n == cap) {
+			char *more = realloc(buf, cap * 2);
+
+			assert_non_null(more);
+			buf = more;
 			cap *= 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
 		}
 	}
 	gzclose(gz);

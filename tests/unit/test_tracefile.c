@@ -679,7 +679,7 @@ static void test_header_without_counter_source(void **state)
 	const char *path = tmp("nosource.bmt");
 	size_t len, hdr_len, cut = strlen("btf-percpu") + 1;
 	struct tracefile_reader *r;
-	unsigned char *raw;
+	unsigned char *raw, *longer;
 	struct bmt_run out;
 	char err[256], **sp;
 
@@ -701,7 +701,9 @@ static void test_header_without_counter_source(void **state)
 	raw = sample_raw(1, &len);
 	hdr_len = le32(raw + 12);
 	memset(raw + hdr_len - cut, 'x', cut - 1);
-	raw = realloc(raw, len + 8);
+	longer = realloc(raw, len + 8);
+	assert_non_null(longer);
+	raw = longer;
 	memmove(raw + hdr_len + 8, raw + hdr_len, len - hdr_len);
 	memset(raw + hdr_len - 1, 'y', 8);
 	raw[hdr_len + 7] = '\0';

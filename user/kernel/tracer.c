@@ -279,27 +279,26 @@ static int source_wanted(enum source *src, char *err, size_t errlen)
  */
 static int possible_cpus(char *why, size_t len)
 {
-	char buf[64] = "";
+	char buf[64] = "", *end = buf;
 	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
-	unsigned int last = 0;
-	char tail = 0;
-	int n;
+	unsigned long last = 0;
 
 	if (f) {
 		if (!fgets(buf, sizeof(buf), f))
 			buf[0] = 0;
 		fclose(f);
 	}
-	n = sscanf(buf, "0-%u%c", &last, &tail);
 	if (!strcmp(buf, "0\n"))
 		return 1;
-	if (n != 2 || tail != '\n') {
+	if (!strncmp(buf, "0-", 2))
+		last = strtoul(buf + 2, &end, 10);
+	if (end == buf || end == buf + 2 || *end != '\n') {
 		snprintf(why, len, "the possible CPUs are not 0..N-1 (%.*s)", (int)strcspn(buf, "\n"),
 			 buf);
 		return 0;
 	}
 	if (last + 1 > BMT_PC_MAX_CPUS) {
-		snprintf(why, len, "%u possible CPUs, more than the %d it reads", last + 1,
+		snprintf(why, len, "%lu possible CPUs, more than the %d it reads", last + 1,
 			 BMT_PC_MAX_CPUS);
 		return 0;
 	}
