@@ -163,6 +163,7 @@ struct bmt_pc_cache {
 	__u32 pad;
 	__u64 sum_tag; /* tag << 32 | (u32)others */
 	__u64 cpu_tag; /* tag << 32 | (cpu + 1); 0: nothing saved */
+	__u64 cnt_tag; /* tag << 32 | (u32)count */
 };
 
 enum bmt_pc_path {

@@ -14,12 +14,15 @@
  * So between two events of one counter, only the slot of the CPU the second one runs on can
  * have changed - when nothing ran between them. A per-counter cache proves that:
  *   - seq counts the events started on the counter (fetch-and-add, the event's ticket t);
- *   - the event with ticket t saves, tagged t + 1, the CPU it ran on and "others", the sum of
- *     every other CPU's slot it saw. Each tag sits in the same 64-bit word as its value, so a
- *     reader never mixes two saves: both tags must equal its own ticket.
+ *   - the event with ticket t saves, tagged t + 1, the CPU it ran on, "others" (the sum of
+ *     every other CPU's slot it saw) and count. Each tag sits in the same 64-bit word as its
+ *     value, so a reader never mixes two saves: every tag must equal its own ticket.
  *   - the next event may use the cache (the fast path: count, its own slot, others) only
- *     when both tags equal its ticket (no other event started since the save, none is still
- *     writing) and the saved CPU is its own. Anything else - another CPU's event, a race, a
+ *     when every tag equals its ticket (no other event started since the save, none is still
+ *     writing), the saved CPU is its own and count has not moved (a flush on another CPU
+ *     whose event has not started yet would otherwise be counted twice: in count and in
+ *     others; this CPU's own flushes, one per batch of its changes, cost a full sum too).
+ *     Anything else - another CPU's event, a race, a
  *     kernel thread's change (khugepaged may add and trace on different CPUs) - reads every
  *     slot (the full sum). So does every 64th event: should a user task's add ever run
  *     preemptible and migrate before its event (a THP collapse asked for by the process
@@ -60,20 +63,26 @@ static __always_inline __s64 bmt_pc_positive(__s64 v)
 }
 
 static __always_inline void bmt_pc_save(struct bmt_pc_cache *c, __u32 ticket, __u32 cpu,
-					__s32 others)
+					__s32 others, __s64 count)
 {
 	*(volatile __u64 *)&c->sum_tag = bmt_pc_pack(ticket + 1, (__u32)others);
+	*(volatile __u64 *)&c->cnt_tag = bmt_pc_pack(ticket + 1, (__u32)count);
 	*(volatile __u64 *)&c->cpu_tag = bmt_pc_pack(ticket + 1, cpu + 1);
 }
 
-/* others from the cache when event ticket on cpu may use it (see the top of this file). */
+/*
+ * others from the cache when event ticket on cpu may use it, with count as it is now (see
+ * the top of this file).
+ */
 static __always_inline int bmt_pc_cached(const struct bmt_pc_cache *c, __u32 ticket, __u32 cpu,
-					 __s32 *others)
+					 __s64 count, __s32 *others)
 {
 	__u64 s = *(volatile const __u64 *)&c->sum_tag;
 	__u64 k = *(volatile const __u64 *)&c->cpu_tag;
+	__u64 n = *(volatile const __u64 *)&c->cnt_tag;
 
-	if (!(ticket & BMT_PC_REFRESH_MASK) || s >> 32 != ticket || k != bmt_pc_pack(ticket, cpu + 1))
+	if (!(ticket & BMT_PC_REFRESH_MASK) || s >> 32 != ticket ||
+	    k != bmt_pc_pack(ticket, cpu + 1) || n != bmt_pc_pack(ticket, (__u32)count))
 		return 0;
 	*others = (__s32)(__u32)s;
 	return 1;
@@ -92,12 +101,14 @@ static __always_inline __s64 bmt_pc_read(struct bmt_pc_cache *c, const struct bm
 	__s64 count = 0, own = 0;
 	__s32 others = 0;
 
-	if (may_cache && bmt_pc_cached(c, ticket, cpu, &others)) {
+	if (may_cache) {
 		count = bmt_pc_count(src);
 		own = bmt_pc_slot(src, cpu);
-		/* count moved: another CPU flushed a slot the cache still holds */
+	}
+	if (may_cache && bmt_pc_cached(c, ticket, cpu, count, &others)) {
+		/* count moved meanwhile: another CPU flushed a slot the cache still holds */
 		if (count == bmt_pc_count(src)) {
-			bmt_pc_save(c, ticket, cpu, others);
+			bmt_pc_save(c, ticket, cpu, others, count);
 			*path = BMT_PC_FAST;
 			return bmt_pc_positive(count + own + others);
 		}
@@ -123,7 +134,7 @@ static __always_inline __s64 bmt_pc_read(struct bmt_pc_cache *c, const struct bm
 		}
 	}
 	if (may_cache && *path == BMT_PC_FULL)
-		bmt_pc_save(c, ticket, cpu, others);
+		bmt_pc_save(c, ticket, cpu, others, count);
 	return bmt_pc_positive(count + own + others);
 }
 

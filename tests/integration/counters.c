@@ -11,8 +11,9 @@
  *   - threads faulting one address space on two CPUs at once: each source reads a counter
  *     that other CPUs change without its lock (the kernel's own sum does too), so a value
  *     may miss a change that lands during the read. Tolerance: the same number of values,
- *     the same final values, no value more than TOLERANCE_PAGES pages apart (a read misses
- *     at most the other CPUs' changes in flight) and at least 90% equal.
+ *     the same final values, and no value more than TOLERANCE_PAGES pages apart: what the
+ *     other thread can fault in while a read is in flight. How many differ depends on how
+ *     often the two threads' events overlap, that is on the machine's load: only printed.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -31,7 +32,7 @@
 #include "harness.h"
 
 #define MAX_VALUES (1u << 20)
-#define TOLERANCE_PAGES 64
+#define TOLERANCE_PAGES 32
 #define ORACLE_REL 0.01 /* bmtrace against /proc at the same instant */
 
 /* The values of one address space's counters, in the order a trace recorded them. */
@@ -227,7 +228,6 @@ static void test_sources_agree_threads(void **state)
 		worst / page);
 	assert_memory_equal(last_tp, last_btf, sizeof(last_tp));
 	assert_true(worst <= TOLERANCE_PAGES * page);
-	assert_true(differ <= tp.n / 10);
 }
 
 /*
