@@ -26,7 +26,7 @@
 #include "bmtrace.h"
 #include "pcpu_sum.h"
 
-/* The two loads pcpu_sum.h reads a counter with: direct, through bpf_rdonly_cast. */
+/* The loads pcpu_sum.h reads a counter with: direct, through bpf_rdonly_cast. */
 struct bmt_pc_src {
 	__u64 fbc;   /* struct percpu_counter * */
 	__u64 slots; /* its counters: the per-CPU pointer, before a CPU's offset is added */
@@ -50,6 +50,14 @@ static __always_inline __s64 bmt_pc_count(const struct bmt_pc_src *s)
 		bpf_rdonly_cast((void *)s->fbc, bpf_core_type_id_kernel(struct percpu_counter));
 
 	return fbc->count;
+}
+
+static __always_inline int bmt_pc_locked(const struct bmt_pc_src *s)
+{
+	const struct percpu_counter *fbc =
+		bpf_rdonly_cast((void *)s->fbc, bpf_core_type_id_kernel(struct percpu_counter));
+
+	return fbc->lock.raw_lock.val.counter != 0; /* held, or wanted: a flush under way */
 }
 
 static __always_inline __s32 bmt_pc_slot(const struct bmt_pc_src *s, __u32 cpu)

@@ -173,7 +173,7 @@ struct bmt_pc_cache {
 enum bmt_pc_path {
 	BMT_PC_FAST = 0,  /* two loads and the cache */
 	BMT_PC_FULL = 1,  /* every slot */
-	BMT_PC_MOVED = 2, /* every slot, and count still moved after BMT_PC_TRIES: a snapshot */
+	BMT_PC_MOVED = 2, /* every slot; count moved (or its lock was held) each try: a snapshot */
 };
 
 /* The value of the BPF stats map (per CPU): bmt_stats, and how btf-percpu read counters. */

@@ -27,13 +27,18 @@
  *     slot (the full sum). So does every 64th event: should a user task's add ever run
  *     preemptible and migrate before its event (a THP collapse asked for by the process
  *     itself), the cached others would miss that add for at most 63 events of the counter.
- * Both paths re-read count after the slots and retry when a concurrent flush moved it; a
+ * Both paths re-read count after the slots and retry when a concurrent flush moved it. A
+ * flush stores count before it zeroes the slot, both under the counter's lock: a read whose
+ * count load falls between the two would count that slot twice, and count does not move
+ * again. So the lock word is read between count and the slots, and a held lock is a retry
+ * too (it is held from before the first store to after the second). Otherwise a
  * value read while another CPU changes the same counter is a snapshot of a moving counter
  * (the classic tracepoint's is too, under the lock), and the next event of that other CPU
  * breaks the cache, so an error never outlives the concurrency that caused it.
  *
- * The includer defines struct bmt_pc_src (where the loads read) and the two loads declared
- * below, bmt_pc_count (the counter's count) and bmt_pc_slot (one CPU's slot).
+ * The includer defines struct bmt_pc_src (where the loads read) and the three loads declared
+ * below: bmt_pc_count (the counter's count), bmt_pc_locked (its lock is held or contended)
+ * and bmt_pc_slot (one CPU's slot).
  */
 #ifndef BMT_PCPU_SUM_H
 #define BMT_PCPU_SUM_H
@@ -50,6 +55,7 @@
 struct bmt_pc_src;
 static __always_inline __s64 bmt_pc_count(const struct bmt_pc_src *src);
 static __always_inline __s32 bmt_pc_slot(const struct bmt_pc_src *src, __u32 cpu);
+static __always_inline int bmt_pc_locked(const struct bmt_pc_src *src);
 
 static __always_inline __u64 bmt_pc_pack(__u32 tag, __u32 val)
 {
@@ -100,12 +106,14 @@ static __always_inline __s64 bmt_pc_read(struct bmt_pc_cache *c, const struct bm
 	__u32 ticket = __sync_fetch_and_add(&c->seq, 1);
 	__s64 count = 0, own = 0;
 	__s32 others = 0;
+	int busy = 1;
 
 	if (may_cache) {
 		count = bmt_pc_count(src);
+		busy = bmt_pc_locked(src);
 		own = bmt_pc_slot(src, cpu);
 	}
-	if (may_cache && bmt_pc_cached(c, ticket, cpu, count, &others)) {
+	if (!busy && bmt_pc_cached(c, ticket, cpu, count, &others)) {
 		/* count moved meanwhile: another CPU flushed a slot the cache still holds */
 		if (count == bmt_pc_count(src)) {
 			bmt_pc_save(c, ticket, cpu, others, count);
@@ -118,6 +126,7 @@ static __always_inline __s64 bmt_pc_read(struct bmt_pc_cache *c, const struct bm
 		__s64 sum = 0;
 
 		count = bmt_pc_count(src);
+		busy = bmt_pc_locked(src);
 		own = 0;
 		for (__u32 i = 0; i < BMT_PC_MAX_CPUS && i < ncpu; i++) {
 			__s32 v = bmt_pc_slot(src, i);
@@ -128,7 +137,7 @@ static __always_inline __s64 bmt_pc_read(struct bmt_pc_cache *c, const struct bm
 				sum += v;
 		}
 		others = (__s32)sum;
-		if (count == bmt_pc_count(src)) {
+		if (!busy && count == bmt_pc_count(src)) {
 			*path = BMT_PC_FULL;
 			break;
 		}

@@ -21,6 +21,7 @@
 
 struct sim {
 	__s64 count;
+	int locked;
 	__s32 slot[NCPU];
 	unsigned int loads;      /* slot loads */
 	unsigned int act_at;     /* run act at this load (count and slot loads alike); 0: never */
@@ -42,6 +43,12 @@ static __always_inline __s64 bmt_pc_count(const struct bmt_pc_src *src)
 {
 	tick(src->sim);
 	return src->sim->count;
+}
+
+static __always_inline int bmt_pc_locked(const struct bmt_pc_src *src)
+{
+	tick(src->sim);
+	return src->sim->locked;
 }
 
 static __always_inline __s32 bmt_pc_slot(const struct bmt_pc_src *src, __u32 cpu)
@@ -180,7 +187,7 @@ static void test_flush_during_fast_read(void **state)
 	assert_int_equal(path, BMT_PC_FAST);
 	s.act = flush_elsewhere;
 	s.all_loads = 0;
-	s.act_at = 2; /* count, own slot: then CPU 9 flushes its 300 into count */
+	s.act_at = 3; /* count, lock, own slot: then CPU 9 flushes its 300 into count */
 	add(&s, 4, 1);
 	assert_exact(&s, &c, 4, 1, &path);
 	assert_int_equal(path, BMT_PC_FULL);
@@ -236,6 +243,37 @@ static void test_flush_elsewhere_before_fast_read(void **state)
 	add(&s, 2, 20); /* CPU 2 reaches the batch: 520 move into count; its event is late */
 	add(&s, 1, 1);
 	assert_exact(&s, &c, 1, 1, &path);
+	assert_int_equal(path, BMT_PC_FULL);
+}
+
+static void finish_flush(struct sim *s)
+{
+	s->slot[other_cpu] = 0;
+	s->locked = 0;
+}
+
+/*
+ * A read landing inside another CPU's flush, after it added the slot to count and before it
+ * zeroed the slot (its lock held): count does not move again, only the lock tells. The read
+ * retries until the flush is done, and the slot counts once.
+ */
+static void test_read_inside_a_flush(void **state)
+{
+	static struct sim s;
+	struct bmt_pc_cache c = {};
+	enum bmt_pc_path path;
+
+	memset(&s, 0, sizeof(s));
+	other_cpu = 11;
+	add(&s, 0, 7);
+	s.slot[other_cpu] = 400;
+	s.count += 400; /* the first store of CPU 11's flush */
+	s.locked = 1;
+	s.act = finish_flush;
+	s.all_loads = 0;
+	s.act_at = 300; /* the second store, during the second full try */
+	add(&s, 0, 1);
+	assert_int_equal(event(&s, &c, 0, 1, &path), 408);
 	assert_int_equal(path, BMT_PC_FULL);
 }
 
@@ -342,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_flush_during_fast_read),
 		cmocka_unit_test(test_concurrent_add_does_not_persist),
 		cmocka_unit_test(test_flush_elsewhere_before_fast_read),
+		cmocka_unit_test(test_read_inside_a_flush),
 		cmocka_unit_test(test_kernel_thread_breaks_the_cache),
 		cmocka_unit_test(test_overlapping_saves),
 		cmocka_unit_test(test_counter_never_still),
