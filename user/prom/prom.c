@@ -471,27 +471,27 @@ void prom_family(FILE *f, const char *name, const char *type, const char *help)
 	put_family(f, name, type, help);
 }
 
-int prom_sample(FILE *f, const char *name, const char *lname, const char *lvalue,
+int prom_sample(FILE *f, const char *name, const struct prom_label *labels, size_t n,
 		const char *le, double value)
 {
-	char *v = lname ? clean(lvalue) : NULL;
-
-	if (lname && !v)
-		return -ENOMEM;
 	fputs(name, f);
-	if (lname || le) {
+	if (n || le) {
 		fputc('{', f);
-		if (lname) {
-			fprintf(f, "%s=\"", lname);
+		for (size_t i = 0; i < n; i++) {
+			char *v = clean(labels[i].value ? labels[i].value : "");
+
+			if (!v)
+				return -ENOMEM;
+			fprintf(f, "%s%s=\"", i ? "," : "", labels[i].name);
 			put_value(f, v);
 			fputc('"', f);
+			free(v);
 		}
 		if (le)
-			fprintf(f, "%sle=\"%s\"", lname ? "," : "", le);
+			fprintf(f, "%sle=\"%s\"", n ? "," : "", le);
 		fputc('}', f);
 	}
 	fprintf(f, " %.17g\n", value);
-	free(v);
 	return ferror(f) ? -EIO : 0;
 }
 

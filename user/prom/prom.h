@@ -109,11 +109,11 @@ char *prom_render_alloc(const struct prom_snapshot *trees, size_t n, size_t *len
 
 /*
  * Families outside the snapshots (serve's histogram and totals): a HELP and TYPE header, then
- * samples name{lname="lvalue",le="LE"} VALUE, the label value cleaned and escaped as above;
- * lname and le may be NULL. prom_sample returns 0, -ENOMEM or -EIO.
+ * samples name{labels[0..n),le="LE"} VALUE, the label values (NULL: "") cleaned and escaped
+ * as above; le may be NULL. prom_sample returns 0, -ENOMEM or -EIO.
  */
 void prom_family(FILE *f, const char *name, const char *type, const char *help);
-int prom_sample(FILE *f, const char *name, const char *lname, const char *lvalue,
+int prom_sample(FILE *f, const char *name, const struct prom_label *labels, size_t n,
 		const char *le, double value);
 
 /*
