@@ -282,8 +282,14 @@ fixtures: bmtrace $(BUILD)/itest
 	$(Q)BMT_UPDATE_GOLDEN=1 BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
 		FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/itest
 
+# Grafana's dashboard schema (tests/grafana: @grafana/grafana-foundation-sdk, pinned in its
+# package-lock.json) for deploy_check's check of user/grafana/bmtrace.json; Debian's npm when
+# there is no npm yet (a nodejs from elsewhere brings its own, and conflicts with Debian's).
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+	command -v npm >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
+	npm ci --prefix tests/grafana --no-audit --no-fund
 
 demo: bmtrace $(BUILD)/workloads/memhog
 	./bmtrace -- $(BUILD)/workloads/memhog demo

@@ -16,6 +16,8 @@
 #      no series that only says 0; --label on every series;
 #   5. issue 14: the Pushgateway holds two instances of one job (--instance, and the host
 #      name by default), each with its own peak and its own last success;
+#   6. issue 14: every query of the Grafana dashboard (user/grafana/bmtrace.json) evaluates
+#      in the real Prometheus of part 1, and its peak panel gives the run's peak;
 # and every page (live, --linger's final page, textfiles, pushed, node_exporter's) passes
 # `promtool check metrics`.
 #
@@ -343,8 +345,41 @@ part_instances() {
 	fi
 }
 
+# --- 6. the Grafana dashboard's queries, in a real Prometheus ----------------------------------
+part_dashboard() {
+	local dash=${DASHBOARD:-$(dirname "$0")/../../user/grafana/bmtrace.json} n=0 errs="" expr st got
+	[[ -r $dash ]] || { bad "no $dash"; return 1; }
+	# Grafana's macros and the dashboard's variable, as Grafana would expand them here
+	while IFS= read -r expr; do
+		expr=${expr//\$\{group\}/job}
+		expr=${expr//\$__rate_interval/10m}
+		expr=${expr//\$__range/10m}
+		st=$(curl -s --max-time 10 --data-urlencode "query=$expr" \
+			"http://127.0.0.1:$pport/api/v1/query" | jq -r '.status + " " + (.error // "")')
+		n=$((n + 1))
+		[[ $st == "success " ]] || errs+=" [$expr: $st]"
+	done < <(jq -r '.panels[].targets[]?.expr' "$dash")
+	if [[ -z $errs && $n -ge 10 ]]; then
+		ok "all $n queries of the Grafana dashboard evaluate in Prometheus"
+	else
+		bad "dashboard queries that Prometheus refuses:$errs"
+	fi
+	expr=$(jq -r '.panels[] | select(.title | startswith("Peak tree RSS")) | .targets[0].expr' "$dash")
+	expr=${expr//\$\{group\}/job}
+	expr=${expr//\$__rate_interval/10m}
+	got=$(curl -s --max-time 10 --data-urlencode "query=$expr" \
+		"http://127.0.0.1:$pport/api/v1/query" |
+		jq -r '.data.result[] | select(.metric.job == "bmtrace") | .value[1]')
+	if same "$got" "$peak"; then
+		ok "the dashboard's peak panel shows the run's peak, $got (group by job)"
+	else
+		bad "the dashboard's peak panel: '$got', the JSON peak '$peak'"
+	fi
+}
+
 part_textfiles || bad "part 4 (textfiles) stopped early"
 part_instances || bad "part 5 (instances) stopped early"
+part_dashboard || bad "part 6 (the Grafana dashboard) stopped early"
 
 echo "prom_e2e: $passed passed, $failed failed"
 ((failed == 0))
