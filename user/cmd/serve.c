@@ -20,9 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -31,6 +29,7 @@
 #include "bmtrace.h"
 #include "collector.h"
 #include "http.h"
+#include "loop.h"
 #include "procscan.h"
 #include "prom.h"
 #include "cmd.h"
@@ -61,6 +60,7 @@ struct server {
 	struct tracer *tracer;
 	struct http_server *http;
 	struct router *router;
+	struct loop *loop;
 	struct family *families;
 	size_t n_families;
 	char **parent_dirs;   /* --cgroup-parent, and their cgroup ids */
@@ -496,37 +496,37 @@ static int adopt_running(struct server *sv)
 	return rc;
 }
 
-static int serve_loop(struct server *sv, int sfd)
+/* ---- the event loop's callbacks ---- */
+
+static void drain(struct server *sv)
 {
-	int ep = epoll_create1(EPOLL_CLOEXEC), rfd = tracer__fd(sv->tracer);
+	if (tracer__drain(sv->tracer) < 0)
+		loop__stop(sv->loop, -ENOMEM);
+}
 
-	if (ep < 0)
-		return -errno;
-	epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = rfd });
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = sfd });
-	for (;;) {
-		struct epoll_event ev[2];
-		int n = epoll_wait(ep, ev, 2, TICK_MS);
-		uint64_t now;
+static void on_ring(struct loop *l, int fd, void *ctx)
+{
+	drain(ctx);
+}
 
-		if (tracer__drain(sv->tracer) < 0) {
-			close(ep);
-			return -ENOMEM;
-		}
-		for (int i = 0; i < n; i++) {
-			struct signalfd_siginfo si;
+/* SIGINT, SIGTERM, SIGHUP: a clean stop; SIGCHLD (a child of ours is seeded, not awaited). */
+static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *ctx)
+{
+	if (si->ssi_signo != SIGCHLD)
+		loop__stop(l, 0);
+}
 
-			if (ev[i].data.fd == sfd && read(sfd, &si, sizeof(si)) == sizeof(si) &&
-			    si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE) {
-				close(ep);
-				return 0; /* SIGINT, SIGTERM, SIGHUP: a clean stop */
-			}
-		}
-		now = now_ns();
-		router__tick(sv->router, now);
-		if (now - sv->published >= PUBLISH_NS)
-			publish(sv, now);
-	}
+/* Drain, end and expire trees, publish at most every PUBLISH_NS. */
+static void on_tick(struct loop *l, void *ctx)
+{
+	struct server *sv = ctx;
+	uint64_t now;
+
+	drain(sv);
+	now = now_ns();
+	router__tick(sv->router, now);
+	if (now - sv->published >= PUBLISH_NS)
+		publish(sv, now);
 }
 
 int cmd_serve(struct config *cfg)
@@ -534,21 +534,20 @@ int cmd_serve(struct config *cfg)
 	struct server sv = { .cfg = cfg };
 	struct tracer_serve ts = { cfg->serve_roots, cfg->n_serve_roots, NULL, cfg->n_cg_parents,
 				   cfg->max_trees };
-	struct tracer_opts topts = { 0, cfg->verbose, route, &sv, &ts, cfg->max_procs,
-				     cfg->user, 1, 0 };
-	sigset_t mask;
-	int sfd = -1, code = 125;
+	struct tracer_opts topts = { .verbose = cfg->verbose, .fn = route, .ctx = &sv,
+				     .serve = &ts, .max_procs = cfg->max_procs, .user = cfg->user,
+				     .switch_user = 1 };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
+	int code = 125;
 	char err[512];
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	signal(SIGPIPE, SIG_IGN); /* a scraper gone mid-answer is libmicrohttpd's to handle */
 	sv.stages = cfg->stages;
+	sv.loop = loop__new(TICK_MS, on_tick, &sv);
+	if (!sv.loop || loop__catch(sv.loop, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal, &sv)) {
+		snprintf(err, sizeof(err), "cannot set up signals: %s", strerror(errno));
+		goto fail;
+	}
 	if (resolve_parents(&sv, err, sizeof(err)))
 		goto fail;
 	sv.router = router__new(&(struct router_opts){
@@ -562,6 +561,7 @@ int cmd_serve(struct config *cfg)
 	sv.tracer = tracer__open(&topts, err, sizeof(err));
 	if (!sv.tracer)
 		goto fail;
+	loop__add_fd(sv.loop, tracer__fd(sv.tracer), on_ring, &sv);
 	sv.http = http__start(&(struct http_opts){ .listen = cfg->listen }, err, sizeof(err));
 	if (!sv.http) {
 		esc_say(stderr, "%s", err);
@@ -576,7 +576,7 @@ int cmd_serve(struct config *cfg)
 	tracer__prioritize();
 	publish(&sv, now_ns());
 	esc_say(stderr, "serving http://%s/metrics", cfg->listen);
-	code = serve_loop(&sv, sfd) ? 125 : 0;
+	code = loop__run(sv.loop) ? 125 : 0;
 	if (code)
 		snprintf(err, sizeof(err), "out of memory");
 	else
@@ -594,7 +594,6 @@ out:
 	free(sv.families);
 	free(sv.parent_dirs);
 	free(sv.parent_ids);
-	if (sfd >= 0)
-		close(sfd);
+	loop__free(sv.loop);
 	return code;
 }
