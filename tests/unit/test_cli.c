@@ -283,10 +283,15 @@ static void test_stage_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_run_mode),        cmocka_unit_test(test_command_options_untouched),
-		cmocka_unit_test(test_pid_and_report_modes), cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_bad_options),     cmocka_unit_test(test_stage_rules), cmocka_unit_test(test_labels),
-		cmocka_unit_test(test_report_options),  cmocka_unit_test(test_diff_mode),
+	    cmocka_unit_test(test_run_mode),
+	    cmocka_unit_test(test_command_options_untouched),
+	    cmocka_unit_test(test_pid_and_report_modes),
+	    cmocka_unit_test(test_help_version),
+	    cmocka_unit_test(test_bad_options),
+	    cmocka_unit_test(test_stage_rules),
+	    cmocka_unit_test(test_labels),
+	    cmocka_unit_test(test_report_options),
+	    cmocka_unit_test(test_diff_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,9 +30,9 @@ static const char *const families[] = {
 
 /* Those of a live page without any stage. */
 static const char *const no_stage_families[] = {
-	"bmtrace_tree_rss_bytes",  "bmtrace_tree_rss_peak_bytes",     "bmtrace_tree_anon_bytes",
-	"bmtrace_command_rss_bytes", "bmtrace_processes",	      "bmtrace_processes_started_total",
-	"bmtrace_events_total",	   "bmtrace_lost_events_total",	      "bmtrace_build_info",
+    "bmtrace_tree_rss_bytes",	 "bmtrace_tree_rss_peak_bytes", "bmtrace_tree_anon_bytes",
+    "bmtrace_command_rss_bytes", "bmtrace_processes",		"bmtrace_processes_started_total",
+    "bmtrace_events_total",	 "bmtrace_lost_events_total",	"bmtrace_build_info",
 };
 #define N_NO_STAGE (sizeof(no_stage_families) / sizeof(no_stage_families[0]))
 

@@ -199,18 +199,22 @@ static void test_push_and_read_back(void **state)
 	if (push_add(fx->url, &ci_a, &fx->s, true, 5, err, sizeof(err)))
 		fail_msg("push_add: %s", err);
 	m = gateway_metrics(fx);
-	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"", "instance=\"runner-a\"", (char *)NULL) ==
-		    4345.0 * MiB);
-	assert_true(sample(m, "bmtrace_events_total", "job=\"ci-build\"", "instance=\"runner-a\"", (char *)NULL) == 1052113);
-	assert_true(sample(m, "bmtrace_lost_events_total", "job=\"ci-build\"", "instance=\"runner-a\"", (char *)NULL) == 3);
-	assert_true(sample(m, "bmtrace_stage_rss_peak_bytes", "job=\"ci-build\"", "instance=\"runner-a\"",
-			   "stage=\"li\\\"nk\\n\"", (char *)NULL) == 900.0 * MiB);
-	assert_false(isnan(sample(m, "bmtrace_command_rss_bytes", "job=\"ci-build\"", "instance=\"runner-a\"",
-				  "command=\"evil\\\"}\\n\xef\xbf\xbd\"", (char *)NULL)));
+	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"",
+			   "instance=\"runner-a\"", (char *)NULL) == 4345.0 * MiB);
+	assert_true(sample(m, "bmtrace_events_total", "job=\"ci-build\"", "instance=\"runner-a\"",
+			   (char *)NULL) == 1052113);
+	assert_true(sample(m, "bmtrace_lost_events_total", "job=\"ci-build\"",
+			   "instance=\"runner-a\"", (char *)NULL) == 3);
+	assert_true(sample(m, "bmtrace_stage_rss_peak_bytes", "job=\"ci-build\"",
+			   "instance=\"runner-a\"", "stage=\"li\\\"nk\\n\"",
+			   (char *)NULL) == 900.0 * MiB);
+	assert_false(isnan(sample(m, "bmtrace_command_rss_bytes", "job=\"ci-build\"",
+				  "instance=\"runner-a\"", "command=\"evil\\\"}\\n\xef\xbf\xbd\"",
+				  (char *)NULL)));
 	assert_true(sample(m, "bmtrace_build_info", "job=\"ci-build\"", "instance=\"runner-a\"",
 			   "version=\"" BMT_VERSION "\"", (char *)NULL) == 1);
-	last = sample(m, "bmtrace_last_success_timestamp_seconds", "job=\"ci-build\"", "instance=\"runner-a\"",
-		      (char *)NULL);
+	last = sample(m, "bmtrace_last_success_timestamp_seconds", "job=\"ci-build\"",
+		      "instance=\"runner-a\"", (char *)NULL);
 	assert_true(last >= before && last <= (double)time(NULL) + 1);
 	if (promtest_have("promtool")) {
 		ours = bmtrace_families(m);
@@ -370,10 +374,12 @@ static void test_bad_arguments(void **state)
 			 -1);
 	assert_non_null(strstr(err, "http://"));
 	assert_int_equal(push_add("127.0.0.1:9091", &ci_a, &fx->s, true, 1, err, sizeof(err)), -1);
-	assert_int_equal(push_add("http://127.0.0.1:1", &(struct push_group){ "", "a" }, &fx->s, true, 1, err, sizeof(err)),
+	assert_int_equal(push_add("http://127.0.0.1:1", &(struct push_group){"", "a"}, &fx->s, true,
+				  1, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "job"));
-	assert_int_equal(push_add("http://127.0.0.1:1", &(struct push_group){ NULL, "a" }, &fx->s, true, 1, err, sizeof(err)),
+	assert_int_equal(push_add("http://127.0.0.1:1", &(struct push_group){NULL, "a"}, &fx->s,
+				  true, 1, err, sizeof(err)),
 			 -1);
 }
 

@@ -490,8 +490,10 @@ static int parse_serve(int argc, char **argv, struct config *cfg, FILE *out, cha
 				    "with --label-env NAME=VAR%s%s", "", "");
 		case OPT_MIN_PEAK:
 			if (util_parse_size(optarg, &cfg->min_peak) || !cfg->min_peak)
-				return fail(err, errlen, "--min-peak '%s': expected a size above 0 such "
-					    "as 64M or 1G%s", optarg, "");
+				return fail(err, errlen,
+					    "--min-peak '%s': expected a size above 0 such "
+					    "as 64M or 1G%s",
+					    optarg, "");
 			break;
 		case ':':
 			return fail(err, errlen, "serve: %s needs a value%s", argv[optind - 1], "");

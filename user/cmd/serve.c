@@ -318,9 +318,9 @@ static void publish(struct server *sv, uint64_t now)
 		snaps[n].n_labels = n_labels;
 		labels[n * n_labels] = (struct prom_label){ "tree", t->label };
 		for (size_t k = 1; k < n_labels; k++)
-			labels[n * n_labels + k] = (struct prom_label){
-				k > 1 ? sv->cfg->label_envs[k - 2].name : "root", label_value(t, k - 1)
-			};
+			labels[n * n_labels + k] =
+			    (struct prom_label){k > 1 ? sv->cfg->label_envs[k - 2].name : "root",
+						label_value(t, k - 1)};
 		n++;
 	}
 	f = open_memstream(&page, &size);
@@ -544,7 +544,8 @@ int cmd_serve(struct config *cfg)
 	signal(SIGPIPE, SIG_IGN); /* a scraper gone mid-answer is libmicrohttpd's to handle */
 	sv.stages = cfg->stages;
 	sv.loop = loop__new(TICK_MS, on_tick, &sv);
-	if (!sv.loop || loop__catch(sv.loop, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal, &sv)) {
+	if (!sv.loop ||
+	    loop__catch(sv.loop, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal, &sv)) {
 		snprintf(err, sizeof(err), "cannot set up signals: %s", strerror(errno));
 		goto fail;
 	}

@@ -89,7 +89,7 @@ struct router_opts {
 	uint64_t expire_ns;          /* an ended tree is kept this long */
 	size_t max_trees;            /* past this many trees, the oldest ended one goes first */
 	struct router_ops ops;
-	size_t n_env;                /* values per tree read by ops.read_env (serve's --label-env) */
+	size_t n_env; /* values per tree read by ops.read_env (serve's --label-env) */
 };
 
 /* NULL with errno set. */
