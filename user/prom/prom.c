@@ -3,9 +3,12 @@
  * prom - the Prometheus text exposition format of one or more traced trees (prom.h).
  *
  * Each tree is first turned into a view: its names cleaned (valid UTF-8, no control
- * characters but newline), duplicates merged, commands bounded to the top N plus "other".
- * The families are then written one after another, each with the samples of every tree,
- * so that a family is never split. Values are integers printed from their uint64_t.
+ * characters but newline), duplicates merged, commands bounded to the top N by bytes now
+ * plus "other", and to the top N by their own peak. The families are then written one after
+ * another, each with the samples of every tree, so that a family is never split; a family's
+ * header goes with its first sample (struct fam), so a final page that leaves out the zeros
+ * has no family without a sample. Values are integers printed from their uint64_t, but
+ * durations and timestamps.
  */
 #define _GNU_SOURCE
 #include <errno.h>
