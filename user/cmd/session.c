@@ -71,7 +71,7 @@ void session__free(struct session *s)
 	collector__free(s->coll);
 	timeline__free(s->tl);
 	stages__free(s->own_stages);
-	runner__free_creds(&s->creds);
+	privilege__free(&s->creds);
 }
 
 int session__check_outputs(const struct config *cfg)
@@ -106,13 +106,17 @@ int session__writes_files(const struct config *cfg)
 
 int session__prom_snapshot(struct session *s, struct prom_snapshot *snap, int final)
 {
-	const struct bmt_result *r = collector__result(s->coll);
+	const struct bmt_result *r;
+	struct bmt_now view;
 
 	*snap = (struct prom_snapshot){ .labels = s->cfg->labels, .n_labels = s->cfg->n_labels,
 					.run_page = true };
-	if (!r)
-		return -ENOMEM;
-	return final ? prom_snapshot_final(snap, r, &s->run) : prom_snapshot_fill(snap, r, &s->run);
+	if (!final) {
+		collector__now(s->coll, &view); /* the live view: no full result per page */
+		return prom_snapshot_now(snap, &view, &s->run);
+	}
+	r = collector__result(s->coll);
+	return r ? prom_snapshot_final(snap, r, &s->run) : -ENOMEM;
 }
 
 /* ---- the writers of the outputs table (outputs.h): 0 or -errno ---- */

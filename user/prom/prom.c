@@ -368,41 +368,43 @@ static const struct item *items_of(const struct view *v, enum list l, size_t *n)
 	return l == STAGES ? v->stages : l == COMMANDS ? v->commands : v->peaks;
 }
 
-/* A family with one sample per item of each tree: bytes now, or (peak) the item's own peak. */
-static void put_items(struct fam *fm, const struct view *v, size_t n, const char *lname,
-		      enum list l, bool peak)
-{
-	for (size_t t = 0; t < n; t++) {
-		size_t count;
-		const struct item *items = items_of(&v[t], l, &count);
+/* The families with one sample per stage or per command of each tree. */
+static const struct item_family {
+	const char *name, *help, *label;
+	enum list list;
+	bool peak; /* the item's b (its own peak), else its a (now) */
+	unsigned int when;
+} item_families[] = {
+	{ "bmtrace_stage_rss_bytes", "Resident memory of the processes of each build stage now.",
+	  "stage", STAGES, false, ZERO_HIDDEN },
+	{ "bmtrace_stage_rss_peak_bytes",
+	  "Highest resident memory of each build stage since tracing started.", "stage", STAGES,
+	  true, ZERO_HIDDEN },
+	{ "bmtrace_command_rss_bytes",
+	  "Resident memory of the processes running each command now: the largest commands, the "
+	  "rest summed as command=\"other\".",
+	  "command", COMMANDS, false, ZERO_HIDDEN },
+	{ "bmtrace_command_rss_peak_bytes",
+	  "Highest resident memory of all the processes running each command together: the "
+	  "commands with the largest peaks.",
+	  "command", PEAKS, true, ZERO_HIDDEN | FINAL_ONLY },
+};
 
-		for (size_t i = 0; i < count; i++)
-			fam_sample(fm, &v[t], lname, items[i].name, peak ? items[i].b : items[i].a);
+static void put_items(FILE *f, const struct view *v, size_t n)
+{
+	for (size_t k = 0; k < sizeof(item_families) / sizeof(item_families[0]); k++) {
+		const struct item_family *fam = &item_families[k];
+		struct fam fm = { f, fam->name, "gauge", fam->help, fam->when, false };
+
+		for (size_t t = 0; t < n; t++) {
+			size_t count;
+			const struct item *it = items_of(&v[t], fam->list, &count);
+
+			for (size_t i = 0; i < count; i++)
+				fam_sample(&fm, &v[t], fam->label, it[i].name,
+					   fam->peak ? it[i].b : it[i].a);
+		}
 	}
-}
-
-static void put_stages_and_commands(FILE *f, const struct view *v, size_t n)
-{
-	struct fam stage_now = { f, "bmtrace_stage_rss_bytes", "gauge",
-				 "Resident memory of the processes of each build stage now.",
-				 ZERO_HIDDEN, false },
-		   stage_peak = { f, "bmtrace_stage_rss_peak_bytes", "gauge",
-				  "Highest resident memory of each build stage since tracing "
-				  "started.",
-				  ZERO_HIDDEN, false },
-		   cmd_now = { f, "bmtrace_command_rss_bytes", "gauge",
-			       "Resident memory of the processes running each command now: the "
-			       "largest commands, the rest summed as command=\"other\".",
-			       ZERO_HIDDEN, false },
-		   cmd_peak = { f, "bmtrace_command_rss_peak_bytes", "gauge",
-				"Highest resident memory of all the processes running each command "
-				"together: the commands with the largest peaks.",
-				ZERO_HIDDEN | FINAL_ONLY, false };
-
-	put_items(&stage_now, v, n, "stage", STAGES, false);
-	put_items(&stage_peak, v, n, "stage", STAGES, true);
-	put_items(&cmd_now, v, n, "command", COMMANDS, false);
-	put_items(&cmd_peak, v, n, "command", PEAKS, true);
 }
 
 /* What a final page adds: how long the run took, how it ended. */
@@ -454,7 +456,7 @@ int prom_render(FILE *f, const struct prom_snapshot *trees, size_t n)
 		err = view_init(&v[made], &trees[made]);
 	if (!err) {
 		put_trees(f, v, n);
-		put_stages_and_commands(f, v, n);
+		put_items(f, v, n);
 		put_final(f, v, n);
 		put_last_success(f, v, n);
 		put_family(f, "bmtrace_build_info", "gauge",
@@ -568,34 +570,68 @@ int prom_write_file(const char *path, const struct prom_snapshot *s)
 	return rc;
 }
 
-int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
-		       const struct bmt_run *run)
+int prom_snapshot_now(struct prom_snapshot *s, const struct bmt_now *now,
+		      const struct bmt_run *run)
 {
-	struct prom_stage *stages = calloc(r->n_stages + 1, sizeof(*stages));
-	struct prom_command *commands = calloc(r->n_commands + 1, sizeof(*commands));
+	struct prom_stage *stages = calloc(now->n_stages + 1, sizeof(*stages));
+	struct prom_command *commands = calloc(now->n_commands + 1, sizeof(*commands));
 
 	if (!stages || !commands) {
 		free(stages);
 		free(commands);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < r->n_stages; i++)
-		stages[i] = (struct prom_stage){ r->stages[i].name, r->stages[i].bytes_now,
-						 r->stages[i].peak_bytes };
-	for (size_t i = 0; i < r->n_commands; i++)
-		commands[i] = (struct prom_command){ r->commands[i].name, r->commands[i].bytes_now };
+	for (size_t i = 0; i < now->n_stages; i++)
+		stages[i] = (struct prom_stage){ now->stages[i].name, now->stages[i].bytes,
+						 now->stages[i].peak_bytes };
+	for (size_t i = 0; i < now->n_commands; i++)
+		commands[i] = (struct prom_command){ now->commands[i].name, now->commands[i].bytes,
+						     now->commands[i].peak_bytes };
 	s->stages = stages;
-	s->n_stages = r->n_stages;
+	s->n_stages = now->n_stages;
 	s->commands = commands;
-	s->n_commands = r->n_commands;
-	s->tree_bytes = r->tree_bytes_now;
-	s->anon_bytes = r->anon_bytes_now;
-	s->tree_peak_bytes = r->peak.bytes;
-	s->processes = r->n_alive;
-	s->processes_started = r->processes_total;
+	s->n_commands = now->n_commands;
+	s->tree_bytes = now->tree_bytes;
+	s->anon_bytes = now->anon_bytes;
+	s->tree_peak_bytes = now->peak.bytes;
+	s->processes = now->alive;
+	s->processes_started = now->processes_total;
 	s->events = run->stats.events;
 	s->lost_events = run->stats.lost;
 	return 0;
+}
+
+/* The final result's current values are the live view at its end: one mapping to metrics. */
+int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
+		       const struct bmt_run *run)
+{
+	struct bmt_level *lv = calloc(r->n_stages + r->n_commands + 1, sizeof(*lv));
+	struct bmt_now now = {
+		.tree_bytes = r->tree_bytes_now,
+		.anon_bytes = r->anon_bytes_now,
+		.peak = r->peak,
+		.alive = r->n_alive,
+		.processes_total = r->processes_total,
+		.stages = lv,
+		.n_stages = r->n_stages,
+		.commands = lv ? lv + r->n_stages : NULL,
+		.n_commands = r->n_commands,
+	};
+	int rc;
+
+	if (!lv)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n_stages; i++)
+		lv[i] = (struct bmt_level){ r->stages[i].name, r->stages[i].bytes_now,
+					    r->stages[i].peak_bytes, r->stages[i].peak_ts };
+	for (size_t i = 0; i < r->n_commands; i++)
+		lv[r->n_stages + i] = (struct bmt_level){ r->commands[i].name,
+							  r->commands[i].bytes_now,
+							  r->commands[i].peak_bytes,
+							  r->commands[i].peak_ts };
+	rc = prom_snapshot_now(s, &now, run);
+	free(lv);
+	return rc;
 }
 
 void prom_snapshot_clear(struct prom_snapshot *s)
@@ -610,20 +646,10 @@ void prom_snapshot_clear(struct prom_snapshot *s)
 int prom_snapshot_final(struct prom_snapshot *s, const struct bmt_result *r,
 			const struct bmt_run *run)
 {
-	struct prom_command *commands = calloc(r->n_commands + 1, sizeof(*commands));
-	int rc = commands ? prom_snapshot_fill(s, r, run) : -ENOMEM;
+	int rc = prom_snapshot_fill(s, r, run);
 
-	if (rc) {
-		free(commands);
+	if (rc)
 		return rc;
-	}
-	/* from the full result: each command's own peak, whatever view the fill used */
-	for (size_t i = 0; i < r->n_commands; i++)
-		commands[i] = (struct prom_command){ r->commands[i].name, r->commands[i].bytes_now,
-						     r->commands[i].peak_bytes };
-	free(s->commands);
-	s->commands = commands;
-	s->n_commands = r->n_commands;
 	s->final = true;
 	s->anon_peak_bytes = r->anon_peak.bytes;
 	s->duration_s = run_rel_s(run, run->end_ts);
