@@ -66,14 +66,14 @@ ITEST_SRCS  := $(wildcard tests/integration/*.c)
 DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
                 libcjson-dev libmicrohttpd-dev libcurl4-openssl-dev
 # What the tests need besides (make test-deps): cmocka and clang's runtime for the unit tests
-# and fuzzers. The tests run a real Prometheus, Pushgateway and promtool on loopback, and curl
-# and jq in tests/integration/*.sh; headless Chromium renders the SVG chart and loads the
-# Perfetto trace for their screenshot tests; tmux gives the wrapper and progress tests a
-# terminal, zsh its completion; capsh, xmllint, strace, valgrind, cppcheck and clang-tidy
-# serve the reliability checks; python3 parses every report of the hostile-names test,
-# cmark-gfm renders its Markdown as GitHub does; man-db checks the man page.
+# and fuzzers. The tests run a real Prometheus, Pushgateway, node_exporter and promtool on
+# loopback, and curl and jq in tests/integration/*.sh; headless Chromium renders the SVG chart
+# for its screenshot tests; tmux gives the wrapper and progress tests a terminal, zsh its
+# completion; capsh, xmllint, strace, valgrind, cppcheck and clang-tidy serve the reliability
+# checks; python3 parses every report of the hostile-names test (and, with jsonschema, the
+# Perfetto trace), cmark-gfm renders its Markdown as GitHub does; man-db checks the man page.
 TEST_PACKAGES := libcmocka-dev libclang-rt-14-dev \
-                 prometheus prometheus-pushgateway curl jq \
+                 prometheus prometheus-pushgateway prometheus-node-exporter curl jq \
                  chromium fonts-dejavu-core \
                  tmux zsh libcap2-bin libxml2-utils valgrind cppcheck clang-tidy strace \
                  python3 python3-jsonschema cmark-gfm man-db
@@ -294,8 +294,15 @@ fixtures: bmtrace $(BUILD)/itest
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 
+# Besides the packages: Grafana's dashboard schema (tests/grafana:
+# @grafana/grafana-foundation-sdk, pinned in its package-lock.json) for deploy_check's check of
+# user/grafana/bmtrace.json; Debian's npm when there is no npm yet (a nodejs from elsewhere
+# brings its own, and conflicts with Debian's).
 test-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(TEST_PACKAGES)
+	command -v npm >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
+	npm ci --prefix tests/grafana --no-audit --no-fund
 
 demo: bmtrace $(BUILD)/workloads/memhog
 	./bmtrace -- $(BUILD)/workloads/memhog demo
