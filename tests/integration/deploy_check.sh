@@ -16,8 +16,8 @@
 #   6. user/grafana/bmtrace.json against Grafana's dashboard schema (tests/grafana/
 #      check_dashboard.js: each panel type's options and field config, the Prometheus
 #      queries, no property Grafana's types do not have).
-# Each part prints "SKIP: ..." without its tool (promtool: make deps; systemd-analyze; node
-# and tests/grafana/node_modules: make deps).
+# Each part prints "SKIP: ..." without its tool (promtool: make test-deps; systemd-analyze; node
+# and tests/grafana/node_modules: make test-deps).
 #
 #   BMTRACE=./bmtrace bash tests/integration/deploy_check.sh
 set -euo pipefail
@@ -51,7 +51,7 @@ if command -v promtool >/dev/null; then
 	run "promtool check config $FIXTURES/prometheus.yml (the README's scrape configuration)" \
 		promtool check config "$FIXTURES/prometheus.yml"
 else
-	say "SKIP: promtool is not installed (make deps): rules and config not checked"
+	say "SKIP: promtool is not installed (make test-deps): rules and config not checked"
 fi
 
 if [[ -x $BMTRACE ]]; then
@@ -113,7 +113,7 @@ if command -v node >/dev/null && [[ -d tests/grafana/node_modules ]]; then
 	run "user/grafana/bmtrace.json: valid by Grafana's dashboard schema" \
 		node tests/grafana/check_dashboard.js user/grafana/bmtrace.json
 else
-	say "SKIP: no node or tests/grafana/node_modules (make deps): the dashboard is not checked"
+	say "SKIP: no node or tests/grafana/node_modules (make test-deps): the dashboard is not checked"
 fi
 
 echo "deploy_check: $passed passed, $failed failed"

@@ -24,7 +24,7 @@
 #     peak and after the end (--linger); the label values unescape to the names run;
 #   - the summary (-o): one line per row, no raw ESC or other control, names read back.
 #
-# Needs root with BTF (tracing), python3, jq, xmllint, promtool and curl (make deps);
+# Needs root with BTF (tracing), python3, jq, xmllint, promtool and curl (make test-deps);
 # cmark-gfm for the rendered-Markdown check. Prints "SKIP: ..." without them. HOSTILE_KEEP=1
 # keeps the temporary directory (the reports, the spec) for a look.
 #
@@ -51,7 +51,7 @@ trap cleanup EXIT
 
 [[ $(id -u) == 0 && -r /sys/kernel/btf/vmlinux ]] || skip "tracing needs root and BTF"
 for t in python3 jq xmllint promtool curl; do
-	command -v "$t" >/dev/null || skip "$t is not installed (make deps)"
+	command -v "$t" >/dev/null || skip "$t is not installed (make test-deps)"
 done
 [[ -x $WORKLOADS/memhog ]] || skip "no $WORKLOADS/memhog (make integration builds it)"
 [[ -x $BMTRACE ]] || skip "no $BMTRACE (make)"
@@ -274,7 +274,7 @@ if command -v cmark-gfm >/dev/null; then
 	cmark-gfm --unsafe -e table "$out/run.md" >"$tmp/run.html"
 	check html "$tmp/run.html" "$out/run.json"
 else
-	say "SKIP: cmark-gfm is not installed (make deps): the Markdown is not rendered"
+	say "SKIP: cmark-gfm is not installed (make test-deps): the Markdown is not rendered"
 fi
 
 # Prometheus

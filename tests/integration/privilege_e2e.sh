@@ -58,7 +58,7 @@ trap cleanup EXIT
 
 [[ $(id -u) == 0 && -r /sys/kernel/btf/vmlinux ]] || skip "tracing needs root and BTF"
 for t in setpriv unshare jq; do
-	command -v "$t" >/dev/null || skip "$t is not installed (make deps)"
+	command -v "$t" >/dev/null || skip "$t is not installed (make test-deps)"
 done
 [[ $(id -un "$NOBODY" 2>/dev/null) == nobody ]] || skip "no user nobody with uid $NOBODY"
 [[ -x $WORKLOADS/memhog ]] || skip "no $WORKLOADS/memhog (make integration builds it)"

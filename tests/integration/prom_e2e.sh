@@ -24,7 +24,7 @@
 # Enabled by the CLI: until `bmtrace --help` names --listen, it prints "SKIP: ..." and exits
 # 0; parts 2 and 3 skip the same way without --prometheus or --pushgateway/--job.
 # Needs root with BTF (tracing), prometheus, promtool, prometheus-pushgateway,
-# prometheus-node-exporter, curl, jq (make deps). Every process it starts is bounded by `timeout` and killed by pid at exit.
+# prometheus-node-exporter, curl, jq (make test-deps). Every process it starts is bounded by `timeout` and killed by pid at exit.
 #
 #   BMTRACE=./bmtrace WORKLOADS=build/workloads bash tests/integration/prom_e2e.sh
 set -euo pipefail
@@ -52,7 +52,7 @@ has --listen || skip "bmtrace has no --listen yet"
 has --linger || skip "bmtrace has no --linger yet"
 [[ $(id -u) == 0 && -r /sys/kernel/btf/vmlinux ]] || skip "tracing needs root and BTF"
 for t in prometheus promtool curl jq; do
-	command -v "$t" >/dev/null || skip "$t is not installed (make deps)"
+	command -v "$t" >/dev/null || skip "$t is not installed (make test-deps)"
 done
 [[ -x $WORKLOADS/faultstorm ]] || skip "no $WORKLOADS/faultstorm (make integration builds it)"
 
@@ -237,7 +237,7 @@ part_textfiles() {
 	local dir=$tmp/textfiles nport page=$tmp/node.prom run pa pb va vb
 	mkdir "$dir"
 	if ! command -v prometheus-node-exporter >/dev/null; then
-		say "SKIP: prometheus-node-exporter is not installed (make deps): textfiles not tried"
+		say "SKIP: prometheus-node-exporter is not installed (make test-deps): textfiles not tried"
 		return 0
 	fi
 	[[ -x $WORKLOADS/memhog ]] || { bad "no $WORKLOADS/memhog"; return 1; }

@@ -33,7 +33,7 @@
 #
 # Enabled by the CLI: until `bmtrace --help` names `serve`, it prints "SKIP: ..." and exits
 # 0; the cgroup cases skip without a writable cgroup2 hierarchy (it mounts one on /tmp/cg2
-# when the machine has none, and unmounts it). Needs root with BTF, promtool, curl (make deps).
+# when the machine has none, and unmounts it). Needs root with BTF, promtool, curl (make test-deps).
 # Every process it starts is bounded by `timeout` and killed by pid at exit.
 #
 #   BMTRACE=./bmtrace WORKLOADS=build/workloads bash tests/integration/serve_e2e.sh
@@ -79,7 +79,7 @@ help=$("$BMTRACE" --help 2>&1 || true)
 grep -qw serve <<<"$help" || skip "bmtrace has no serve mode yet"
 [[ $(id -u) == 0 && -r /sys/kernel/btf/vmlinux ]] || skip "tracing needs root and BTF"
 for t in curl promtool timeout; do
-	command -v "$t" >/dev/null || skip "$t is not installed (make deps)"
+	command -v "$t" >/dev/null || skip "$t is not installed (make test-deps)"
 done
 [[ -x $WORKLOADS/memhog ]] || skip "no $WORKLOADS/memhog (make integration builds it)"
 memhog=$(realpath "$WORKLOADS/memhog")

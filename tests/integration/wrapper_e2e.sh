@@ -55,7 +55,7 @@ cleanup() {
 trap cleanup EXIT
 
 [[ $(id -u) == 0 && -r /sys/kernel/btf/vmlinux ]] || skip "tracing needs root and BTF"
-command -v jq >/dev/null || skip "jq is not installed (make deps)"
+command -v jq >/dev/null || skip "jq is not installed (make test-deps)"
 [[ -x $WORKLOADS/memhog ]] || skip "no $WORKLOADS/memhog (make integration builds it)"
 BMTRACE=$(readlink -f "$(command -v "$BMTRACE")")
 WORKLOADS=$(readlink -f "$WORKLOADS")
@@ -517,7 +517,7 @@ if command -v tmux >/dev/null; then
 	terminal_parts
 	say "the terminal parts took $(since "$t") s"
 else
-	echo "SKIP: $SCRIPT: tmux is not installed (make deps): the terminal parts (4-6) did not run"
+	echo "SKIP: $SCRIPT: tmux is not installed (make test-deps): the terminal parts (4-6) did not run"
 fi
 
 say "$(since "$t_start") s in all"

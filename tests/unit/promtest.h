@@ -29,7 +29,7 @@ static inline bool promtest_have(const char *prog)
 	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
 	if (system(cmd) == 0)
 		return true;
-	printf("SKIP: %s is not installed (Debian: make deps)\n", prog);
+	printf("SKIP: %s is not installed (Debian: make test-deps)\n", prog);
 	return false;
 }
 
