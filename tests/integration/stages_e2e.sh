@@ -21,7 +21,8 @@
 # `bmtrace report` replays a recording of the build; one of serve is run as report (the
 # same rules, matched the same way).
 #
-# Needs root with BTF, gcc and make (make deps) and jq (make test-deps); prints "SKIP: ..." without them.
+# Needs root with BTF, gcc and make (make deps) and jq (make test-deps); prints "SKIP: ..."
+# without them.
 #
 #   BMTRACE=./bmtrace bash tests/integration/stages_e2e.sh
 set -euo pipefail
