@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "escape.h"
+#include "kbtf.h"
 #include "tracer.h"
 #include "bmtrace.skel.h"
 
@@ -242,6 +243,33 @@ uint64_t tracer__trees_dropped(const struct tracer *t)
 	return t->skel->bss->trees_dropped;
 }
 
+/*
+ * The program variants this kernel runs, from what its BTF says (kbtf.h); one line in err
+ * when it lacks a tracepoint bmtrace needs.
+ */
+static int choose_programs(struct bmtrace *skel, char *err, size_t errlen)
+{
+	struct kbtf *k = kbtf__open();
+	int exit_args;
+
+	if (!k) {
+		snprintf(err, errlen, "cannot read the kernel's BTF: %s", strerror(errno));
+		return -1;
+	}
+	exit_args = kbtf__tp_nargs(k, "sched_process_exit");
+	kbtf__close(k);
+	if (exit_args < 1) {
+		snprintf(err, errlen,
+			 "this kernel has no BTF tracepoint sched_process_exit: bmtrace needs one "
+			 "(CONFIG_TRACEPOINTS, CONFIG_DEBUG_INFO_BTF)");
+		return -1;
+	}
+	skel->rodata->exit_has_group_dead = exit_args >= 2;
+	if (verbose)
+		fprintf(stderr, "bmtrace: sched_process_exit has %d argument(s)\n", exit_args);
+	return 0;
+}
+
 struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t errlen)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -272,6 +300,8 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 		goto fail;
 	}
 	t->skel->rodata->wakeup_bytes = ring / 4;
+	if (choose_programs(t->skel, err, errlen))
+		goto fail;
 	if (opts->serve) {
 		t->skel->rodata->targ_serve = true;
 		t->skel->rodata->max_trees = opts->serve->max_trees;
