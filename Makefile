@@ -285,6 +285,39 @@ fixtures: bmtrace $(BUILD)/itest
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 
+# The kernels users have (README, "Requirements"): tests/vm/tests.sh (the accounting cases,
+# the /proc oracle, the exit statuses) in a QEMU VM booting the Debian kernel package
+# KERNEL (default: Debian 12's current cloud kernel, whatever linux-image-cloud-amd64 depends
+# on), and directly on this machine's kernel (vmtest-host). The package is downloaded and
+# unpacked under build/vm, never installed; the VM boots from an initramfs of busybox,
+# bmtrace and its libraries (ldd), the workloads and the script. ACCEL=auto|kvm|tcg (auto:
+# KVM when the guest comes up within KVM_PROBE seconds, else TCG); VMTEST_ONLY="spawn exit"
+# runs some tests. About 2 minutes under TCG on 2 cores.
+VM_PACKAGES := qemu-system-x86 busybox-static
+KERNEL      ?= $(shell apt-cache depends linux-image-cloud-amd64 2>/dev/null | \
+                 sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$$/\1/p' | head -1)
+VM_ENV       = BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
+               JFLAT=$(CURDIR)/$(BUILD)/vm/jflat
+.PHONY: vmtest vmtest-host vmdeps
+
+$(BUILD)/vm/jflat: tests/vm/jflat.c tests/integration/harness.c tests/integration/harness.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/integration $< tests/integration/harness.c -lcmocka \
+		-lcjson -o $@
+
+vmdeps:
+	$(Q)command -v qemu-system-x86_64 >/dev/null && command -v busybox >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		$(VM_PACKAGES)
+
+vmtest: bmtrace $(WORKLOADS) $(BUILD)/vm/jflat vmdeps
+	$(Q)test -n "$(KERNEL)" || { echo "vmtest: no KERNEL (apt-get update?)"; exit 1; }
+	$(Q)$(VM_ENV) OUT=$(CURDIR)/$(BUILD)/vm bash tests/vm/vm.sh $(KERNEL)
+
+vmtest-host: bmtrace $(WORKLOADS) $(BUILD)/vm/jflat
+	$(Q)$(VM_ENV) sh tests/vm/tests.sh $(VMTEST_ONLY)
+
 demo: bmtrace $(BUILD)/workloads/memhog
 	./bmtrace -- $(BUILD)/workloads/memhog demo
 

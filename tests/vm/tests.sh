@@ -9,7 +9,9 @@
 # statuses. One line per test, "VMTEST PASS name: ..." or "VMTEST FAIL name: ...", then
 # "VMTEST DONE passed=N failed=M"; exit 1 when a test failed.
 #
-#   BMTRACE=./bmtrace WORKLOADS=build/workloads JFLAT=build/vm/jflat sh tests/vm/tests.sh
+#   BMTRACE=./bmtrace WORKLOADS=build/workloads JFLAT=build/vm/jflat sh tests/vm/tests.sh [TEST...]
+#
+# With TEST names (forkexec ... cow, proc-oracle, exit), only those run, after the load check.
 set -u
 : "${BMTRACE:?set BMTRACE}" "${WORKLOADS:?set WORKLOADS}" "${JFLAT:?set JFLAT (tests/vm/jflat.c)}"
 MEMHOG=$WORKLOADS/memhog
@@ -17,6 +19,11 @@ T=$(mktemp -d /tmp/bmtvm.XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT
 passed=0
 failed=0
+only=" $* "
+
+sel() { # sel NAME: whether NAME was asked for
+	[ "$only" = "  " ] || case $only in *" $1 "*) ;; *) return 1 ;; esac
+}
 
 # The slacks of itest.c, in MiB: a result may be LOW under what memhog touched, and HIGH over
 # it (binaries, libc, page tables; a row is one process).
@@ -94,8 +101,8 @@ acase() {
 # The /proc oracle: memhog spawn 200 100 waits at its peak; the sum of RssAnon + RssFile +
 # RssShmem of its two processes then is what bmtrace must report, within 1 %, in total and
 # per process (posix_spawn shares no pages: tree == raw == the sum).
-proc_rss() {
-	awk '/^Rss(Anon|File|Shmem):/ { kb += $2 } END { print kb * 1024 }' "/proc/$1/status"
+rss_of() { # a copy of /proc/PID/status
+	awk '/^Rss(Anon|File|Shmem):/ { kb += $2 } END { print kb * 1024 }' "$1"
 }
 
 # near WHAT GOT WANT: "" when GOT is within ORACLE_PERMILLE of WANT, else why not; prints the
@@ -109,7 +116,7 @@ near() {
 }
 
 oracle() {
-	rm -f "$T/fifo" "$T/pids" "$T/diff"
+	rm -f "$T/fifo" "$T/pids" "$T/diff" "$T"/status.*
 	mkfifo "$T/fifo"
 	BMT_PEAK_FIFO=$T/fifo BMT_PEAK_PIDS=$T/pids \
 		"$BMTRACE" -q --json "$T/oracle.json" -- "$MEMHOG" spawn 200 100 2>"$T/err" &
@@ -128,7 +135,8 @@ oracle() {
 	sum=0
 	: >"$T/rss"
 	for p in $(cat "$T/pids"); do
-		r=$(proc_rss "$p")
+		cp "/proc/$p/status" "$T/status.$p"
+		r=$(rss_of "$T/status.$p")
 		echo "$p $r" >>"$T/rss"
 		sum=$((sum + r))
 	done
@@ -149,6 +157,11 @@ oracle() {
 			continue
 		fi
 		why=$why$(near "pid $p" "$(field "$f" "peak.processes.$idx.bytes")" "$r")
+		echo "VMTEST   pid $p at the peak: bmtrace" \
+			"anon $(field "$f" "peak.processes.$idx.anon_bytes")" \
+			"file $(field "$f" "peak.processes.$idx.file_bytes")" \
+			"shmem $(field "$f" "peak.processes.$idx.shmem_bytes") B; /proc" \
+			"$(awk '/^Rss(Anon|File|Shmem):/ { printf "%s %d kB ", $1, $2 }' "$T/status.$p")"
 	done <"$T/rss"
 	if [ -z "$why" ]; then
 		pass "proc-oracle: /proc $sum B; $(cat "$T/diff")"
@@ -199,22 +212,24 @@ if [ "$rc" != 0 ]; then
 fi
 pass "load: counters from $(field "$T/load.flat" counter_source)"
 
-acase forkexec 400 600 2 300 100 -- forkexec 300 100
-acase spawn 400 400 2 300 100 -- spawn 300 100
-acase vfork 400 400 2 300 100 -- vfork 300 100
-acase execinto 300 300 1 300 0 -- execinto 300 100
-acase threads 400 400 1 400 0 -- threads 8 50
-acase spike 400 500 2 300 100 -- spike 100 300 20
-acase cow 300 600 0 300 0 -- cow 300
-oracle
-status exit-0 0 -q -- "$MEMHOG" exit 0
-status exit-3 3 -q -- "$MEMHOG" exit 3
-killed
-printf '#!/bin/sh\n' >"$T/noexec"
-chmod 644 "$T/noexec"
-status exit-not-executable 126 -q -- "$T/noexec"
-status exit-not-found 127 -q -- /nonexistent/bmtrace-vmtest-cmd
-bad_option
+sel forkexec && acase forkexec 400 600 2 300 100 -- forkexec 300 100
+sel spawn && acase spawn 400 400 2 300 100 -- spawn 300 100
+sel vfork && acase vfork 400 400 2 300 100 -- vfork 300 100
+sel execinto && acase execinto 300 300 1 300 0 -- execinto 300 100
+sel threads && acase threads 400 400 1 400 0 -- threads 8 50
+sel spike && acase spike 400 500 2 300 100 -- spike 100 300 20
+sel cow && acase cow 300 600 0 300 0 -- cow 300
+sel proc-oracle && oracle
+if sel exit; then
+	status exit-0 0 -q -- "$MEMHOG" exit 0
+	status exit-3 3 -q -- "$MEMHOG" exit 3
+	killed
+	printf '#!/bin/sh\n' >"$T/noexec"
+	chmod 644 "$T/noexec"
+	status exit-not-executable 126 -q -- "$T/noexec"
+	status exit-not-found 127 -q -- /nonexistent/bmtrace-vmtest-cmd
+	bad_option
+fi
 
 echo "VMTEST DONE passed=$passed failed=$failed"
 [ "$failed" = 0 ]

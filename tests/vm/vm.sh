@@ -11,7 +11,7 @@
 # (a scratch dir: the kernel package is downloaded and unpacked there once, with apt-get
 # download and dpkg-deb -x, never installed), ACCEL (auto, kvm or tcg), VM_TIMEOUT (seconds,
 # the whole run), KVM_PROBE (seconds a KVM guest gets to reach the test script before auto
-# falls back to TCG).
+# falls back to TCG), VMTEST_ONLY (names of tests of tests.sh to run, default all).
 #
 # Exit 0 when every test passed; 1 when one failed, or the VM did not get to the end (the
 # serial log is printed in full then).
@@ -83,7 +83,7 @@ boot() {
 	: >"$log"
 	timeout "$VM_TIMEOUT" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp 2 -m 2G \
 		-kernel "$kernel" -initrd "$img" -nographic -no-reboot -net none \
-		-append "console=ttyS0 panic=-1 loglevel=4" >"$log" 2>&1 &
+		-append "console=ttyS0 panic=-1 loglevel=4 -- ${VMTEST_ONLY:-}" >"$log" 2>&1 &
 	qpid=$!
 	tail -n +1 -f --pid=$qpid "$log" | grep -a --line-buffered '^VMTEST' &
 	tpid=$!
