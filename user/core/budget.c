@@ -9,6 +9,12 @@ static uint64_t fit(uint64_t budget, uint64_t rest, uint64_t each)
 	return each && budget > rest ? (budget - rest) / each : 0;
 }
 
+void budget_observe(struct bmt_run *run, const struct bmt_sample *smp)
+{
+	if (run->budget_bytes && !run->over_budget_ts && smp->tree_bytes > run->budget_bytes)
+		run->over_budget_ts = smp->ts;
+}
+
 bool budget_eval(const struct bmt_run *run, const struct bmt_result *r, struct budget_eval *e)
 {
 	const struct bmt_command_result *top = r->n_commands ? &r->commands[0] : NULL;

@@ -37,6 +37,12 @@ struct budget_eval {
 	uint64_t fit_max, fit_p95;
 };
 
+/*
+ * One change of the tree total (collector__on_sample): the first time it goes over the
+ * budget is kept in run->over_budget_ts, for the reports' "first at". Nothing without one.
+ */
+void budget_observe(struct bmt_run *run, const struct bmt_sample *smp);
+
 /* Evaluate run's budget against r into e; false (e zeroed) when the run has none. */
 bool budget_eval(const struct bmt_run *run, const struct bmt_result *r, struct budget_eval *e);
 
