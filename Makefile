@@ -273,8 +273,9 @@ fuzz: $(FUZZ_BINS)
 
 # The cheap checks first, so that they fail first: unit tests (a minute), valgrind on the
 # recorded traces (seconds), lint (a minute or two), the fuzz smoke (seconds); then the
-# integration tests, plainly and under ASan+UBSan (a few minutes each).
-check: unit valgrind lint fuzz-smoke integration integration-san
+# integration tests, plainly and under ASan+UBSan (a few minutes each); then the kernel
+# checks on this machine's kernel (seconds) and in a VM on Debian 12's 6.1 (about 2 minutes).
+check: unit valgrind lint fuzz-smoke integration integration-san vmtest-host vmtest
 
 # Rewrite the golden files of tests/fixtures from their recorded traces, after a deliberate
 # change of a report (tests/integration/reports.c); review their diff before committing.

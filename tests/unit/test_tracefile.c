@@ -54,6 +54,7 @@ static struct bmt_run sample_run(void)
 		.start_realtime_ns = 1700000000123456789ull,
 		.page_size = 4096,
 		.kernel = "6.1.0-28-amd64",
+		.thread_batch = 64,
 		.stats = { .events = 11, .lost = 22, .unpaired = 33, .procs_full = 44,
 			   .mms_full = 55 },
 		.ring_bytes = 1u << 24,
@@ -242,6 +243,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(out.start_realtime_ns, in.start_realtime_ns);
 	assert_int_equal(out.page_size, 4096);
 	assert_string_equal(out.kernel, "6.1.0-28-amd64");
+	assert_int_equal(out.thread_batch, 64);
 	for (k = 0; odd_argv[k]; k++)
 		assert_string_equal(out.argv[k], odd_argv[k]);
 	assert_null(out.argv[k]);
@@ -628,11 +630,11 @@ static void test_corrupt_header(void **state)
 	}
 	set_le32(raw + 12, hdr_len);
 
-	/* the last spec's NUL, then the kernel release's, replaced */
-	raw[hdr_len - 1] = 'x';
+	/* the last spec's NUL (before the u32 thread_batch), then the kernel release's, replaced */
+	raw[hdr_len - 5] = 'x';
 	gz_spit(path, raw, len);
 	assert_open_fails(path, "corrupt header");
-	raw[hdr_len - 1] = '\0';
+	raw[hdr_len - 5] = '\0';
 	argc_at = 44 + strlen((char *)raw + 44) + 1;
 	raw[argc_at - 1] = 'x';
 	gz_spit(path, raw, len);

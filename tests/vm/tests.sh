@@ -210,7 +210,8 @@ if [ "$rc" != 0 ]; then
 	echo "VMTEST DONE passed=$passed failed=$failed"
 	exit 1
 fi
-pass "load: counters from $(field "$T/load.flat" counter_source)"
+pass "load: thread_batch_pages $(field "$T/load.flat" thread_batch_pages)" \
+	"counter_source $(field "$T/load.flat" counter_source)"
 
 sel forkexec && acase forkexec 400 600 2 300 100 -- forkexec 300 100
 sel spawn && acase spawn 400 400 2 300 100 -- spawn 300 100

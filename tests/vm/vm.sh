@@ -117,8 +117,9 @@ if [ "$accel" = auto ]; then
 	fi
 fi
 if [ "$accel" = kvm ] && ! boot kvm "$log"; then
-	say "KVM guest did not reach the tests in $KVM_PROBE s: $(tail -c 300 "$log" | tr -c '[:print:]\n' ' ' | tail -2 | tr '\n' ' ')"
+	say "KVM: the guest did not reach the tests (qemu ended, or $KVM_PROBE s passed): $(tail -c 300 "$log" | tr -c '[:print:]\n' ' ' | tail -2 | tr '\n' ' ')"
 	[ "$ACCEL" = auto ] || exit 1
+	say "trying TCG"
 	accel=tcg
 fi
 if [ "$accel" = tcg ]; then

@@ -44,6 +44,11 @@ int kbtf__tp_nargs(const struct kbtf *k, const char *tp)
 	return btf_vlen(t) - 1;
 }
 
+int kbtf__has_struct(const struct kbtf *k, const char *name)
+{
+	return btf__find_by_name_kind(k->btf, name, BTF_KIND_STRUCT) >= 0;
+}
+
 void kbtf__close(struct kbtf *k)
 {
 	if (!k)

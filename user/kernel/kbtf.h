@@ -21,6 +21,9 @@ struct kbtf *kbtf__open(void);
  */
 int kbtf__tp_nargs(const struct kbtf *k, const char *tp);
 
+/* Whether this kernel has struct NAME (e.g. "task_rss_stat"): 1 or 0. */
+int kbtf__has_struct(const struct kbtf *k, const char *name);
+
 void kbtf__close(struct kbtf *k);
 
 #endif

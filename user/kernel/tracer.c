@@ -34,6 +34,7 @@
 
 struct tracer {
 	struct bmtrace *skel;
+	uint32_t thread_batch; /* tracer__thread_batch */
 	struct ring_buffer *rb;
 	tracer_record_fn fn;
 	void *ctx;
@@ -238,6 +239,11 @@ int tracer__new_cgroup_tree(struct tracer *t, uint64_t cgid, uint32_t *tree)
 	return 0;
 }
 
+uint32_t tracer__thread_batch(const struct tracer *t)
+{
+	return t->thread_batch;
+}
+
 uint64_t tracer__trees_dropped(const struct tracer *t)
 {
 	return t->skel->bss->trees_dropped;
@@ -247,7 +253,7 @@ uint64_t tracer__trees_dropped(const struct tracer *t)
  * The program variants this kernel runs, from what its BTF says (kbtf.h); one line in err
  * when it lacks a tracepoint bmtrace needs.
  */
-static int choose_programs(struct bmtrace *skel, char *err, size_t errlen)
+static int choose_programs(struct tracer *t, char *err, size_t errlen)
 {
 	struct kbtf *k = kbtf__open();
 	int exit_args;
@@ -257,6 +263,8 @@ static int choose_programs(struct bmtrace *skel, char *err, size_t errlen)
 		return -1;
 	}
 	exit_args = kbtf__tp_nargs(k, "sched_process_exit");
+	/* SPLIT_RSS_COUNTING: each thread keeps its own count until TASK_RSS_EVENTS_THRESH */
+	t->thread_batch = kbtf__has_struct(k, "task_rss_stat") ? 64 : 0;
 	kbtf__close(k);
 	if (exit_args < 1) {
 		snprintf(err, errlen,
@@ -264,7 +272,7 @@ static int choose_programs(struct bmtrace *skel, char *err, size_t errlen)
 			 "(CONFIG_TRACEPOINTS, CONFIG_DEBUG_INFO_BTF)");
 		return -1;
 	}
-	skel->rodata->exit_has_group_dead = exit_args >= 2;
+	t->skel->rodata->exit_has_group_dead = exit_args >= 2;
 	if (verbose)
 		fprintf(stderr, "bmtrace: sched_process_exit has %d argument(s)\n", exit_args);
 	return 0;
@@ -300,7 +308,7 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 		goto fail;
 	}
 	t->skel->rodata->wakeup_bytes = ring / 4;
-	if (choose_programs(t->skel, err, errlen))
+	if (choose_programs(t, err, errlen))
 		goto fail;
 	if (opts->serve) {
 		t->skel->rodata->targ_serve = true;

@@ -67,6 +67,15 @@ int tracer__new_cgroup_tree(struct tracer *t, uint64_t cgid, uint32_t *tree);
 /* serve: trees not followed because max_trees were alive. */
 uint64_t tracer__trees_dropped(const struct tracer *t);
 
+/*
+ * How many page-count changes each thread may keep to itself before its process's counters
+ * (and the rss_stat tracepoint, and /proc) see them: 64 on kernels that batch them per thread
+ * (before 6.2, SPLIT_RSS_COUNTING: struct task_rss_stat in the BTF), 0 where every change
+ * reaches them at once. A process's bytes may be off by up to this many pages per thread and
+ * counter.
+ */
+uint32_t tracer__thread_batch(const struct tracer *t);
+
 /* A file descriptor that becomes readable when records are waiting (for epoll). */
 int tracer__fd(const struct tracer *t);
 

@@ -18,6 +18,7 @@
  *       44       kernel release, NUL-terminated (at most BMT_KERNEL_LEN bytes with the NUL)
  *                u32 argc, then argc NUL-terminated strings
  *                u32 number of stage specs, then that many NUL-terminated strings
+ *                u32 thread_batch (run.h); absent from traces recorded before it was
  *                (a reader skips any bytes left before "header bytes": room for fields a
  *                later writer may append without breaking version-1 readers)
  *
@@ -153,7 +154,8 @@ static void put_strv(char **p, char *const *v)
 static char *header_build(const struct bmt_run *run, char *const specs[], size_t *lenp)
 {
 	size_t klen = strnlen(run->kernel, BMT_KERNEL_LEN - 1);
-	size_t len = TRACE_FIXED_LEN + klen + 1 + strv_bytes(run->argv) + strv_bytes(specs);
+	size_t len = TRACE_FIXED_LEN + klen + 1 + strv_bytes(run->argv) + strv_bytes(specs) +
+		     sizeof(run->thread_batch);
 	char *hdr, *p;
 
 	/* the same limits the reader enforces: never write a file bmtrace refuses to read */
@@ -177,6 +179,7 @@ static char *header_build(const struct bmt_run *run, char *const specs[], size_t
 	put_str(&p, run->kernel, klen);
 	put_strv(&p, run->argv);
 	put_strv(&p, specs);
+	put_u32(&p, run->thread_batch);
 	*lenp = len;
 	return hdr;
 }
@@ -434,6 +437,9 @@ static int header_parse(struct tracefile_reader *r, size_t len, struct bmt_run *
 	if (!r->specs)
 		return -1;
 	run->argv = r->argv;
+	/* absent from traces recorded before it was (they read as 0) */
+	if (c.p < c.end && !get(&c, &run->thread_batch, sizeof(run->thread_batch)))
+		return -1;
 	return 0;
 }
 
