@@ -210,7 +210,7 @@ if [ "$rc" != 0 ]; then
 	echo "VMTEST DONE passed=$passed failed=$failed"
 	exit 1
 fi
-pass "load: thread_batch_pages $(field "$T/load.flat" thread_batch_pages)" \
+pass "load: thread_batch_faults $(field "$T/load.flat" thread_batch_faults)" \
 	"counter_source $(field "$T/load.flat" counter_source)"
 
 sel forkexec && acase forkexec 400 600 2 300 100 -- forkexec 300 100

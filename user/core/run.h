@@ -23,7 +23,7 @@ struct bmt_run {
 	uint64_t start_realtime_ns; /* wall clock at time zero */
 	uint32_t page_size;
 	char kernel[BMT_KERNEL_LEN]; /* uname -r of the machine that traced */
-	uint32_t thread_batch; /* tracer__thread_batch(); 0 in traces recorded before it was */
+	uint32_t thread_batch; /* tracer__thread_batch() (faults); 0 in traces recorded before */
 	struct bmt_stats stats; /* from the BPF side */
 	uint64_t ring_bytes;
 	/* not recorded in a trace: given again to `bmtrace report` */

@@ -68,11 +68,11 @@ int tracer__new_cgroup_tree(struct tracer *t, uint64_t cgid, uint32_t *tree);
 uint64_t tracer__trees_dropped(const struct tracer *t);
 
 /*
- * How many page-count changes each thread may keep to itself before its process's counters
- * (and the rss_stat tracepoint, and /proc) see them: 64 on kernels that batch them per thread
- * (before 6.2, SPLIT_RSS_COUNTING: struct task_rss_stat in the BTF), 0 where every change
- * reaches them at once. A process's bytes may be off by up to this many pages per thread and
- * counter.
+ * How many page faults each thread may keep to itself before its process's counters (and the
+ * rss_stat tracepoint, and /proc) see what they changed: 64 on kernels that batch them per
+ * thread (before 6.2, SPLIT_RSS_COUNTING: struct task_rss_stat in the BTF; the batch is also
+ * added at exit), 0 where every change reaches them at once. A fault changes one anonymous
+ * page, or a few file pages (fault-around: 16 by default).
  */
 uint32_t tracer__thread_batch(const struct tracer *t);
 

@@ -251,7 +251,7 @@ static void add_extras(struct json *j, cJSON *root)
 	snprintf(kernel, sizeof(kernel), "%.*s", BMT_KERNEL_LEN, run->kernel);
 	put(j, root, "kernel", str_item(kernel));
 	put(j, root, "page_size", u64_item(run->page_size));
-	put(j, root, "thread_batch_pages", u64_item(run->thread_batch));
+	put(j, root, "thread_batch_faults", u64_item(run->thread_batch));
 	add_budget(j, root);
 }
 
