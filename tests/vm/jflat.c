@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * jflat - print a JSON document as one "path value" line per number, for tests/vm/tests.sh:
- * the VM has busybox (awk, grep) but no jq or python. Object keys and array indexes join
- * with dots: {"peak": {"processes": [{"pid": 7}]}} gives "peak.processes.0.pid 7". A null
- * prints as "null", so a test can tell it from a missing field. Integers print exactly (up
- * to 2^53, as cJSON holds them); anything else with %.10g.
+ * jflat - print a JSON document as one "path value" line per number or string, for
+ * tests/vm/tests.sh: the VM has busybox (awk, grep) but no jq or python. Object keys and array
+ * indexes join with dots: {"peak": {"processes": [{"pid": 7}]}} gives "peak.processes.0.pid 7".
+ * A null prints as "null", so a test can tell it from a missing field. Integers print exactly
+ * (up to 2^53, as cJSON holds them), other numbers with %.10g; a string as it is, but with
+ * its backslashes and line breaks written \\ and \n, so that it stays on its line.
  *
  *   jflat FILE     exit 0; 1 (one line on stderr) when FILE cannot be read or parsed
  */
@@ -23,6 +24,19 @@ static void flat(const cJSON *j, char *path, size_t len, size_t cap)
 			printf("%s %lld\n", path, (long long)j->valuedouble);
 		else
 			printf("%s %.10g\n", path, j->valuedouble);
+		return;
+	}
+	if (cJSON_IsString(j)) {
+		printf("%s ", path);
+		for (const char *c = j->valuestring; *c; c++) {
+			if (*c == '\\')
+				fputs("\\\\", stdout);
+			else if (*c == '\n')
+				fputs("\\n", stdout);
+			else
+				putchar(*c);
+		}
+		putchar('\n');
 		return;
 	}
 	if (cJSON_IsNull(j)) {

@@ -46,7 +46,8 @@ fail() {
 
 # field FLAT PATH: the value of PATH in a file written by jflat, or "missing"
 field() {
-	awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print "missing" }' "$1"
+	awk -v k="$2" '$1 == k { print substr($0, length(k) + 2); found = 1 }
+		END { if (!found) print "missing" }' "$1"
 }
 
 mib() { # bytes -> MiB with one decimal
