@@ -249,32 +249,27 @@ uint64_t tracer__trees_dropped(const struct tracer *t)
 	return t->skel->bss->trees_dropped;
 }
 
-/*
- * The program variants this kernel runs, from what its BTF says (kbtf.h); one line in err
- * when it lacks a tracepoint bmtrace needs.
- */
-static int choose_programs(struct tracer *t, char *err, size_t errlen)
+/* The program variants this kernel runs (kbtf.h); one line in err when it lacks a tracepoint. */
+static int choose_programs(struct tracer *t, const struct tracer_opts *opts, char *err,
+			   size_t errlen)
 {
-	struct kbtf *k = kbtf__open();
-	int exit_args;
+	struct kbtf *k = kbtf__open(NULL);
+	struct kbtf_choice c;
+	int rc;
 
 	if (!k) {
 		snprintf(err, errlen, "cannot read the kernel's BTF: %s", strerror(errno));
 		return -1;
 	}
-	exit_args = kbtf__tp_nargs(k, "sched_process_exit");
-	/* SPLIT_RSS_COUNTING: each thread keeps its own count until TASK_RSS_EVENTS_THRESH */
-	t->thread_batch = kbtf__has_struct(k, "task_rss_stat") ? 64 : 0;
+	rc = kbtf__choose(k, opts->serve != NULL, &c, err, errlen);
 	kbtf__close(k);
-	if (exit_args < 1) {
-		snprintf(err, errlen,
-			 "this kernel has no BTF tracepoint sched_process_exit: bmtrace needs one "
-			 "(CONFIG_TRACEPOINTS, CONFIG_DEBUG_INFO_BTF)");
-		return -1;
-	}
-	t->skel->rodata->exit_has_group_dead = exit_args >= 2;
+	if (rc)
+		return rc;
+	t->skel->rodata->exit_has_group_dead = c.exit_has_group_dead;
+	t->thread_batch = c.thread_batch;
 	if (verbose)
-		fprintf(stderr, "bmtrace: sched_process_exit has %d argument(s)\n", exit_args);
+		fprintf(stderr, "bmtrace: sched_process_exit %s group_dead; threads batch %u faults\n",
+			c.exit_has_group_dead ? "passes" : "does not pass", c.thread_batch);
 	return 0;
 }
 
@@ -308,7 +303,7 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 		goto fail;
 	}
 	t->skel->rodata->wakeup_bytes = ring / 4;
-	if (choose_programs(t, err, errlen))
+	if (choose_programs(t, opts, err, errlen))
 		goto fail;
 	if (opts->serve) {
 		t->skel->rodata->targ_serve = true;
