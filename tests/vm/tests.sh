@@ -33,14 +33,23 @@ ROW_LOW=2
 ROW_HIGH=12
 ORACLE_PERMILLE=10 # the /proc oracle: within 1 %
 
+uptime() { cut -d' ' -f1 /proc/uptime; }
+last=$(uptime)
+
+result() { # result PASS|FAIL TEXT: the line, with the seconds since the previous one
+	now=$(uptime)
+	echo "VMTEST $1 $2 [$(awk -v a="$last" -v b="$now" 'BEGIN { printf "%.1f s", b - a }')]"
+	last=$now
+}
+
 pass() {
 	passed=$((passed + 1))
-	echo "VMTEST PASS $*"
+	result PASS "$*"
 }
 
 fail() {
 	failed=$((failed + 1))
-	echo "VMTEST FAIL $*"
+	result FAIL "$*"
 	[ -s "$T/err" ] && sed 's/^/VMTEST   stderr: /' "$T/err" | head -5
 }
 
