@@ -78,7 +78,7 @@ initramfs() {
 # boot ACCEL LOG: run the VM; 0 when it got to the test script (and on, to its end or the
 # timeout), 2 when a KVM guest did not reach it within KVM_PROBE seconds (killed).
 boot() {
-	local accel=$1 log=$2 cpu qpid tpid t=0
+	local accel=$1 log=$2 cpu qpid tpid t=0 rc=0
 	case $accel in
 	kvm) cpu=host ;;
 	tcg) cpu=max ;;
@@ -102,9 +102,10 @@ boot() {
 			t=$((t + 1))
 		done
 	fi
-	wait $qpid || say "qemu exited $? (124: the timeout of $VM_TIMEOUT s)"
+	wait $qpid || rc=$?
 	wait $tpid || true
 	grep -aq '^VMTEST BOOT' "$log" || return 2
+	[ "$rc" = 0 ] || say "qemu exited $rc (124: the timeout of $VM_TIMEOUT s)"
 }
 
 kernel=$(kernel_of)
