@@ -12,24 +12,20 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <linux/magic.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "escape.h"
 #include "bmtrace.h"
 #include "collector.h"
 #include "http.h"
 #include "loop.h"
+#include "privilege.h"
 #include "procscan.h"
 #include "prom.h"
 #include "cmd.h"
@@ -180,18 +176,19 @@ static struct family *family_of(struct server *sv, const char *name)
 static void ended(void *ctx, struct router_tree *t)
 {
 	struct server *sv = ctx;
-	const struct bmt_result *r = collector__result(t->coll);
-	struct family *f = r ? family_of(sv, t->family) : NULL;
+	struct family *f = family_of(sv, t->family);
+	struct bmt_now now;
 
 	if (sv->cfg->verbose)
 		esc_say(stderr, "tree %s ended", t->label);
 	if (!f)
 		return;
+	collector__now(t->coll, &now);
 	for (int i = 0; i < N_LE; i++)
-		if (r->peak.bytes <= 1ull << (LE_FIRST + i))
+		if (now.peak.bytes <= 1ull << (LE_FIRST + i))
 			f->buckets[i]++;
 	f->count++;
-	f->sum += (double)r->peak.bytes;
+	f->sum += (double)now.peak.bytes;
 }
 
 /* ---- /metrics ---- */
@@ -241,13 +238,12 @@ static void publish(struct server *sv, uint64_t now)
 	sv->published = now;
 	tracer__stats(sv->tracer, &sv->stats);
 	while (snaps && labels && (t = router__next(sv->router, &pos))) {
-		const struct bmt_result *r = collector__result(t->coll);
+		struct bmt_now view;
 
-		if (!r)
-			continue;
-		t->run.stats.events = r->events;
+		collector__now(t->coll, &view); /* the live view: no full result per page */
+		t->run.stats.events = view.events;
 		t->run.stats.lost = sv->stats.lost; /* the ring is shared: losses are everyone's */
-		if (prom_snapshot_fill(&snaps[n], r, &t->run))
+		if (prom_snapshot_now(&snaps[n], &view, &t->run))
 			break;
 		labels[n][0] = (struct prom_label){ "tree", t->label };
 		labels[n][1] = (struct prom_label){ "root", t->family };
@@ -302,31 +298,6 @@ static int resolve_parents(struct server *sv, char *err, size_t errlen)
 		if (!sv->parent_dirs[i])
 			return -ENOMEM;
 		sv->parent_ids[i] = st.st_ino; /* a cgroup2 directory's inode is its cgroup id */
-	}
-	return 0;
-}
-
-/*
- * Become user, keeping only CAP_BPF: the traced set and the counters live in BPF maps, and
- * this kernel refuses bpf(2) to unprivileged users (kernel.unprivileged_bpf_disabled).
- */
-static int drop_to(const char *user, char *err, size_t errlen)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct caps[2] = {};
-	struct passwd *pw = getpwnam(user);
-
-	if (!pw) {
-		snprintf(err, errlen, "-u %s: no such user", user);
-		return -EINVAL;
-	}
-	caps[CAP_BPF / 32].permitted = caps[CAP_BPF / 32].effective = 1u << (CAP_BPF % 32);
-	if (prctl(PR_SET_KEEPCAPS, 1) || initgroups(pw->pw_name, pw->pw_gid) ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) || syscall(SYS_capset, &hdr, caps) ||
-	    prctl(PR_SET_KEEPCAPS, 0)) {
-		snprintf(err, errlen, "-u %s: cannot drop privileges: %s", user, strerror(errno));
-		return -errno;
 	}
 	return 0;
 }
@@ -504,7 +475,7 @@ int cmd_serve(struct config *cfg)
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
-	if (cfg->user && drop_to(cfg->user, err, sizeof(err)))
+	if (cfg->user && privilege__keep_bpf(cfg->user, err, sizeof(err)))
 		goto fail;
 	tracer__prioritize();
 	publish(&sv, now_ns());

@@ -70,7 +70,7 @@ void session__free(struct session *s)
 	collector__free(s->coll);
 	timeline__free(s->tl);
 	stages__free(s->own_stages);
-	runner__free_creds(&s->creds);
+	privilege__free(&s->creds);
 }
 
 int session__check_outputs(const struct config *cfg)

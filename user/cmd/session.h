@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include "cli.h"
 #include "collector.h"
+#include "privilege.h"
 #include "prom.h"
 #include "run.h"
-#include "runner.h"
 #include "timeline.h"
 #include "tracefile.h"
 
@@ -26,7 +26,7 @@ struct session {
 	int rec_errno;                /* the recording failed: reported at the end, COMMAND unharmed */
 	uint64_t feed_errors;
 	struct bmt_run run;
-	struct runner_creds creds;    /* whom the output files are for (uid -1: bmtrace's user) */
+	struct privilege_creds creds;    /* whom the output files are for (uid -1: bmtrace's user) */
 	struct timeline *tl;          /* --timeline, --svg */
 	int tl_errno;                 /* the timeline ran out of memory: those reports fail */
 };
@@ -50,7 +50,7 @@ int session__check_outputs(const struct config *cfg);
 /* Does the run write a file (not stderr or stdout) that COMMAND's user should own? */
 int session__writes_files(const struct config *cfg);
 
-/* The metrics of the run as they stand: live while tracing, final at the end. 0 or -ENOMEM. */
+/* The final metrics of the run, from its result (live pages use collector__now). 0 or -ENOMEM. */
 int session__prom_snapshot(struct session *s, struct prom_snapshot *snap);
 
 /*

@@ -76,7 +76,7 @@ _Static_assert(sizeof(struct trace_end) == 80, "struct trace_end has padding");
 
 struct tracefile_writer {
 	gzFile gz;
-	int fd; /* gz's, for tracefile__chown */
+	int fd; /* gz's, for tracefile__fd */
 	int err; /* the first write error (-errno); every later write fails with it too */
 };
 
@@ -240,9 +240,9 @@ struct tracefile_writer *tracefile__create(const char *path, const struct bmt_ru
 	return w;
 }
 
-int tracefile__chown(struct tracefile_writer *w, uid_t uid, gid_t gid)
+int tracefile__fd(const struct tracefile_writer *w)
 {
-	return fchown(w->fd, uid, gid) ? -errno : 0;
+	return w->fd;
 }
 
 int tracefile__write(struct tracefile_writer *w, const void *rec, size_t len)
