@@ -33,11 +33,11 @@ ROW_LOW=2
 ROW_HIGH=12
 ORACLE_PERMILLE=10 # the /proc oracle: within 1 %
 
-uptime() { cut -d' ' -f1 /proc/uptime; }
-last=$(uptime)
+clock() { cut -d' ' -f1 /proc/uptime; }
+last=$(clock)
 
 result() { # result PASS|FAIL TEXT: the line, with the seconds since the previous one
-	now=$(uptime)
+	now=$(clock)
 	echo "VMTEST $1 $2 [$(awk -v a="$last" -v b="$now" 'BEGIN { printf "%.1f s", b - a }')]"
 	last=$now
 }
