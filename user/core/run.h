@@ -25,6 +25,9 @@ struct bmt_run {
 	char kernel[BMT_KERNEL_LEN]; /* uname -r of the machine that traced */
 	uint32_t thread_batch; /* tracer__thread_batch() (faults); 0 in traces recorded before */
 	struct bmt_stats stats; /* from the BPF side */
+	/* where the counters came from: "btf-percpu" or "tracepoint"; empty in a trace recorded
+	 * before bmtrace had a choice (the source was then the tracepoint) */
+	char counter_source[16];
 	uint64_t ring_bytes;
 	/* not recorded in a trace: given again to `bmtrace report` */
 	uint64_t budget_bytes;   /* --max-peak or --budget; 0: none */
