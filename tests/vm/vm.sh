@@ -91,7 +91,8 @@ boot() {
 	tail -n +1 -f --pid=$qpid "$log" | grep -a --line-buffered '^VMTEST' &
 	tpid=$!
 	if [ "$accel" = kvm ]; then
-		while ! grep -aq '^VMTEST BOOT' "$log" && kill -0 $qpid 2>/dev/null; do
+		# not at the start of its line: the firmware's last escape codes come before it
+		while ! grep -aq 'VMTEST BOOT' "$log" && kill -0 $qpid 2>/dev/null; do
 			if [ $t -ge $((KVM_PROBE * 10)) ]; then
 				kill $qpid
 				wait $qpid || true
@@ -104,7 +105,7 @@ boot() {
 	fi
 	wait $qpid || rc=$?
 	wait $tpid || true
-	grep -aq '^VMTEST BOOT' "$log" || return 2
+	grep -aq 'VMTEST BOOT' "$log" || return 2
 	[ "$rc" = 0 ] || say "qemu exited $rc (124: the timeout of $VM_TIMEOUT s)"
 }
 
