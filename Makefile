@@ -282,8 +282,9 @@ fuzz: $(FUZZ_BINS)
 
 # The cheap checks first, so that they fail first: unit tests (a minute), valgrind on the
 # recorded traces (seconds), lint (a minute or two), the fuzz smoke (seconds); then the
-# integration tests, plainly and under ASan+UBSan (a few minutes each).
-check: unit valgrind lint fuzz-smoke integration integration-san
+# integration tests, plainly and under ASan+UBSan (a few minutes each); then the kernel
+# checks on this machine's kernel (seconds) and in a VM on Debian 12's 6.1 (about 2 minutes).
+check: unit valgrind lint fuzz-smoke integration integration-san vmtest-host vmtest
 
 # Rewrite the golden files of tests/fixtures from their recorded traces, after a deliberate
 # change of a report (tests/integration/reports.c); review their diff before committing.
@@ -303,6 +304,39 @@ test-deps:
 	command -v npm >/dev/null || \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
 	npm ci --prefix tests/grafana --no-audit --no-fund
+
+# The kernels users have (README, "Requirements"): tests/vm/tests.sh (the accounting cases,
+# the /proc oracle, the exit statuses) in a QEMU VM booting the Debian kernel package
+# KERNEL (default: Debian 12's current cloud kernel, whatever linux-image-cloud-amd64 depends
+# on), and directly on this machine's kernel (vmtest-host). The package is downloaded and
+# unpacked under build/vm, never installed; the VM boots from an initramfs of busybox,
+# bmtrace and its libraries (ldd), the workloads and the script. ACCEL=auto|kvm|tcg (auto:
+# KVM when the guest comes up within KVM_PROBE seconds, else TCG); VMTEST_ONLY="spawn exit"
+# runs some tests. About 2 minutes under TCG on 2 cores.
+VM_PACKAGES := qemu-system-x86 busybox-static
+KERNEL      ?= $(shell apt-cache depends linux-image-cloud-amd64 2>/dev/null | \
+                 sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$$/\1/p' | head -1)
+VM_ENV       = BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
+               JFLAT=$(CURDIR)/$(BUILD)/vm/jflat
+.PHONY: vmtest vmtest-host vmdeps
+
+$(BUILD)/vm/jflat: tests/vm/jflat.c tests/integration/harness.c tests/integration/harness.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/integration $< tests/integration/harness.c -lcmocka \
+		-lcjson -o $@
+
+vmdeps:
+	$(Q)command -v qemu-system-x86_64 >/dev/null && command -v busybox >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		$(VM_PACKAGES)
+
+vmtest: bmtrace $(WORKLOADS) $(BUILD)/vm/jflat vmdeps
+	$(Q)test -n "$(KERNEL)" || { echo "vmtest: no KERNEL (apt-get update?)"; exit 1; }
+	$(Q)$(VM_ENV) OUT=$(CURDIR)/$(BUILD)/vm bash tests/vm/vm.sh $(KERNEL)
+
+vmtest-host: bmtrace $(WORKLOADS) $(BUILD)/vm/jflat
+	$(Q)$(VM_ENV) sh tests/vm/tests.sh $(VMTEST_ONLY)
 
 demo: bmtrace $(BUILD)/workloads/memhog
 	./bmtrace -- $(BUILD)/workloads/memhog demo

@@ -32,7 +32,12 @@ struct bmt_pc_src {
 	__u64 slots; /* its counters: the per-CPU pointer, before a CPU's offset is added */
 };
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+/*
+ * Weak: a kernel without this kfunc (6.1) must still load the object, so that the classic
+ * tracepoint, which never calls it, can be the source there (libbpf refuses the whole object
+ * over a strong ksym it cannot find; the btf-percpu programs then fail alone).
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /*
  * The per-CPU offsets (the kernel's __per_cpu_offset[]), found once by rss_stat_check. The
@@ -837,13 +842,18 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	arg_start = mm->arg_start;
 	arg_end = mm->arg_end;
 	if (arg_end > arg_start) {
-		argv_len = arg_end - arg_start;
-		if (argv_len > BMT_ARGV_MAX) {
-			argv_len = BMT_ARGV_MAX;
+		/*
+		 * 64 bits wide: verifiers before 6.2 or so lose the bound through the 32-bit
+		 * register copy the compiler makes of a __u32 (6.1 refused the program).
+		 */
+		__u64 len = arg_end - arg_start;
+
+		if (len > BMT_ARGV_MAX) {
+			len = BMT_ARGV_MAX;
 			r->hdr.flags |= BMT_EXEC_ARGV_TRUNCATED;
 		}
-		if (bpf_probe_read_user(r->data + fn_len, argv_len, (void *)arg_start))
-			argv_len = 0;
+		if (!bpf_probe_read_user(r->data + fn_len, len, (void *)arg_start))
+			argv_len = len;
 	}
 	r->filename_len = fn_len;
 	r->argv_len = argv_len;
@@ -856,13 +866,24 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	return 0;
 }
 
+/*
+ * Whether sched_process_exit passes group_dead (kernels after 6.1), set by userspace from the
+ * kernel's BTF: the verifier drops the branch this kernel cannot run.
+ */
+const volatile bool exit_has_group_dead = true;
+
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
+int BPF_PROG(sched_process_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
 	struct bmt_proc *ps;
 	struct bmt_exit *r;
+	bool group_dead;
 
+	if (exit_has_group_dead)
+		group_dead = ctx[1];
+	else /* do_exit counted this thread out of signal->live before the tracepoint */
+		group_dead = !p->signal->live.counter;
 	if (!group_dead)
 		return 0;
 	ps = bpf_map_lookup_elem(&procs, &tgid);

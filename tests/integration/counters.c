@@ -11,9 +11,11 @@
  *   - threads faulting one address space on two CPUs at once: each source reads a counter
  *     that other CPUs change without its lock (the kernel's own sum does too), so a value
  *     may miss a change that lands during the read. Tolerance: the same number of values,
- *     the same final values, and no value more than TOLERANCE_PAGES pages apart: what the
- *     other thread can fault in while a read is in flight. How many differ depends on how
- *     often the two threads' events overlap, that is on the machine's load: only printed.
+ *     the same final values, and at least 99% of the values no more than TOLERANCE_PAGES
+ *     pages apart: what the other thread can fault in while a read is in flight. A read
+ *     whose CPU is taken away meanwhile (a virtual CPU descheduled by its host: 65 pages
+ *     apart was seen once under ASan at a load average of 20) may miss more, so the largest
+ *     difference, like how many differ at all, depends on the machine: only printed.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -209,7 +211,7 @@ static void test_sources_agree_threads(void **state)
 	static const char *const args[] = { "threads", "2", "128", NULL };
 	uint64_t last_tp[BMT_NR_MEMBERS] = { 0 }, last_btf[BMT_NR_MEMBERS] = { 0 };
 	uint64_t page = 4096, worst = 0;
-	uint32_t differ = 0;
+	uint32_t differ = 0, beyond = 0;
 
 	itest_need_root();
 	trace_twice(ctx, "memhog", args, &tp, &btf);
@@ -220,14 +222,15 @@ static void test_sources_agree_threads(void **state)
 
 		assert_int_equal(tp.member[i], btf.member[i]);
 		differ += d != 0;
+		beyond += d > TOLERANCE_PAGES * page;
 		worst = d > worst ? d : worst;
 		last_tp[tp.member[i] % BMT_NR_MEMBERS] = tp.bytes[i];
 		last_btf[btf.member[i] % BMT_NR_MEMBERS] = btf.bytes[i];
 	}
-	fprintf(stderr, "  %u of %u values differ, by at most %" PRIu64 " pages\n", differ, tp.n,
-		worst / page);
+	fprintf(stderr, "  %u of %u values differ, by at most %" PRIu64 " pages; %u by more than %u\n",
+		differ, tp.n, worst / page, beyond, TOLERANCE_PAGES);
 	assert_memory_equal(last_tp, last_btf, sizeof(last_tp));
-	assert_true(worst <= TOLERANCE_PAGES * page);
+	assert_true(beyond * 100ull <= tp.n); /* at least 99% within the tolerance */
 }
 
 /*

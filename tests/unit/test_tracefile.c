@@ -56,6 +56,7 @@ static struct bmt_run sample_run(void)
 		.page_size = 4096,
 		.kernel = "6.1.0-28-amd64",
 		.counter_source = "btf-percpu",
+		.thread_batch = 64,
 		.stats = { .events = 11, .lost = 22, .unpaired = 33, .procs_full = 44,
 			   .mms_full = 55 },
 		.ring_bytes = 1u << 24,
@@ -245,6 +246,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(out.page_size, 4096);
 	assert_string_equal(out.kernel, "6.1.0-28-amd64");
 	assert_string_equal(out.counter_source, "btf-percpu");
+	assert_int_equal(out.thread_batch, 64);
 	for (k = 0; odd_argv[k]; k++)
 		assert_string_equal(out.argv[k], odd_argv[k]);
 	assert_null(out.argv[k]);
@@ -635,11 +637,12 @@ static void test_corrupt_header(void **state)
 	}
 	set_le32(raw + 12, hdr_len);
 
-	/* the last spec's NUL, then the kernel release's, replaced */
-	raw[hdr_len - 1] = 'x';
+	/* the counter source's NUL (the last string: the u32 thread_batch follows), then the kernel
+	 * release's, replaced */
+	raw[hdr_len - 5] = 'x';
 	gz_spit(path, raw, len);
 	assert_open_fails(path, "corrupt header");
-	raw[hdr_len - 1] = '\0';
+	raw[hdr_len - 5] = '\0';
 	argc_at = 44 + strlen((char *)raw + 44) + 1;
 	raw[argc_at - 1] = 'x';
 	gz_spit(path, raw, len);
@@ -678,11 +681,14 @@ static void test_header_room_for_more(void **state)
 	free(raw);
 }
 
-/* A trace written before the counter source was recorded: read, with the source empty. */
+/*
+ * A trace written before the counter source and thread_batch were recorded (the header's last
+ * string and the u32 after it): read, with the source empty and thread_batch 0.
+ */
 static void test_header_without_counter_source(void **state)
 {
 	const char *path = tmp("nosource.bmt");
-	size_t len, hdr_len, cut = strlen("btf-percpu") + 1;
+	size_t len, hdr_len, src_at, cut = strlen("btf-percpu") + 1, tail = sizeof(uint32_t);
 	struct tracefile_reader *r;
 	unsigned char *raw, *longer;
 	struct bmt_run out;
@@ -690,14 +696,16 @@ static void test_header_without_counter_source(void **state)
 
 	raw = sample_raw(3, &len);
 	hdr_len = le32(raw + 12);
-	assert_memory_equal(raw + hdr_len - cut, "btf-percpu", cut);
-	memmove(raw + hdr_len - cut, raw + hdr_len, len - hdr_len);
-	set_le32(raw + 12, hdr_len - cut);
-	gz_spit(path, raw, len - cut);
+	src_at = hdr_len - tail - cut;
+	assert_memory_equal(raw + src_at, "btf-percpu", cut);
+	memmove(raw + src_at, raw + hdr_len, len - hdr_len);
+	set_le32(raw + 12, src_at);
+	gz_spit(path, raw, len - cut - tail);
 	memset(&out, 0xa5, sizeof(out));
 	r = tracefile__open(path, &out, &sp, err, sizeof(err));
 	assert_non_null(r);
 	assert_string_equal(out.counter_source, "");
+	assert_int_equal(out.thread_batch, 0);
 	assert_string_equal(out.kernel, "6.1.0-28-amd64");
 	tracefile__close_reader(r);
 	free(raw);
@@ -705,13 +713,14 @@ static void test_header_without_counter_source(void **state)
 	/* a source longer than any bmtrace writes is corruption */
 	raw = sample_raw(1, &len);
 	hdr_len = le32(raw + 12);
-	memset(raw + hdr_len - cut, 'x', cut - 1);
+	src_at = hdr_len - tail - cut;
+	memset(raw + src_at, 'x', cut - 1);
 	longer = realloc(raw, len + 8);
 	assert_non_null(longer);
 	raw = longer;
-	memmove(raw + hdr_len + 8, raw + hdr_len, len - hdr_len);
-	memset(raw + hdr_len - 1, 'y', 8);
-	raw[hdr_len + 7] = '\0';
+	/* 8 more bytes before its NUL */
+	memmove(raw + src_at + cut - 1 + 8, raw + src_at + cut - 1, len - (src_at + cut - 1));
+	memset(raw + src_at + cut - 1, 'y', 8);
 	set_le32(raw + 12, hdr_len + 8);
 	gz_spit(path, raw, len + 8);
 	assert_open_fails(path, "corrupt header");

@@ -23,6 +23,7 @@ struct bmt_run {
 	uint64_t start_realtime_ns; /* wall clock at time zero */
 	uint32_t page_size;
 	char kernel[BMT_KERNEL_LEN]; /* uname -r of the machine that traced */
+	uint32_t thread_batch; /* tracer__thread_batch() (faults); 0 in traces recorded before */
 	struct bmt_stats stats; /* from the BPF side */
 	/* where the counters came from: "btf-percpu" or "tracepoint"; empty in a trace recorded
 	 * before bmtrace had a choice (the source was then the tracepoint) */

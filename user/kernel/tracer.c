@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "escape.h"
+#include "kbtf.h"
 #include "privilege.h"
 #include "tracer.h"
 #include "bmtrace.skel.h"
@@ -45,6 +46,7 @@ static const char *const source_names[] = {
 
 struct tracer {
 	struct bmtrace *skel;
+	struct kbtf_choice kernel; /* what this kernel runs (read_kernel) */
 	struct ring_buffer *rb;
 	tracer_record_fn fn;
 	void *ctx;
@@ -193,9 +195,37 @@ int tracer__new_cgroup_tree(struct tracer *t, uint64_t cgid, uint32_t *tree)
 	return 0;
 }
 
+uint32_t tracer__thread_batch(const struct tracer *t)
+{
+	return t->kernel.thread_batch;
+}
+
 uint64_t tracer__trees_dropped(const struct tracer *t)
 {
 	return t->skel->bss->trees_dropped;
+}
+
+/*
+ * What this kernel has (kbtf.h), into t->kernel for load(): which program variants it runs.
+ * One line in err when it lacks a tracepoint bmtrace needs.
+ */
+static int read_kernel(struct tracer *t, const struct tracer_opts *opts, char *err,
+		       size_t errlen)
+{
+	struct kbtf *k = kbtf__open(NULL);
+	int rc;
+
+	if (!k) {
+		snprintf(err, errlen, "cannot read the kernel's BTF: %s", strerror(errno));
+		return -1;
+	}
+	rc = kbtf__choose(k, opts->serve != NULL, &t->kernel, err, errlen);
+	kbtf__close(k);
+	if (!rc && verbose)
+		fprintf(stderr, "bmtrace: sched_process_exit %s group_dead; threads batch %u faults\n",
+			t->kernel.exit_has_group_dead ? "passes" : "does not pass",
+			t->kernel.thread_batch);
+	return rc;
 }
 
 /* BMTRACE_COUNTER_SOURCE (README, "Development"): force a source, for tests. */
@@ -262,6 +292,7 @@ static int load(struct tracer *t, const struct tracer_opts *opts, enum source sr
 	sk->rodata->wakeup_bytes = ring_size(opts->ring_bytes) / 4;
 	sk->rodata->nr_cpus = ncpu;
 	sk->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+	sk->rodata->exit_has_group_dead = t->kernel.exit_has_group_dead;
 	if (opts->serve) {
 		sk->rodata->targ_serve = true;
 		sk->rodata->max_trees = opts->serve->max_trees;
@@ -391,7 +422,8 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 			 "kernel built with CONFIG_DEBUG_INFO_BTF=y");
 		goto fail;
 	}
-	if (ensure_tracefs(err, errlen) || load_source(t, opts, err, errlen))
+	if (read_kernel(t, opts, err, errlen) || ensure_tracefs(err, errlen) ||
+	    load_source(t, opts, err, errlen))
 		goto fail;
 	if (opts->serve && fill_serve_maps(t, opts->serve, err, errlen))
 		goto fail;

@@ -79,6 +79,15 @@ int tracer__new_cgroup_tree(struct tracer *t, uint64_t cgid, uint32_t *tree);
 /* serve: trees not followed because max_trees were alive. */
 uint64_t tracer__trees_dropped(const struct tracer *t);
 
+/*
+ * How many page faults each thread may keep to itself before its process's counters (and the
+ * rss_stat tracepoint, and /proc) see what they changed: 64 on kernels that batch them per
+ * thread (before 6.2, SPLIT_RSS_COUNTING: struct task_rss_stat in the BTF; the batch is also
+ * added at exit), 0 where every change reaches them at once. A fault changes one anonymous
+ * page, or a few file pages (fault-around: 16 by default).
+ */
+uint32_t tracer__thread_batch(const struct tracer *t);
+
 /* A file descriptor that becomes readable when records are waiting (for epoll). */
 int tracer__fd(const struct tracer *t);
 

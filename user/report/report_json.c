@@ -268,6 +268,7 @@ static void add_extras(struct json *j, cJSON *root)
 	put(j, root, "page_size", u64_item(run->page_size));
 	put(j, root, "counter_source",
 	    str_item(run->counter_source[0] ? run->counter_source : "tracepoint"));
+	put(j, root, "thread_batch_faults", u64_item(run->thread_batch));
 	add_budget(j, root);
 	add_unmatched(j, root);
 }

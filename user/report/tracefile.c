@@ -20,6 +20,7 @@
  *                u32 number of stage specs, then that many NUL-terminated strings
  *                the counter source ("btf-percpu", "tracepoint"), NUL-terminated; absent
  *                from traces written before it was added (their source: the tracepoint)
+ *                u32 thread_batch (run.h); absent from traces recorded before it was
  *                (a reader skips any bytes left before "header bytes": room for fields a
  *                later writer may append without breaking version-1 readers)
  *
@@ -157,7 +158,7 @@ static char *header_build(const struct bmt_run *run, char *const specs[], size_t
 	size_t klen = strnlen(run->kernel, BMT_KERNEL_LEN - 1);
 	size_t slen = strnlen(run->counter_source, sizeof(run->counter_source) - 1);
 	size_t len = TRACE_FIXED_LEN + klen + 1 + strv_bytes(run->argv) + strv_bytes(specs) +
-		     slen + 1;
+		     slen + 1 + sizeof(run->thread_batch);
 	char *hdr, *p;
 
 	/* the same limits the reader enforces: never write a file bmtrace refuses to read */
@@ -182,6 +183,7 @@ static char *header_build(const struct bmt_run *run, char *const specs[], size_t
 	put_strv(&p, run->argv);
 	put_strv(&p, specs);
 	put_str(&p, run->counter_source, slen);
+	put_u32(&p, run->thread_batch);
 	*lenp = len;
 	return hdr;
 }
@@ -447,6 +449,9 @@ static int header_parse(struct tracefile_reader *r, size_t len, struct bmt_run *
 		/* NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy): length checked */
 		strcpy(run->counter_source, src);
 	}
+	/* absent from traces recorded before it was (they read as 0) */
+	if (c.p < c.end && !get(&c, &run->thread_batch, sizeof(run->thread_batch)))
+		return -1;
 	return 0;
 }
 
