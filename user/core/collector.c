@@ -191,6 +191,8 @@ struct collector {
 
 	bmt_sample_fn sample_fn;
 	void *sample_ctx;
+	bmt_death_fn death_fn;
+	void *death_ctx;
 	uint64_t *sample_stage;
 
 	struct bmt_result res; /* what collector__result returns, with its arrays */
@@ -730,6 +732,69 @@ static void name_default_stage(struct collector *c, const char *name)
 	}
 }
 
+/* ---- deaths ---- */
+
+/* A process's row, as the peak's table and the deaths show it. */
+static struct bmt_peak_proc peak_proc(const struct collector *c, uint32_t pid, uint32_t ppid,
+				      const struct names *n, int stage, const uint64_t *bytes)
+{
+	return (struct bmt_peak_proc){
+		.pid = pid,
+		.ppid = ppid,
+		/* rows are mm owners: named before bind(), or the run ended on ENOMEM */
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
+		.comm = n->cmd >= 0 ? c->cmds[n->cmd].name : n->comm,
+		.argv = n->argv,
+		.stage = c->stages[stage].name,
+		.bytes = sum3(bytes),
+		.anon_bytes = bytes[M_ANON],
+		.file_bytes = bytes[M_FILE],
+		.shmem_bytes = bytes[M_SHMEM],
+	};
+}
+
+static int cmp_peak_proc(const void *a, const void *b);
+
+/*
+ * Tell the death hook that p died of sig, or (sig 0) that the OOM killer chose it: then with
+ * every contributor of this instant, as the peak's table lists them.
+ */
+static int tell_death(struct collector *c, struct proc *p, int sig)
+{
+	struct bmt_peak_proc self, *rows = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!c->death_fn || !p->names)
+		return 0;
+	self = peak_proc(c, p->pid, p->ppid, p->names, p->stage, p->bytes);
+	if (!sig && !(rows = calloc(c->mms.cap + 1, sizeof(*rows))))
+		return -ENOMEM;
+	c->snap_gen++; /* marks the rows taken; a later snapshot() takes a generation of its own */
+	for (size_t i = 0; !sig && i < c->mms.cap; i++) {
+		struct mm *m = c->mms.vals[i];
+		struct proc *o = m ? m->owner : NULL;
+
+		if (!o || o->snap_gen == c->snap_gen || !sum3(o->bytes) || !o->names)
+			continue;
+		o->snap_gen = c->snap_gen;
+		rows[n++] = peak_proc(c, o->pid, o->ppid, o->names, o->stage, o->bytes);
+	}
+	if (n)
+		qsort(rows, n, sizeof(*rows), cmp_peak_proc);
+	rc = c->death_fn(c->death_ctx, &(struct bmt_death_event){
+		.ts = c->now,
+		.signal = sig,
+		.proc = &self,
+		.tree_bytes = sum3(c->tree),
+		.anon_bytes = c->tree[M_ANON] + c->tree[M_SHMEM],
+		.holders = rows,
+		.n_holders = n,
+	});
+	free(rows);
+	return rc;
+}
+
 /* ---- records ---- */
 
 static int rec_rss(struct collector *c, const struct bmt_rss *r)
@@ -856,12 +921,22 @@ static int rec_exec(struct collector *c, const struct bmt_exec *r)
 static int rec_exit(struct collector *c, const struct bmt_exit *r)
 {
 	struct proc *p = table_get(&c->procs, r->pid);
+	int sig = r->exit_code & 0x7f, rc;
 
 	if (!p)
 		return 0;
+	if (sig && sig != 0x7f && (rc = tell_death(c, p, sig)) < 0)
+		return rc;
 	table_del(&c->procs, r->pid);
 	proc_exit(c, p);
 	return 1;
+}
+
+static int rec_oom(struct collector *c, const struct bmt_oom *r)
+{
+	struct proc *p = table_get(&c->procs, r->pid);
+
+	return p ? tell_death(c, p, 0) : 0;
 }
 
 static int rec_adopt(struct collector *c, const struct bmt_adopt *r)
@@ -904,6 +979,7 @@ static const size_t min_size[BMT_REC_MAX] = {
 	[BMT_REC_RSS] = sizeof(struct bmt_rss),   [BMT_REC_FORK] = sizeof(struct bmt_fork),
 	[BMT_REC_MM] = sizeof(struct bmt_mm),     [BMT_REC_EXEC] = sizeof(struct bmt_exec),
 	[BMT_REC_EXIT] = sizeof(struct bmt_exit), [BMT_REC_ADOPT] = sizeof(struct bmt_adopt),
+	[BMT_REC_OOM] = sizeof(struct bmt_oom),
 };
 
 /* Shape checks, all before any state changes: a rejected record leaves no trace. */
@@ -963,6 +1039,9 @@ int collector__feed(struct collector *c, const void *rec, size_t len)
 		break;
 	case BMT_REC_ADOPT:
 		rc = rec_adopt(c, rec);
+		break;
+	case BMT_REC_OOM:
+		rc = rec_oom(c, rec);
 		break;
 	default: /* well_formed() admits no other type */
 		rc = -EINVAL;
@@ -1057,6 +1136,12 @@ void collector__free(struct collector *c)
 	free(c->snap_cmd);
 	free(c->sample_stage);
 	free(c);
+}
+
+void collector__on_death(struct collector *c, bmt_death_fn fn, void *ctx)
+{
+	c->death_fn = fn;
+	c->death_ctx = ctx;
 }
 
 void collector__on_sample(struct collector *c, bmt_sample_fn fn, void *ctx)
@@ -1208,19 +1293,7 @@ const struct bmt_result *collector__result(struct collector *c)
 	for (size_t i = 0; i < c->n_snap; i++) {
 		const struct snap_row *s = &c->snap[i];
 
-		c->res_peak[i] = (struct bmt_peak_proc){
-			.pid = s->pid,
-			.ppid = s->ppid,
-			/* rows are mm owners: named before bind(), or the run ended on ENOMEM */
-			/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-			.comm = s->names->cmd >= 0 ? c->cmds[s->names->cmd].name : s->names->comm,
-			.argv = s->names->argv,
-			.stage = c->stages[s->stage].name,
-			.bytes = sum3(s->bytes),
-			.anon_bytes = s->bytes[M_ANON],
-			.file_bytes = s->bytes[M_FILE],
-			.shmem_bytes = s->bytes[M_SHMEM],
-		};
+		c->res_peak[i] = peak_proc(c, s->pid, s->ppid, s->names, s->stage, s->bytes);
 	}
 	qsort(c->res_peak, c->n_snap, sizeof(*c->res_peak), cmp_peak_proc);
 	for (size_t i = 0; i < c->n_stages; i++) {

@@ -104,6 +104,21 @@ struct bmt_sample {
 typedef void (*bmt_sample_fn)(void *ctx, const struct bmt_sample *s);
 
 /*
+ * A death in the tree, told as it happens: a process that died of a signal (at its EXIT), or
+ * the OOM killer's choice of a victim (at its OOM record: before the kill frees anything).
+ */
+struct bmt_death_event {
+	uint64_t ts;
+	int signal;                         /* 0: an OOM mark; its EXIT follows with SIGKILL */
+	const struct bmt_peak_proc *proc;   /* the process, with its own bytes now */
+	uint64_t tree_bytes, anon_bytes;    /* the tree's now */
+	const struct bmt_peak_proc *holders; /* OOM marks: every contributor now, largest first */
+	size_t n_holders;
+};
+/* Valid only during the call; a negative return fails the feed with it. */
+typedef int (*bmt_death_fn)(void *ctx, const struct bmt_death_event *e);
+
+/*
  * Returns NULL with errno set on failure. stages may be NULL (one default stage). The
  * collector keeps a pointer to stages: it must outlive the collector.
  */
@@ -112,6 +127,9 @@ void collector__free(struct collector *c);
 
 /* Receive every change of the tree total (for timelines); fn NULL turns it off. */
 void collector__on_sample(struct collector *c, bmt_sample_fn fn, void *ctx);
+
+/* Be told of each death by a signal and each OOM kill (deaths.h keeps them); NULL: off. */
+void collector__on_death(struct collector *c, bmt_death_fn fn, void *ctx);
 
 /*
  * Declare the root process before its records arrive (wrap mode: bmtrace forked it). argv

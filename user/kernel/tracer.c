@@ -15,6 +15,7 @@
 #include <linux/magic.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "escape.h"
 #include "tracer.h"
@@ -242,6 +243,29 @@ uint64_t tracer__trees_dropped(const struct tracer *t)
 	return t->skel->bss->trees_dropped;
 }
 
+/*
+ * Does this kernel's BTF raw tracepoint mark_victim pass the victim's task (its first
+ * argument after the context a pointer)? Older kernels pass the pid.
+ */
+static int mark_victim_has_task(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t = NULL;
+	int id, ok = 0;
+
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
+	if (id > 0)
+		t = btf__type_by_id(btf, btf__resolve_type(btf, id)); /* the pointer */
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	if (t && btf_is_func_proto(t) && btf_vlen(t) >= 2)
+		ok = btf_is_ptr(btf__type_by_id(btf, btf__resolve_type(btf, btf_params(t)[1].type)));
+	btf__free(btf);
+	return ok;
+}
+
 struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t errlen)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -278,6 +302,10 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 	} else {
 		bpf_program__set_autoload(t->skel->progs.cgroup_attach_task, false);
 	}
+	/* the OOM killer's victims: one of two programs, as the kernel passes them */
+	bpf_program__set_autoload(mark_victim_has_task() ? t->skel->progs.mark_victim_tp
+							 : t->skel->progs.mark_victim,
+				  false);
 	bpf_map__set_max_entries(t->skel->maps.rb, ring);
 	if (opts->max_procs) {
 		bpf_map__set_max_entries(t->skel->maps.procs, opts->max_procs);
