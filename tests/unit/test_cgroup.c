@@ -27,7 +27,7 @@ static char root[PATH_MAX];
 /* Write ROOT/rel (creating its directories). */
 static void put(const char *rel, const char *text)
 {
-	char path[PATH_MAX + 64];
+	char path[2 * PATH_MAX];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
@@ -45,7 +45,7 @@ static void put(const char *rel, const char *text)
 /* ROOT/rel's content ("" when missing). */
 static char *get(const char *rel)
 {
-	char path[PATH_MAX + 64];
+	char path[2 * PATH_MAX];
 	char *s;
 
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
@@ -100,7 +100,7 @@ static void create_fails(int rc, const char *what)
 	char err[512] = "";
 	struct cgroup *cg = NULL;
 
-	assert_int_equal(cgroup__create(root, TAG, CGROUP_NO_LIMIT, &cg, err, sizeof(err)), rc);
+	assert_int_equal(cgroup__create(root, TAG, BMT_CGROUP_NONE, &cg, err, sizeof(err)), rc);
 	assert_null(cg);
 	if (!strstr(err, what))
 		fail_msg("reason '%s' does not say '%s'", err, what);
@@ -109,7 +109,7 @@ static void create_fails(int rc, const char *what)
 /* v2, bmtrace in a leaf: the run's cgroup is its sibling; limit, peak, oom_kill, swap. */
 static void test_v2(void **state)
 {
-	struct cgroup_stats st;
+	struct bmt_cgroup st;
 	struct cgroup *cg;
 
 	put("proc/self/mountinfo", MI_V2);
@@ -127,14 +127,14 @@ static void test_v2(void **state)
 	    "low 0\nhigh 0\nmax 31\noom 2\noom_kill 2\noom_group_kill 0\n");
 	assert_int_equal(cgroup__read(cg, &st), 0);
 	assert_int_equal(st.version, 2);
-	assert_int_equal(st.peak, 123456789);
-	assert_int_equal(st.limit, 4ull << 30);
+	assert_int_equal(st.peak_bytes, 123456789);
+	assert_int_equal(st.limit_bytes, 4ull << 30);
 	assert_int_equal(st.oom_kills, 2);
-	assert_true(st.swap_peak == CGROUP_UNKNOWN);
-	assert_true(st.memsw_peak == CGROUP_UNKNOWN);
+	assert_true(st.swap_peak_bytes == BMT_CGROUP_NONE);
+	assert_true(st.memsw_peak_bytes == BMT_CGROUP_NONE);
 	put("sys/fs/cgroup/user.slice/bmtrace-4242/memory.swap.peak", "8192\n");
 	assert_int_equal(cgroup__read(cg, &st), 0);
-	assert_int_equal(st.swap_peak, 8192);
+	assert_int_equal(st.swap_peak_bytes, 8192);
 	assert_string_equal(st.path, cgroup__path(cg));
 	cgroup__free(cg);
 }
@@ -142,15 +142,15 @@ static void test_v2(void **state)
 /* v2 without a limit writes no memory.max; an oom_kill line missing is an error. */
 static void test_v2_no_limit(void **state)
 {
-	struct cgroup_stats st;
+	struct bmt_cgroup st;
 	struct cgroup *cg;
 	struct stat sb;
-	char path[PATH_MAX + 64];
+	char path[2 * PATH_MAX];
 
 	put("proc/self/mountinfo", MI_V2);
 	put("proc/self/cgroup", "0::/a\n");
 	put("sys/fs/cgroup/a/cgroup.controllers", "memory\n");
-	cg = create_ok(CGROUP_NO_LIMIT, "/sys/fs/cgroup/bmtrace-4242");
+	cg = create_ok(BMT_CGROUP_NONE, "/sys/fs/cgroup/bmtrace-4242");
 	snprintf(path, sizeof(path), "%s/memory.max", cgroup__path(cg));
 	assert_int_equal(stat(path, &sb), -1);
 	put("sys/fs/cgroup/bmtrace-4242/memory.peak", "1\n");
@@ -159,7 +159,7 @@ static void test_v2_no_limit(void **state)
 	put("sys/fs/cgroup/bmtrace-4242/memory.peak", "junk\n");
 	put("sys/fs/cgroup/bmtrace-4242/memory.events", "oom 0\noom_kill 0\n");
 	assert_int_equal(cgroup__read(cg, &st), -EINVAL);
-	assert_true(st.limit == CGROUP_NO_LIMIT);
+	assert_true(st.limit_bytes == BMT_CGROUP_NONE);
 	cgroup__free(cg);
 }
 
@@ -172,11 +172,11 @@ static void test_v2_root(void **state)
 	put("proc/self/cgroup", "0::/\n");
 	put("sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
 	put("sys/fs/cgroup/cgroup.subtree_control", "cpu\n");
-	cg = create_ok(CGROUP_NO_LIMIT, "/sys/fs/cgroup/bmtrace-4242");
+	cg = create_ok(BMT_CGROUP_NONE, "/sys/fs/cgroup/bmtrace-4242");
 	assert_file("sys/fs/cgroup/cgroup.subtree_control", "+memory");
 	cgroup__free(cg);
 	/* a stale cgroup of the same name is left alone */
-	cg = create_ok(CGROUP_NO_LIMIT, "/sys/fs/cgroup/bmtrace-4242.1");
+	cg = create_ok(BMT_CGROUP_NONE, "/sys/fs/cgroup/bmtrace-4242.1");
 	cgroup__free(cg);
 }
 
@@ -195,7 +195,7 @@ static void test_v2_no_memory(void **state)
 /* Hybrid (this project's machines): v2 mounted without memory, v1 memory chosen, nested. */
 static void test_v1_hybrid(void **state)
 {
-	struct cgroup_stats st;
+	struct bmt_cgroup st;
 	struct cgroup *cg;
 	const char *dir = "sys/fs/cgroup/memory/process_api/abc/bmtrace-4242";
 	char rel[256];
@@ -213,14 +213,14 @@ static void test_v1_hybrid(void **state)
 	put(rel, "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
 	assert_int_equal(cgroup__read(cg, &st), 0);
 	assert_int_equal(st.version, 1);
-	assert_int_equal(st.peak, 128ull << 20);
+	assert_int_equal(st.peak_bytes, 128ull << 20);
 	assert_int_equal(st.oom_kills, 1);
-	assert_true(st.memsw_peak == CGROUP_UNKNOWN);
-	assert_true(st.swap_peak == CGROUP_UNKNOWN);
+	assert_true(st.memsw_peak_bytes == BMT_CGROUP_NONE);
+	assert_true(st.swap_peak_bytes == BMT_CGROUP_NONE);
 	snprintf(rel, sizeof(rel), "%s/memory.memsw.max_usage_in_bytes", dir);
 	put(rel, "134479872\n");
 	assert_int_equal(cgroup__read(cg, &st), 0);
-	assert_int_equal(st.memsw_peak, 134479872);
+	assert_int_equal(st.memsw_peak_bytes, 134479872);
 	cgroup__free(cg);
 }
 
@@ -232,7 +232,7 @@ static void test_v2_preferred(void **state)
 	put("proc/self/mountinfo", MI_V1 MI_V2);
 	put("proc/self/cgroup", "4:memory:/\n0::/a\n");
 	put("sys/fs/cgroup/a/cgroup.controllers", "memory\n");
-	cg = create_ok(CGROUP_NO_LIMIT, "/sys/fs/cgroup/bmtrace-4242");
+	cg = create_ok(BMT_CGROUP_NONE, "/sys/fs/cgroup/bmtrace-4242");
 	cgroup__free(cg);
 }
 
@@ -245,7 +245,7 @@ static void test_v1_mount_root(void **state)
 				   "cgroup rw,memory,nosuid\n");
 	put("proc/self/cgroup", "4:cpu,memory:/docker/c1/job\n");
 	put("sys/fs/cgroup/mem ory/job/tasks", "");
-	cg = create_ok(CGROUP_NO_LIMIT, "/sys/fs/cgroup/mem ory/job/bmtrace-4242");
+	cg = create_ok(BMT_CGROUP_NONE, "/sys/fs/cgroup/mem ory/job/bmtrace-4242");
 	cgroup__free(cg);
 	/* a cgroup outside what is mounted */
 	put("proc/self/cgroup", "4:memory:/docker/c10\n");
@@ -269,13 +269,13 @@ static void test_unusable(void **state)
 static void test_remove(void **state)
 {
 	struct cgroup *cg;
-	char path[PATH_MAX + 64];
+	char path[2 * PATH_MAX];
 	struct stat sb;
 
 	put("proc/self/mountinfo", MI_V1);
 	put("proc/self/cgroup", "4:memory:/\n");
 	put("sys/fs/cgroup/memory/tasks", "");
-	cg = create_ok(CGROUP_NO_LIMIT, "/sys/fs/cgroup/memory/bmtrace-4242");
+	cg = create_ok(BMT_CGROUP_NONE, "/sys/fs/cgroup/memory/bmtrace-4242");
 	assert_int_equal(cgroup__enter(cg, 99), 0);
 	assert_int_equal(cgroup__remove(cg, 30), -EBUSY);
 	snprintf(path, sizeof(path), "%s", cgroup__path(cg));

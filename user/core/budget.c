@@ -9,10 +9,31 @@ static uint64_t fit(uint64_t budget, uint64_t rest, uint64_t each)
 	return each && budget > rest ? (budget - rest) / each : 0;
 }
 
+uint64_t budget_peak(const struct bmt_run *run, const struct bmt_result *r)
+{
+	switch (run->gate) {
+	case BMT_GATE_ANON:
+		return r->anon_peak.bytes;
+	case BMT_GATE_CGROUP:
+		return run->cgroup.peak_bytes;
+	default:
+		return r->peak.bytes;
+	}
+}
+
+const char *budget_peak_name(const struct bmt_run *run)
+{
+	static const char *const names[] = { [BMT_GATE_RSS] = "peak tree RSS",
+					     [BMT_GATE_ANON] = "anon peak",
+					     [BMT_GATE_CGROUP] = "cgroup peak" };
+
+	return run->gate >= 0 && run->gate <= BMT_GATE_CGROUP ? names[run->gate] : names[0];
+}
+
 bool budget_eval(const struct bmt_run *run, const struct bmt_result *r, struct budget_eval *e)
 {
 	const struct bmt_command_result *top = r->n_commands ? &r->commands[0] : NULL;
-	uint64_t peak = r->peak.bytes;
+	uint64_t peak = budget_peak(run, r);
 
 	memset(e, 0, sizeof(*e));
 	if (!run->budget_bytes)
@@ -22,7 +43,10 @@ bool budget_eval(const struct bmt_run *run, const struct bmt_result *r, struct b
 	e->over_by = e->exceeded ? peak - e->budget : 0;
 	e->headroom = e->exceeded ? 0 : e->budget - peak;
 	e->over_ts = run->over_budget_ts;
-	/* commands are sorted by bytes at the peak, largest first */
+	/*
+	 * commands are sorted by bytes at the tree's peak, largest first; whatever else the
+	 * gated peak counts (page cache in a cgroup's) is part of the rest
+	 */
 	if (top && top->bytes_at_peak) {
 		e->dominant = top;
 		e->rest = peak - (top->bytes_at_peak < peak ? top->bytes_at_peak : peak);
@@ -36,6 +60,6 @@ bool budget_gate_fails(const struct bmt_run *run, const struct bmt_result *r)
 {
 	bool succeeded = run->exit_code == 0 || (run->attached && !run->signal);
 
-	return run->budget_gate && run->budget_bytes && r->peak.bytes > run->budget_bytes &&
+	return run->budget_gate && run->budget_bytes && budget_peak(run, r) > run->budget_bytes &&
 	       succeeded;
 }

@@ -178,7 +178,7 @@ struct collector {
 	uint64_t now;             /* ts of the record being applied, never going back */
 	uint64_t snap_gen;
 
-	struct bmt_peak peak, anon_peak, raw_peak;
+	struct bmt_peak peak, anon_peak, raw_peak, swap_peak;
 	uint64_t swap_at_peak;
 	int peak_live;       /* the current state is the peak state: no snapshot yet */
 	struct snap_row *snap;
@@ -343,6 +343,8 @@ static void update_peaks(struct collector *c, uint64_t ts)
 						  c->tree[M_SHMEM] };
 	if (c->raw > c->raw_peak.bytes)
 		c->raw_peak = (struct bmt_peak){ c->raw, ts, 0, 0, 0 };
+	if (c->swap > c->swap_peak.bytes)
+		c->swap_peak = (struct bmt_peak){ c->swap, ts, 0, 0, 0 };
 }
 
 /* Did attribution between stages change since the last sample? (The total did not.) */
@@ -1332,6 +1334,7 @@ const struct bmt_result *collector__result(struct collector *c)
 	r->anon_peak = c->anon_peak;
 	r->raw_peak = c->raw_peak;
 	r->swap_at_peak = c->swap_at_peak;
+	r->swap_peak = c->swap_peak;
 	r->stages = c->res_stages;
 	r->n_stages = n;
 	r->commands = c->res_cmds;

@@ -81,6 +81,7 @@ struct bmt_result {
 	struct bmt_peak anon_peak;      /* max of anon + shmem (same inherited-page rule) */
 	struct bmt_peak raw_peak;       /* max of the plain sum of counters of counted mms */
 	uint64_t swap_at_peak;          /* swap entries of the counted mms at the peak (not in RSS) */
+	struct bmt_peak swap_peak;      /* max of those swap entries over time (bytes, ts) */
 	const struct bmt_stage_result *stages; /* in rule order, the root's default stage first */
 	size_t n_stages;
 	const struct bmt_command_result *commands; /* largest bytes_at_peak first, then peak_bytes */

@@ -303,7 +303,7 @@ int cgroup__create(const char *root, unsigned long tag, uint64_t limit, struct c
 	}
 	if (!rc)
 		rc = make_dir(cg, parent, tag, err, errlen);
-	if (!rc && limit != CGROUP_NO_LIMIT) {
+	if (!rc && limit != BMT_CGROUP_NONE) {
 		limit_str(limit, lim, sizeof(lim));
 		rc = write_at(cg->path, cg->version == 2 ? "memory.max" : "memory.limit_in_bytes",
 			      lim);
@@ -329,7 +329,7 @@ int cgroup__enter(struct cgroup *cg, pid_t pid)
 	return write_at(cg->path, "cgroup.procs", buf);
 }
 
-/* The number in dir/file ("max" reads as CGROUP_NO_LIMIT). 0 or -errno. */
+/* The number in dir/file ("max" reads as BMT_CGROUP_NONE). 0 or -errno. */
 static int read_u64(const char *dir, const char *file, uint64_t *out)
 {
 	char *s = read_at(dir, file), *end;
@@ -339,7 +339,7 @@ static int read_u64(const char *dir, const char *file, uint64_t *out)
 		return -errno;
 	errno = 0;
 	if (!strncmp(s, "max", 3))
-		*out = CGROUP_NO_LIMIT;
+		*out = BMT_CGROUP_NONE;
 	else if ((*out = strtoull(s, &end, 10)), errno || end == s)
 		rc = -EINVAL;
 	free(s);
@@ -364,26 +364,26 @@ static int read_key(const char *dir, const char *file, const char *key, uint64_t
 	return rc;
 }
 
-int cgroup__read(struct cgroup *cg, struct cgroup_stats *st)
+int cgroup__read(struct cgroup *cg, struct bmt_cgroup *st)
 {
 	int v2 = cg->version == 2, rc;
 
-	*st = (struct cgroup_stats){.version = cg->version,
-				    .path = cg->path,
-				    .limit = cg->limit,
-				    .swap_peak = CGROUP_UNKNOWN,
-				    .memsw_peak = CGROUP_UNKNOWN};
-	rc = read_u64(cg->path, v2 ? "memory.peak" : "memory.max_usage_in_bytes", &st->peak);
+	*st = (struct bmt_cgroup){ .version = cg->version,
+				   .limit_bytes = cg->limit,
+				   .swap_peak_bytes = BMT_CGROUP_NONE,
+				   .memsw_peak_bytes = BMT_CGROUP_NONE };
+	snprintf(st->path, sizeof(st->path), "%s", cg->path);
+	rc = read_u64(cg->path, v2 ? "memory.peak" : "memory.max_usage_in_bytes", &st->peak_bytes);
 	if (!rc)
 		rc = read_key(cg->path, v2 ? "memory.events" : "memory.oom_control", "oom_kill",
 			      &st->oom_kills);
 	if (rc)
 		return rc;
 	/* optional: a kernel without swap accounting has no such file */
-	if (v2 && read_u64(cg->path, "memory.swap.peak", &st->swap_peak))
-		st->swap_peak = CGROUP_UNKNOWN;
-	if (!v2 && read_u64(cg->path, "memory.memsw.max_usage_in_bytes", &st->memsw_peak))
-		st->memsw_peak = CGROUP_UNKNOWN;
+	if (v2 && read_u64(cg->path, "memory.swap.peak", &st->swap_peak_bytes))
+		st->swap_peak_bytes = BMT_CGROUP_NONE;
+	if (!v2 && read_u64(cg->path, "memory.memsw.max_usage_in_bytes", &st->memsw_peak_bytes))
+		st->memsw_peak_bytes = BMT_CGROUP_NONE;
 	return 0;
 }
 

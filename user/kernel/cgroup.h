@@ -28,24 +28,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CGROUP_NO_LIMIT UINT64_MAX
-#define CGROUP_UNKNOWN	UINT64_MAX /* a swap figure the kernel does not keep */
+#include "run.h"
 
 struct cgroup;
 
-struct cgroup_stats {
-	int version;	     /* 1 or 2 */
-	const char *path;    /* the cgroup's directory (under root) */
-	uint64_t peak;	     /* its memory's maximum since it was created */
-	uint64_t limit;	     /* CGROUP_NO_LIMIT without --memory-max */
-	uint64_t oom_kills;  /* processes in it the OOM killer killed */
-	uint64_t swap_peak;  /* v2: swap's own maximum, else CGROUP_UNKNOWN */
-	uint64_t memsw_peak; /* v1: memory + swap maximum, else CGROUP_UNKNOWN */
-};
-
 /*
  * Create the run's cgroup under root ("" for "/"), named after tag (bmtrace's pid), with
- * limit bytes of memory (CGROUP_NO_LIMIT: none). 0 and *out, or -errno with a one-line
+ * limit bytes of memory (BMT_CGROUP_NONE: none). 0 and *out, or -errno with a one-line
  * reason in err (no memory controller usable, no permission, ...).
  */
 int cgroup__create(const char *root, unsigned long tag, uint64_t limit, struct cgroup **out,
@@ -54,8 +43,8 @@ int cgroup__create(const char *root, unsigned long tag, uint64_t limit, struct c
 /* Move process pid into it (cgroup.procs). 0 or -errno. */
 int cgroup__enter(struct cgroup *cg, pid_t pid);
 
-/* Its figures now. 0 or -errno (a file missing or unreadable). */
-int cgroup__read(struct cgroup *cg, struct cgroup_stats *st);
+/* Its figures now, into st (run.h). 0 or -errno (a file missing or unreadable). */
+int cgroup__read(struct cgroup *cg, struct bmt_cgroup *st);
 
 /*
  * Remove it, waiting up to wait_ms for the processes in it to be gone. 0; -EBUSY when
