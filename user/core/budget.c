@@ -21,6 +21,23 @@ uint64_t budget_peak(const struct bmt_run *run, const struct bmt_result *r)
 	}
 }
 
+static const char *const gate_names[] = { [BMT_GATE_RSS] = "rss",
+					   [BMT_GATE_ANON] = "anon",
+					   [BMT_GATE_CGROUP] = "cgroup" };
+
+const char *budget_gate_name(int gate)
+{
+	return gate >= 0 && gate <= BMT_GATE_CGROUP ? gate_names[gate] : NULL;
+}
+
+int budget_gate_parse(const char *name)
+{
+	for (int g = 0; g <= BMT_GATE_CGROUP; g++)
+		if (!strcmp(name, gate_names[g]))
+			return g;
+	return -1;
+}
+
 const char *budget_peak_name(const struct bmt_run *run)
 {
 	static const char *const names[] = { [BMT_GATE_RSS] = "peak tree RSS",

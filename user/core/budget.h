@@ -42,6 +42,12 @@ struct budget_eval {
 /* The peak the budget judges (run->gate): the tree RSS's, the anon peak, the cgroup's. */
 uint64_t budget_peak(const struct bmt_run *run, const struct bmt_result *r);
 
+/* A gate's name as --gate takes it: "rss", "anon", "cgroup"; NULL for no such gate. */
+const char *budget_gate_name(int gate);
+
+/* The gate --gate NAME names, or -1. */
+int budget_gate_parse(const char *name);
+
 /* Its name in reports: "peak tree RSS", "anon peak", "cgroup peak". */
 const char *budget_peak_name(const struct bmt_run *run);
 
