@@ -56,6 +56,9 @@ struct prom_snapshot {
 	uint64_t processes_started; /* seen, the root included */
 	uint64_t events;          /* rss_stat events received */
 	uint64_t lost_events;     /* records the ring buffer had no room for */
+	uint64_t oom_kills;       /* processes of the tree the OOM killer killed */
+	int has_cgroup;           /* --cgroup: cgroup_peak_bytes is rendered */
+	uint64_t cgroup_peak_bytes; /* the run's memory cgroup's peak (as read last) */
 	struct prom_stage *stages;
 	size_t n_stages;
 	struct prom_command *commands; /* any order, any number: bounded when rendered */
@@ -93,7 +96,8 @@ int prom_write_file(const char *path, const struct prom_snapshot *s);
 /*
  * Fill s from a run's result (live while tracing: the collector's result carries the bytes
  * now of the tree, of each stage and of each command): peak, processes started and alive,
- * events and lost events (run->stats, as the JSON result). s->stages and s->commands are
+ * events and lost events (run->stats, as the JSON result), OOM kills (run->deaths, or the
+ * run cgroup's count when larger) and the run cgroup's peak. s->stages and s->commands are
  * allocated (free them with prom_snapshot_clear); names point into r: valid until the
  * collector's next feed. Labels, top_commands and last_success_time are left as the caller
  * set them. Returns 0 or -ENOMEM.
