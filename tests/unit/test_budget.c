@@ -151,13 +151,36 @@ static void test_gate(void **state)
 	assert_string_equal(budget_peak_name(&x.run), "peak tree RSS");
 }
 
+/* The first change of the tree total above the budget is kept; later ones do not move it. */
+static void test_observe_first_crossing(void **state)
+{
+	struct bmt_run run = { .budget_bytes = 100 };
+	const uint64_t totals[][2] = { { 10, 50 }, { 20, 100 }, { 30, 101 }, { 40, 90 }, { 50, 200 } };
+
+	for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++)
+		budget_observe(&run, &(struct bmt_sample){ .ts = totals[i][0],
+							    .tree_bytes = totals[i][1] });
+	assert_int_equal(run.over_budget_ts, 30); /* 100 is not over a budget of 100 */
+	run = (struct bmt_run){ 0 };
+	budget_observe(&run, &(struct bmt_sample){ .ts = 5, .tree_bytes = 1ull << 40 });
+	assert_int_equal(run.over_budget_ts, 0); /* no budget: nothing to cross */
+	/* --gate anon: the anon total crosses; --gate cgroup: not seen live */
+	run = (struct bmt_run){ .budget_bytes = 100, .gate = BMT_GATE_ANON };
+	budget_observe(&run, &(struct bmt_sample){ .ts = 7, .tree_bytes = 500, .anon_bytes = 90 });
+	budget_observe(&run, &(struct bmt_sample){ .ts = 8, .tree_bytes = 500, .anon_bytes = 101 });
+	assert_int_equal(run.over_budget_ts, 8);
+	run = (struct bmt_run){ .budget_bytes = 100, .gate = BMT_GATE_CGROUP };
+	budget_observe(&run, &(struct bmt_sample){ .ts = 9, .tree_bytes = 500, .anon_bytes = 500 });
+	assert_int_equal(run.over_budget_ts, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_no_budget),	 cmocka_unit_test(test_headroom_and_fit),
 		cmocka_unit_test(test_exceeded),	 cmocka_unit_test(test_gate_conditions),
-		cmocka_unit_test(test_fit_edges),
+		cmocka_unit_test(test_fit_edges),	 cmocka_unit_test(test_observe_first_crossing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

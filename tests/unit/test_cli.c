@@ -34,8 +34,8 @@ static void test_run_mode(void **state)
 
 	assert_int_equal(parse(a, NARGS(a), &cfg, err), 0);
 	assert_int_equal(cfg.mode, MODE_RUN);
-	assert_string_equal(cfg.json, "r.json");
-	assert_string_equal(cfg.record, "t.bmt");
+	assert_string_equal(cfg.out[BMT_OUT_JSON], "r.json");
+	assert_string_equal(cfg.out[BMT_OUT_RECORD], "t.bmt");
 	assert_int_equal(cfg.n_stage_specs, 2);
 	assert_string_equal(cfg.stage_specs[1], "ld=ld$");
 	assert_null(cfg.stage_specs[2]);
@@ -53,7 +53,7 @@ static void test_command_options_untouched(void **state)
 	char err[256];
 
 	assert_int_equal(parse(a, NARGS(a), &cfg, err), 0);
-	assert_null(cfg.json);
+	assert_null(cfg.out[BMT_OUT_JSON]);
 	assert_string_equal(cfg.argv[0], "ls");
 	assert_string_equal(cfg.argv[2], "--json");
 	cli_free(&cfg);
@@ -74,7 +74,7 @@ static void test_pid_and_report_modes(void **state)
 	assert_int_equal(parse(r, NARGS(r), &cfg, err), 0);
 	assert_int_equal(cfg.mode, MODE_REPORT);
 	assert_string_equal(cfg.trace, "t.bmt");
-	assert_string_equal(cfg.json, "-");
+	assert_string_equal(cfg.out[BMT_OUT_JSON], "-");
 	assert_int_equal(cfg.n_stage_specs, 1);
 	cli_free(&cfg);
 }
@@ -88,9 +88,9 @@ static void test_report_options(void **state)
 	char err[256];
 
 	assert_int_equal(parse(a, NARGS(a), &cfg, err), 0);
-	assert_string_equal(cfg.timeline, "t.csv.gz");
-	assert_string_equal(cfg.svg, "c.svg");
-	assert_string_equal(cfg.markdown, "s.md");
+	assert_string_equal(cfg.out[BMT_OUT_TIMELINE], "t.csv.gz");
+	assert_string_equal(cfg.out[BMT_OUT_SVG], "c.svg");
+	assert_string_equal(cfg.out[BMT_OUT_MARKDOWN], "s.md");
 	assert_int_equal(cfg.budget_bytes, 3500ull << 20);
 	assert_true(cfg.budget_gate);
 	cli_free(&cfg);
@@ -98,7 +98,7 @@ static void test_report_options(void **state)
 	assert_int_equal(cfg.mode, MODE_REPORT);
 	assert_int_equal(cfg.budget_bytes, 3ull << 29);
 	assert_false(cfg.budget_gate);
-	assert_string_equal(cfg.svg, "x.svg");
+	assert_string_equal(cfg.out[BMT_OUT_SVG], "x.svg");
 	cli_free(&cfg);
 }
 
@@ -117,12 +117,12 @@ static void test_diff_mode(void **state)
 	assert_true(cfg.diff_json);
 	assert_true(cfg.fail_if_peak_grows);
 	assert_true(cfg.max_growth_pct == 2.5);
-	assert_string_equal(cfg.output, "d.json");
+	assert_string_equal(cfg.out[BMT_OUT_SUMMARY], "d.json");
 	cli_free(&cfg);
 	assert_int_equal(parse(b, NARGS(b), &cfg, err), 0);
 	assert_false(cfg.diff_json);
 	assert_false(cfg.fail_if_peak_grows);
-	assert_null(cfg.output);
+	assert_null(cfg.out[BMT_OUT_SUMMARY]);
 	cli_free(&cfg);
 }
 
@@ -203,7 +203,7 @@ static void test_stage_rules(void **state)
 	char *dup[] = { "cc=gcc", "cc=clang", NULL };
 	char *badre[] = { "cc=(unclosed", NULL };
 	char err[256];
-	struct stages *s = cli_stages(good, err, sizeof(err));
+	struct stages *s = stages__from_specs(good, err, sizeof(err));
 
 	assert_non_null(s);
 	assert_int_equal(stages__count(s), 2);
@@ -216,20 +216,20 @@ static void test_stage_rules(void **state)
 	assert_int_equal(stages__match(s, (char *[]){ "x", "gcc", NULL }), 0);
 	assert_int_equal(stages__match(s, (char *[]){ NULL }), -1);
 	stages__free(s);
-	assert_null(cli_stages(dup, err, sizeof(err)));
+	assert_null(stages__from_specs(dup, err, sizeof(err)));
 	assert_non_null(strstr(err, "twice"));
-	assert_null(cli_stages(badre, err, sizeof(err)));
+	assert_null(stages__from_specs(badre, err, sizeof(err)));
 	assert_non_null(strstr(err, "bad regular expression"));
-	assert_null(cli_stages((char *[]){ "x=", NULL }, err, sizeof(err)));
+	assert_null(stages__from_specs((char *[]){ "x=", NULL }, err, sizeof(err)));
 	assert_non_null(strstr(err, "empty"));
 	/* what makes regcomp take memory without bound is refused (found by fuzzing) */
-	assert_null(cli_stages((char *[]){ "x=c(c++++++++++++++++++++++++++++++++++(", NULL }, err,
+	assert_null(stages__from_specs((char *[]){ "x=c(c++++++++++++++++++++++++++++++++++(", NULL }, err,
 			       sizeof(err)));
 	assert_non_null(strstr(err, "quantifier on a quantifier"));
-	assert_null(cli_stages((char *[]){ "x=(ab){1000}", NULL }, err, sizeof(err)));
+	assert_null(stages__from_specs((char *[]){ "x=(ab){1000}", NULL }, err, sizeof(err)));
 	assert_non_null(strstr(err, "over 255"));
 	/* quantifiers inside brackets or escaped are plain characters */
-	s = cli_stages((char *[]){ "x=[+*]+", "y=a\\++", "z=g(cc|\\+\\+)( |$)", NULL }, err,
+	s = stages__from_specs((char *[]){ "x=[+*]+", "y=a\\++", "z=g(cc|\\+\\+)( |$)", NULL }, err,
 		       sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(stages__match(s, (char *[]){ "g++", NULL }), 0);

@@ -97,31 +97,44 @@ static const char usage[] =
 "  bmtrace diff main.json branch.json --fail-if-peak-grows 5\n";
 
 enum {
-	OPT_JSON = 256, OPT_STAGE, OPT_WAIT_ALL, OPT_RING, OPT_TIMELINE, OPT_SVG, OPT_MARKDOWN,
-	OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS, OPT_LISTEN, OPT_LINGER, OPT_PROM, OPT_PUSH,
-	OPT_JOB, OPT_MAX_PROCS,
+	OPT_JSON = 256, OPT_STAGE, OPT_WAIT_ALL, OPT_RING, OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS,
+	OPT_LISTEN, OPT_LINGER, OPT_PUSH, OPT_JOB, OPT_MAX_PROCS,
+	OPT_OUT, /* OPT_OUT + enum bmt_output: the outputs without a short option */
 };
 
+/* An output's getopt value: its short option, else OPT_OUT + its kind. */
+#define OUT_VAL(kind, s, o, l, w) [BMT_OUT_##kind] = (s) ? (s) : OPT_OUT + BMT_OUT_##kind,
+static const int out_vals[BMT_N_OUTPUTS] = { BMT_OUTPUTS(OUT_VAL) };
+#undef OUT_VAL
+
+/* The output option c stands for, or -1. */
+static int output_of(int c)
+{
+	for (int k = 0; k < BMT_N_OUTPUTS; k++)
+		if (out_vals[k] == c)
+			return k;
+	return -1;
+}
+
+#define OUT_OPTION(kind, s, o, l, w)                                                             \
+	{ l, required_argument, NULL, (s) ? (s) : OPT_OUT + BMT_OUT_##kind },
 static const struct option options[] = {
-	{ "output", required_argument, NULL, 'o' },  { "json", required_argument, NULL, OPT_JSON },
-	{ "record", required_argument, NULL, 'w' },  { "quiet", no_argument, NULL, 'q' },
+	BMT_OUTPUTS(OUT_OPTION)
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "stage", required_argument, NULL, OPT_STAGE }, { "pid", required_argument, NULL, 'p' },
 	{ "user", required_argument, NULL, 'u' },    { "wait-all", no_argument, NULL, OPT_WAIT_ALL },
 	{ "ring-size", required_argument, NULL, OPT_RING },
 	{ "max-processes", required_argument, NULL, OPT_MAX_PROCS },
-	{ "timeline", required_argument, NULL, OPT_TIMELINE },
-	{ "svg", required_argument, NULL, OPT_SVG },
-	{ "markdown", required_argument, NULL, OPT_MARKDOWN },
 	{ "max-peak", required_argument, NULL, OPT_MAX_PEAK },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "linger", required_argument, NULL, OPT_LINGER },
-	{ "prometheus", required_argument, NULL, OPT_PROM },
 	{ "pushgateway", required_argument, NULL, OPT_PUSH },
 	{ "job", required_argument, NULL, OPT_JOB },
 	{ "verbose", no_argument, NULL, 'v' },       { "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },       {}
 };
+#undef OUT_OPTION
 
 /* bmtrace diff: --json is a flag there. */
 static const struct option diff_options[] = {
@@ -188,12 +201,11 @@ static int take_file(int c, const char **dst, char *err, size_t errlen)
 	return 0;
 }
 
-/* --stage NAME=REGEX, in any mode: its shape here, its regex when the stages are compiled. */
-static int take_stage(struct config *cfg, char *err, size_t errlen)
+/* --stage NAME=REGEX rules are compiled, and so checked, once all are known (stages.c). */
+static int compile_stages(struct config *cfg, char *err, size_t errlen)
 {
-	if (!strchr(optarg, '=') || *optarg == '=')
-		return fail(err, errlen, "--stage '%s': expected NAME=REGEX%s", optarg, "");
-	return add_stage(cfg, optarg);
+	cfg->stages = stages__from_specs(cfg->stage_specs, err, errlen);
+	return cfg->stages ? 0 : -EINVAL;
 }
 
 /* --max-peak / --budget SIZE: one budget, above 0. */
@@ -224,7 +236,7 @@ static int parse_diff(int argc, char **argv, struct config *cfg, FILE *out, char
 	while ((c = getopt_long(argc, argv, ":o:h", diff_options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if ((rc = take_file('o', &cfg->output, err, errlen)))
+			if ((rc = take_file('o', &cfg->out[BMT_OUT_SUMMARY], err, errlen)))
 				return rc;
 			break;
 		case OPT_JSON:
@@ -304,6 +316,32 @@ static int parse_max_procs(struct config *cfg, char *err, size_t errlen)
 	return rc;
 }
 
+#define NOT_COMMON 2
+
+/*
+ * The options the tracing modes and serve share: 0 when c was one and is taken, 1 when
+ * --help was printed, -errno with a reason in err, or NOT_COMMON.
+ */
+static int take_common(int c, struct config *cfg, FILE *out, char *err, size_t errlen)
+{
+	switch (c) {
+	case OPT_MAX_PROCS:
+		return parse_max_procs(cfg, err, errlen);
+	case 'u':
+		cfg->user = optarg;
+		return 0;
+	case OPT_STAGE:
+		return add_stage(cfg, optarg);
+	case 'v':
+		cfg->verbose = 1;
+		return 0;
+	case 'h':
+		fputs(usage, out);
+		return 1;
+	}
+	return NOT_COMMON;
+}
+
 static const struct option serve_options[] = {
 	{ "root", required_argument, NULL, 'r' },
 	{ "cgroup-parent", required_argument, NULL, 'c' },
@@ -328,6 +366,13 @@ static int parse_serve(int argc, char **argv, struct config *cfg, FILE *out, cha
 	cfg->expire_s = 300;
 	cfg->max_trees = 1000;
 	while (!rc && (c = getopt_long(argc, argv, ":u:vh", serve_options, NULL)) != -1) {
+		rc = take_common(c, cfg, out, err, errlen);
+		if (rc != NOT_COMMON) {
+			if (rc)
+				return rc;
+			continue;
+		}
+		rc = 0;
 		switch (c) {
 		case 'r':
 			if (!*optarg || strchr(optarg, '/'))
@@ -351,21 +396,6 @@ static int parse_serve(int argc, char **argv, struct config *cfg, FILE *out, cha
 			if (!rc && !cfg->max_trees)
 				return fail(err, errlen, "--max-trees must be at least 1%s%s", "", "");
 			break;
-		case OPT_MAX_PROCS:
-			rc = parse_max_procs(cfg, err, errlen);
-			break;
-		case 'u':
-			cfg->user = optarg;
-			break;
-		case OPT_STAGE:
-			rc = take_stage(cfg, err, errlen);
-			break;
-		case 'v':
-			cfg->verbose = 1;
-			break;
-		case 'h':
-			fputs(usage, out);
-			return 1;
 		case ':':
 			return fail(err, errlen, "serve: %s needs a value%s", argv[optind - 1], "");
 		default:
@@ -380,7 +410,7 @@ static int parse_serve(int argc, char **argv, struct config *cfg, FILE *out, cha
 	if (!cfg->n_serve_roots && !cfg->n_cg_parents)
 		return fail(err, errlen, "serve: say which trees to follow: --root NAME and/or "
 			    "--cgroup-parent DIR%s%s", "", "");
-	return 0;
+	return compile_stages(cfg, err, errlen);
 }
 
 int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, size_t errlen)
@@ -403,34 +433,16 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 	/* '+': stop at COMMAND, whose own options are its business */
 	while ((c = getopt_long(argc, argv, report ? ":o:w:qp:u:vhV" : "+:o:w:qp:u:vhV", options,
 				NULL)) != -1) {
+		rc = take_common(c, cfg, out, err, errlen);
+		if (rc != NOT_COMMON) {
+			if (rc)
+				return rc;
+			continue;
+		}
 		switch (c) {
-		case 'o':
-			if ((rc = take_file('o', &cfg->output, err, errlen)))
-				return rc;
-			break;
-		case OPT_JSON:
-			if ((rc = take_file(OPT_JSON, &cfg->json, err, errlen)))
-				return rc;
-			break;
-		case OPT_TIMELINE:
-			if ((rc = take_file(OPT_TIMELINE, &cfg->timeline, err, errlen)))
-				return rc;
-			break;
-		case OPT_SVG:
-			if ((rc = take_file(OPT_SVG, &cfg->svg, err, errlen)))
-				return rc;
-			break;
-		case OPT_MARKDOWN:
-			if ((rc = take_file(OPT_MARKDOWN, &cfg->markdown, err, errlen)))
-				return rc;
-			break;
 		case OPT_MAX_PEAK:
 		case OPT_BUDGET:
 			if ((rc = set_budget(cfg, c, err, errlen)))
-				return rc;
-			break;
-		case 'w':
-			if ((rc = take_file('w', &cfg->record, err, errlen)))
 				return rc;
 			break;
 		case OPT_LISTEN:
@@ -449,10 +461,6 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			cfg->linger = s;
 			break;
 		}
-		case OPT_PROM:
-			if ((rc = take_file(OPT_PROM, &cfg->prometheus, err, errlen)))
-				return rc;
-			break;
 		case OPT_PUSH:
 			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
 				return fail(err, errlen, "--pushgateway '%s': expected an http:// or "
@@ -467,10 +475,6 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		case 'q':
 			cfg->quiet = 1;
 			break;
-		case OPT_STAGE:
-			if ((rc = take_stage(cfg, err, errlen)))
-				return rc;
-			break;
 		case 'p': {
 			unsigned long pid;
 
@@ -482,9 +486,6 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			cfg->mode = MODE_PID;
 			break;
 		}
-		case 'u':
-			cfg->user = optarg;
-			break;
 		case OPT_WAIT_ALL:
 			cfg->wait_all = 1;
 			break;
@@ -495,16 +496,6 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 					    "--ring-size '%s': expected a size from 4K to 1G%s",
 					    optarg, "");
 			break;
-		case OPT_MAX_PROCS:
-			if ((rc = parse_max_procs(cfg, err, errlen)))
-				return rc;
-			break;
-		case 'v':
-			cfg->verbose = 1;
-			break;
-		case 'h':
-			fputs(usage, out);
-			return 1;
 		case 'V':
 			fprintf(out, "bmtrace %s\n", BMT_VERSION);
 			return 1;
@@ -513,6 +504,11 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 				    optopt ? opt_name(optopt, name, sizeof(name)) : argv[optind - 1],
 				    "");
 		default:
+			if (output_of(c) >= 0) {
+				if ((rc = take_file(c, &cfg->out[output_of(c)], err, errlen)))
+					return rc;
+				break;
+			}
 			if (optopt)
 				return fail(err, errlen, "unknown option '-%s'%s",
 					    (char[]){ (char)optopt, 0 }, " (see bmtrace --help)");
@@ -529,10 +525,10 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		return fail(err, errlen, "--linger keeps --listen serving: give --listen too%s%s",
 			    "", "");
 	if (report) {
-		if (cfg->record || cfg->user || cfg->wait_all || cfg->mode == MODE_PID || cfg->listen ||
+		if (cfg->out[BMT_OUT_RECORD] || cfg->user || cfg->wait_all || cfg->mode == MODE_PID || cfg->listen ||
 		    cfg->ring_bytes || cfg->max_procs)
 			return fail(err, errlen, "report: %s applies only while tracing%s",
-				    cfg->record ? "-w" : cfg->user ? "-u" :
+				    cfg->out[BMT_OUT_RECORD] ? "-w" : cfg->user ? "-u" :
 				    cfg->wait_all ? "--wait-all" : cfg->listen ? "--listen" :
 				    cfg->ring_bytes ? "--ring-size" :
 				    cfg->max_procs ? "--max-processes" : "-p",
@@ -542,7 +538,7 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			return fail(err, errlen, "report: expected one TRACE file%s%s",
 				    optind < argc ? ", got more" : "", "");
 		cfg->trace = argv[optind];
-		return 0;
+		return compile_stages(cfg, err, errlen);
 	}
 	if (cfg->mode == MODE_PID) {
 		if (optind < argc)
@@ -551,43 +547,21 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		if (cfg->user)
 			return fail(err, errlen, "-u applies to a COMMAND bmtrace starts, not -p%s%s",
 				    "", "");
-		return 0;
+		return compile_stages(cfg, err, errlen);
 	}
 	if (optind >= argc)
 		return fail(err, errlen, "no COMMAND to run: bmtrace [OPTIONS] -- COMMAND [ARG...]%s%s",
 			    "", "");
 	cfg->argv = argv + optind;
-	return 0;
+	return compile_stages(cfg, err, errlen);
 }
 
 void cli_free(struct config *cfg)
 {
+	stages__free(cfg->stages);
+	cfg->stages = NULL;
 	free(cfg->stage_specs);
 	free(cfg->serve_roots);
 	free(cfg->cg_parents);
 	cfg->stage_specs = cfg->serve_roots = cfg->cg_parents = NULL;
-}
-
-struct stages *cli_stages(char *const specs[], char *err, size_t errlen)
-{
-	struct stages *s = stages__new();
-
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	for (size_t i = 0; specs && specs[i]; i++) {
-		char why[256];
-
-		if (stages__add(s, specs[i], why, sizeof(why))) {
-			struct esc_cell e;
-
-			esc_init(&e, ESC_MAX_COLS);
-			esc_put(&e, why); /* it quotes the rule as given */
-			snprintf(err, errlen, "--stage: %s", e.buf);
-			stages__free(s);
-			return NULL;
-		}
-	}
-	return s;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "outputs.h"
 #include "stages.h"
 
 enum bmt_mode {
@@ -21,21 +22,18 @@ struct config {
 	char **argv;          /* COMMAND (MODE_RUN) */
 	uint32_t pid;         /* MODE_PID */
 	const char *trace;    /* MODE_REPORT */
-	const char *output;   /* -o: human summary (default stderr) */
-	const char *json;     /* --json */
-	const char *timeline; /* --timeline: CSV, gzip when it ends in .gz */
-	const char *svg;      /* --svg */
-	const char *markdown; /* --markdown */
-	const char *record;   /* -w */
+	/* the files to write (outputs.h), NULL when not asked for; out[BMT_OUT_SUMMARY] is -o
+	 * (default stderr), in diff mode too */
+	const char *out[BMT_N_OUTPUTS];
 	const char *user;     /* -u */
 	char **stage_specs;   /* --stage, in order; NULL-terminated */
 	size_t n_stage_specs;
+	struct stages *stages; /* the --stage rules compiled (never NULL after a parse) */
 	int quiet, verbose, wait_all;
 	uint64_t ring_bytes;  /* --ring-size; 0 = default */
 	unsigned int max_procs; /* --max-processes; 0 = default (BMT_MAX_PROCS) */
 	const char *listen;   /* --listen ADDR:PORT: Prometheus /metrics while tracing */
 	unsigned int linger;  /* --linger SECONDS: keep serving the final values */
-	const char *prometheus; /* --prometheus FILE: node_exporter textfile */
 	const char *pushgateway, *job; /* --pushgateway URL --job NAME: push-add at the end */
 	uint64_t budget_bytes; /* --max-peak or --budget; 0 = none */
 	int budget_gate;      /* it is --max-peak: exceeding it fails a successful run */
@@ -46,7 +44,7 @@ struct config {
 	size_t n_cg_parents;
 	unsigned int expire_s; /* --expire: ended trees stay this long in /metrics */
 	unsigned int max_trees;
-	/* MODE_DIFF: -o is the output, --json a flag */
+	/* MODE_DIFF: -o is the output (out[BMT_OUT_SUMMARY]), --json a flag */
 	const char *before, *after;
 	int diff_json;
 	int fail_if_peak_grows; /* --fail-if-peak-grows PCT given */
@@ -55,12 +53,11 @@ struct config {
 
 /*
  * Parse argv. Returns 0 to run, 1 when --help or --version was printed to out (exit 0),
- * or -EINVAL with a one-line reason in err naming the option.
+ * or -EINVAL with a one-line reason in err naming the option (-ENOMEM likewise). The stage
+ * rules are compiled here (stages.c), once. cli_free releases what a parse made, whatever
+ * it returned.
  */
 int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, size_t errlen);
 void cli_free(struct config *cfg);
-
-/* Compile cfg's stage specs; NULL with a reason in err. */
-struct stages *cli_stages(char *const specs[], char *err, size_t errlen);
 
 #endif /* BMT_CLI_H */

@@ -39,7 +39,7 @@
 #include "http.h"
 #include "procscan.h"
 #include "prom.h"
-#include "serve.h"
+#include "cmd.h"
 #include "table.h"
 #include "tracer.h"
 #include "util.h"
@@ -81,7 +81,7 @@ struct pending {
 
 struct server {
 	const struct config *cfg;
-	struct stages *stages;
+	const struct stages *stages; /* cfg's --stage rules */
 	struct tracer *tracer;
 	struct http_server *http;
 	struct table trees;   /* id -> tree */
@@ -725,7 +725,7 @@ static int serve_loop(struct server *sv, int sfd)
 	}
 }
 
-int serve_main(const struct config *cfg)
+int cmd_serve(struct config *cfg)
 {
 	struct server sv = { .cfg = cfg };
 	struct tracer_serve ts = { cfg->serve_roots, cfg->n_serve_roots, NULL, cfg->n_cg_parents,
@@ -744,8 +744,8 @@ int serve_main(const struct config *cfg)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	sv.stages = cli_stages(cfg->stage_specs, err, sizeof(err));
-	if (!sv.stages || resolve_parents(&sv, err, sizeof(err)))
+	sv.stages = cfg->stages;
+	if (resolve_parents(&sv, err, sizeof(err)))
 		goto fail;
 	ts.cg_parents = sv.parent_ids;
 	sv.tracer = tracer__open(&topts, err, sizeof(err));
@@ -791,7 +791,6 @@ out:
 	table_free(&sv.pids);
 	table_free(&sv.keys);
 	table_free(&sv.pending);
-	stages__free(sv.stages);
 	if (sfd >= 0)
 		close(sfd);
 	return code;

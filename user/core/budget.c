@@ -47,6 +47,15 @@ const char *budget_peak_name(const struct bmt_run *run)
 	return run->gate >= 0 && run->gate <= BMT_GATE_CGROUP ? names[run->gate] : names[0];
 }
 
+void budget_observe(struct bmt_run *run, const struct bmt_sample *smp)
+{
+	uint64_t v = run->gate == BMT_GATE_ANON ? smp->anon_bytes : smp->tree_bytes;
+
+	if (run->budget_bytes && run->gate != BMT_GATE_CGROUP && !run->over_budget_ts &&
+	    v > run->budget_bytes)
+		run->over_budget_ts = smp->ts;
+}
+
 bool budget_eval(const struct bmt_run *run, const struct bmt_result *r, struct budget_eval *e)
 {
 	const struct bmt_command_result *top = r->n_commands ? &r->commands[0] : NULL;

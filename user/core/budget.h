@@ -51,6 +51,12 @@ int budget_gate_parse(const char *name);
 /* Its name in reports: "peak tree RSS", "anon peak", "cgroup peak". */
 const char *budget_peak_name(const struct bmt_run *run);
 
+/*
+ * One change of the tree total (collector__on_sample): the first time the gated total (the
+ * tree RSS, or anon + shmem; the cgroup's is not seen live) goes over the budget is kept in run->over_budget_ts, for the reports' "first at". Nothing without one.
+ */
+void budget_observe(struct bmt_run *run, const struct bmt_sample *smp);
+
 /* Evaluate run's budget against r into e; false (e zeroed) when the run has none. */
 bool budget_eval(const struct bmt_run *run, const struct bmt_result *r, struct budget_eval *e);
 

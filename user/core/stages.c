@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "escape.h"
 #include "stages.h"
 
 struct rule {
@@ -104,16 +105,16 @@ int stages__add(struct stages *s, const char *spec, char *err, size_t errlen)
 	int rc;
 
 	if (!eq || eq == spec) {
-		snprintf(err, errlen, "stage '%s': expected NAME=REGEX", spec);
+		snprintf(err, errlen, "'%s': expected NAME=REGEX", spec);
 		return -EINVAL;
 	}
 	if (!eq[1]) {
-		snprintf(err, errlen, "stage '%s': empty regular expression", spec);
+		snprintf(err, errlen, "'%s': empty regular expression", spec);
 		return -EINVAL;
 	}
 	why = too_costly(eq + 1);
 	if (why) {
-		snprintf(err, errlen, "stage '%.*s': regular expression refused: %s",
+		snprintf(err, errlen, "'%.*s': regular expression refused: %s",
 			 (int)(eq - spec), spec, why);
 		return -EINVAL;
 	}
@@ -124,7 +125,7 @@ int stages__add(struct stages *s, const char *spec, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	if (find(s, r.name) >= 0) {
-		snprintf(err, errlen, "stage '%s' is defined twice", r.name);
+		snprintf(err, errlen, "'%s' is defined twice", r.name);
 		rule_free(&r);
 		return -EINVAL;
 	}
@@ -133,7 +134,7 @@ int stages__add(struct stages *s, const char *spec, char *err, size_t errlen)
 		char why[128];
 
 		regerror(rc, &r.re, why, sizeof(why));
-		snprintf(err, errlen, "stage '%s': bad regular expression: %s", r.name, why);
+		snprintf(err, errlen, "'%s': bad regular expression: %s", r.name, why);
 		rule_free(&r);
 		return -EINVAL;
 	}
@@ -151,6 +152,29 @@ int stages__add(struct stages *s, const char *spec, char *err, size_t errlen)
 	}
 	s->rules[s->n++] = r;
 	return 0;
+}
+
+struct stages *stages__from_specs(char *const specs[], char *err, size_t errlen)
+{
+	struct stages *s = stages__new();
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; specs && specs[i]; i++) {
+		char why[256];
+		struct esc_cell e;
+
+		if (!stages__add(s, specs[i], why, sizeof(why)))
+			continue;
+		esc_init(&e, ESC_MAX_COLS);
+		esc_put(&e, why); /* it quotes the rule as given */
+		snprintf(err, errlen, "--stage %s", e.buf);
+		stages__free(s);
+		return NULL;
+	}
+	return s;
 }
 
 size_t stages__count(const struct stages *s)

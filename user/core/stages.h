@@ -18,10 +18,18 @@ struct stages *stages__new(void);
 void stages__free(struct stages *s);
 
 /*
- * Add a rule from "NAME=REGEX". Returns 0, or -EINVAL with a one-line reason in err
- * (empty name, no '=', a bad regex, a duplicate name), or -ENOMEM.
+ * Add a rule from "NAME=REGEX". Returns 0, or -EINVAL with a one-line reason in err that
+ * starts with the rule quoted ("'x': expected NAME=REGEX"; empty name, no '=', a bad or
+ * too costly regex, a duplicate name), or -ENOMEM.
  */
 int stages__add(struct stages *s, const char *spec, char *err, size_t errlen);
+
+/*
+ * The rules of specs (NULL-terminated, may be NULL: none) compiled in order: what --stage
+ * gives, or what a recording was made with. NULL with a one-line reason in err naming
+ * the option ("--stage 'x': expected NAME=REGEX"), escaped for a terminal.
+ */
+struct stages *stages__from_specs(char *const specs[], char *err, size_t errlen);
 
 size_t stages__count(const struct stages *s);
 const char *stages__name(const struct stages *s, size_t i);
