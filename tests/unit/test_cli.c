@@ -1,4 +1,4 @@
-// modules: cli escape stages util
+// modules: cli budget escape stages util
 /* Options into the config struct; every bad value a one-line error naming the option. */
 #include <errno.h>
 #include <setjmp.h>

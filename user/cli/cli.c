@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bmtrace.h"
+#include "budget.h"
 #include "cli.h"
 #include "escape.h"
 #include "util.h"
@@ -48,6 +49,14 @@ static const char usage[] =
 "                        says by how much and when\n"
 "      --budget SIZE     the same report (headroom, how many instances of the command\n"
 "                        that dominates the peak fit) without failing the run\n"
+"Memory limits:\n"
+"      --cgroup          run COMMAND in a fresh memory cgroup of its own (v2, or v1 on\n"
+"                        hybrid hosts), removed after; its peak is what the OOM killer\n"
+"                        counts (page cache, tmpfs, kernel memory; each page once)\n"
+"      --memory-max SIZE  --cgroup with that limit: would the build survive a 4G\n"
+"                        runner? OOM kills are reported with who held the memory\n"
+"      --gate rss|anon|cgroup  which peak --max-peak and --budget judge (default\n"
+"                        rss, the tree RSS; cgroup needs --cgroup)\n"
 "Attribution:\n"
 "      --stage NAME=REGEX  a build stage: processes whose argv (joined by spaces)\n"
 "                        matches REGEX at exec, and their descendants (repeatable;\n"
@@ -98,7 +107,8 @@ static const char usage[] =
 
 enum {
 	OPT_JSON = 256, OPT_STAGE, OPT_WAIT_ALL, OPT_RING, OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS,
-	OPT_LISTEN, OPT_LINGER, OPT_PUSH, OPT_JOB, OPT_MAX_PROCS,
+	OPT_LISTEN, OPT_LINGER, OPT_PUSH, OPT_JOB, OPT_MAX_PROCS, OPT_CGROUP, OPT_MEMORY_MAX,
+	OPT_GATE,
 	OPT_OUT, /* OPT_OUT + enum bmt_output: the outputs without a short option */
 };
 
@@ -127,6 +137,9 @@ static const struct option options[] = {
 	{ "max-processes", required_argument, NULL, OPT_MAX_PROCS },
 	{ "max-peak", required_argument, NULL, OPT_MAX_PEAK },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "cgroup", no_argument, NULL, OPT_CGROUP },
+	{ "memory-max", required_argument, NULL, OPT_MEMORY_MAX },
+	{ "gate", required_argument, NULL, OPT_GATE },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "linger", required_argument, NULL, OPT_LINGER },
 	{ "pushgateway", required_argument, NULL, OPT_PUSH },
@@ -445,6 +458,21 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			if ((rc = set_budget(cfg, c, err, errlen)))
 				return rc;
 			break;
+		case OPT_CGROUP:
+			cfg->cgroup = 1;
+			break;
+		case OPT_MEMORY_MAX:
+			if (util_parse_size(optarg, &cfg->memory_max) || cfg->memory_max < 4096)
+				return fail(err, errlen, "--memory-max '%s': expected a size of 4K or "
+					    "more such as 4G or 3500M%s", optarg, "");
+			cfg->cgroup = 1;
+			break;
+		case OPT_GATE:
+			cfg->gate = budget_gate_parse(optarg);
+			if (cfg->gate < 0)
+				return fail(err, errlen, "--gate '%s': expected rss, anon or cgroup%s",
+					    optarg, "");
+			break;
 		case OPT_LISTEN:
 			if (!*optarg)
 				return fail(err, errlen, "--listen needs ADDR:PORT or PORT%s%s", "", "");
@@ -526,12 +554,13 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			    "", "");
 	if (report) {
 		if (cfg->out[BMT_OUT_RECORD] || cfg->user || cfg->wait_all || cfg->mode == MODE_PID || cfg->listen ||
-		    cfg->ring_bytes || cfg->max_procs)
+		    cfg->ring_bytes || cfg->max_procs || cfg->cgroup)
 			return fail(err, errlen, "report: %s applies only while tracing%s",
 				    cfg->out[BMT_OUT_RECORD] ? "-w" : cfg->user ? "-u" :
 				    cfg->wait_all ? "--wait-all" : cfg->listen ? "--listen" :
 				    cfg->ring_bytes ? "--ring-size" :
-				    cfg->max_procs ? "--max-processes" : "-p",
+				    cfg->max_procs ? "--max-processes" :
+				    cfg->cgroup ? "--cgroup" : "-p",
 				    "");
 		cfg->mode = MODE_REPORT;
 		if (optind != argc - 1)
@@ -540,7 +569,13 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		cfg->trace = argv[optind];
 		return compile_stages(cfg, err, errlen);
 	}
+	if (cfg->gate == BMT_GATE_CGROUP && !cfg->cgroup && !report)
+		return fail(err, errlen, "--gate cgroup judges the peak of the run's own cgroup: give "
+			    "--cgroup or --memory-max too%s%s", "", "");
 	if (cfg->mode == MODE_PID) {
+		if (cfg->cgroup)
+			return fail(err, errlen, "--cgroup and --memory-max start COMMAND in a cgroup "
+				    "of its own: not with -p%s%s", "", "");
 		if (optind < argc)
 			return fail(err, errlen, "-p traces a running process: no COMMAND ('%s')%s",
 				    argv[optind], "");

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "cli.h"
 #include "collector.h"
+#include "deaths.h"
 #include "prom.h"
 #include "run.h"
 #include "runner.h"
@@ -27,6 +28,7 @@ struct session {
 	uint64_t feed_errors;
 	struct bmt_run run;
 	struct runner_creds creds;    /* whom the output files are for (uid -1: bmtrace's user) */
+	struct deaths *deaths;        /* deaths by signal and OOM kills (run.deaths) */
 	struct timeline *tl;          /* --timeline, --svg */
 	int tl_errno;                 /* the timeline ran out of memory: those reports fail */
 };

@@ -107,7 +107,7 @@ static void print_header(FILE *f, const struct bmt_run *run, const struct bmt_re
 		fprintf(f, "  WARNING: events were lost (%s lost, %s unpaired): "
 			   "the peak is a lower bound\n",
 			fmt_count(st->lost, n1), fmt_count(st->unpaired, n2));
-	report_text_oom(f, run);
+	report_text_oom(f, run, "  WARNING: ");
 	if (st->procs_full || st->mms_full)
 		fprintf(f, "  WARNING: %s processes and %s address spaces not traced (BPF maps "
 			   "full): the peak is a lower bound\n",
@@ -131,9 +131,6 @@ static void print_cgroup(FILE *f, const struct bmt_cgroup *cg)
 	if (cg->swap_peak_bytes != BMT_CGROUP_NONE && cg->swap_peak_bytes)
 		fprintf(f, "  cgroup swap    %10s  (memory.swap.peak)\n",
 			fmt_bytes(cg->swap_peak_bytes, b1));
-	if (cg->memsw_peak_bytes != BMT_CGROUP_NONE && cg->memsw_peak_bytes > cg->peak_bytes)
-		fprintf(f, "  cgroup + swap  %10s  (memory.memsw.max_usage_in_bytes)\n",
-			fmt_bytes(cg->memsw_peak_bytes, b1));
 }
 
 static void print_peaks(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
@@ -350,15 +347,15 @@ static void print_budget(FILE *f, const struct bmt_run *run, const struct bmt_re
 			100.0 * (double)e.headroom / (double)e.budget);
 }
 
-void report_text_oom(FILE *f, const struct bmt_run *run)
+void report_text_oom(FILE *f, const struct bmt_run *run, const char *lead)
 {
 	uint64_t n = run->deaths ? deaths__oom_kills(run->deaths) : 0;
 
 	if (n < run->cgroup.oom_kills)
 		n = run->cgroup.oom_kills; /* a victim the tracepoint could not name */
 	if (n)
-		fprintf(f, "  WARNING: the OOM killer killed %" PRIu64 " process%s of the tree%s\n",
-			n, n == 1 ? "" : "es", run->exit_code == 0 ? " (COMMAND still exited 0)" : "");
+		fprintf(f, "%sthe OOM killer killed %" PRIu64 " process%s of the tree%s\n", lead, n,
+			n == 1 ? "" : "es", run->exit_code == 0 ? " (COMMAND still exited 0)" : "");
 }
 
 void report_text_over_budget(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
