@@ -35,7 +35,9 @@
 #include <unistd.h>
 #include "escape.h"
 #include "bmtrace.h"
+#include "cgroup.h"
 #include "collector.h"
+#include "deaths.h"
 #include "http.h"
 #include "procscan.h"
 #include "prom.h"
@@ -59,6 +61,7 @@ struct tree {
 	char *label;    /* tree="make:4242" or the cgroup's path */
 	char *family;   /* root="make", or the cgroup parent's name */
 	struct collector *coll;
+	struct deaths *deaths;  /* its OOM kills (bmtrace_oom_kills_total{tree}) */
 	struct bmt_run run;
 	uint64_t quiet_since; /* its last process exited then (0: some alive) */
 	uint64_t ended;       /* finalized then (0: live) */
@@ -107,6 +110,7 @@ static uint64_t now_ns(void)
 static void tree_free(struct tree *t)
 {
 	collector__free(t->coll);
+	deaths__free(t->deaths);
 	free(t->label);
 	free(t->family);
 	free(t);
@@ -182,12 +186,17 @@ static int on_tree(struct server *sv, const struct bmt_tree *r)
 	t->label = strdup(label);
 	t->family = strdup(family);
 	t->coll = collector__new(sv->stages);
+	t->deaths = deaths__new();
+	if (t->coll && t->deaths)
+		collector__on_death(t->coll, deaths__event, t->deaths);
+	t->run.deaths = t->deaths;
 	t->root_pid = r->hdr.flags == BMT_TREE_ROOT ? r->pid : 0;
 	t->run.start_ts = r->hdr.ts;
 	t->run.exit_code = -1;
 	t->run.root_pid = r->pid;
 	t->run.attached = 1;
-	if (!t->label || !t->family || !t->coll || table_put(&sv->trees, t->id, t)) {
+	if (!t->label || !t->family || !t->coll || !t->deaths ||
+	    table_put(&sv->trees, t->id, t)) {
 		tree_free(t);
 		return -ENOMEM;
 	}
@@ -339,6 +348,12 @@ static int route(void *ctx, const void *rec, size_t len)
 			return 0;
 		table_del(&sv->pids, r->pid);
 		return feed(t, rec, len);
+	}
+	case BMT_REC_OOM: {
+		const struct bmt_oom *r = rec;
+
+		t = len >= sizeof(*r) ? table_get(&sv->pids, r->pid) : NULL;
+		return t ? feed(t, rec, len) : 0;
 	}
 	case BMT_REC_TREE:
 		return len >= sizeof(struct bmt_tree) ? on_tree(sv, rec) : 0;
@@ -510,6 +525,9 @@ static void publish(struct server *sv, uint64_t now)
 			continue;
 		t->run.stats.events = r->events;
 		t->run.stats.lost = sv->stats.lost; /* the ring is shared: losses are everyone's */
+		if (!t->ended && t->label[0] == '/' &&
+		    cgroup__read_peak(t->label, &t->run.cgroup.peak_bytes) == 0)
+			t->run.cgroup.version = 2; /* a --cgroup-parent tree: its cgroup's peak */
 		if (prom_snapshot_fill(&snaps[n], r, &t->run))
 			break;
 		labels[n][0] = (struct prom_label){ "tree", t->label };

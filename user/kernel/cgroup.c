@@ -387,6 +387,11 @@ int cgroup__read(struct cgroup *cg, struct bmt_cgroup *st)
 	return 0;
 }
 
+int cgroup__read_peak(const char *dir, uint64_t *peak)
+{
+	return read_u64(dir, "memory.peak", peak);
+}
+
 /* Does it still hold a process? */
 static int populated(const struct cgroup *cg)
 {

@@ -52,6 +52,12 @@ int cgroup__read(struct cgroup *cg, struct bmt_cgroup *st);
  */
 int cgroup__remove(struct cgroup *cg, unsigned wait_ms);
 
+/*
+ * The peak of an existing v2 cgroup directory (memory.peak), one bmtrace did not make (serve's
+ * --cgroup-parent trees). 0 or -errno (not a cgroup, no memory controller there).
+ */
+int cgroup__read_peak(const char *dir, uint64_t *peak);
+
 /* Its directory; valid until cgroup__free. */
 const char *cgroup__path(const struct cgroup *cg);
 
