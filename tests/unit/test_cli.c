@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "cli.h"
+#include "run.h"
 
 #define ARGS(...) ((char *[]){ "bmtrace", __VA_ARGS__, NULL })
 #define NARGS(a) ((int)(sizeof(a) / sizeof(a[0])) - 1)
@@ -173,6 +174,12 @@ static void test_bad_options(void **state)
 		{ { "bmtrace", "--max-peak", "0", "--", "true" }, "--max-peak '0'" },
 		{ { "bmtrace", "--budget", "-1G", "--", "true" }, "--budget '-1G'" },
 		{ { "bmtrace", "--budget", "1G", "--max-peak", "2G", "--", "true" }, "give one" },
+		{ { "bmtrace", "--memory-max", "lots", "--", "true" }, "--memory-max 'lots'" },
+		{ { "bmtrace", "--memory-max", "4095", "--", "true" }, "--memory-max '4095'" },
+		{ { "bmtrace", "--gate", "RSS", "--", "true" }, "--gate 'RSS'" },
+		{ { "bmtrace", "--gate", "cgroup", "--", "true" }, "--gate cgroup" },
+		{ { "bmtrace", "--cgroup", "-p", "12" }, "not with -p" },
+		{ { "bmtrace", "report", "--memory-max", "1G", "a" }, "--cgroup" },
 		{ { "bmtrace", "--svg" }, "--svg" },
 		{ { "bmtrace", "diff", "a.json" }, "BEFORE.json AFTER.json" },
 		{ { "bmtrace", "diff", "a", "b", "c" }, "BEFORE.json AFTER.json" },
@@ -195,6 +202,37 @@ static void test_bad_options(void **state)
 		assert_null(strchr(err, '\n'));
 		cli_free(&cfg);
 	}
+}
+
+/* --cgroup, --memory-max (which implies it), --gate; report takes --gate alone. */
+static void test_memory_limits(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(ARGS("--cgroup", "--", "make"), 4, &cfg, err), 0);
+	assert_true(cfg.cgroup);
+	assert_int_equal(cfg.memory_max, 0);
+	assert_int_equal(cfg.gate, BMT_GATE_RSS);
+	cli_free(&cfg);
+	assert_int_equal(parse(ARGS("--memory-max", "4G", "--gate", "cgroup", "--max-peak", "3G",
+				    "--", "make"),
+			       9, &cfg, err),
+			 0);
+	assert_true(cfg.cgroup);
+	assert_int_equal(cfg.memory_max, 4ull << 30);
+	assert_int_equal(cfg.gate, BMT_GATE_CGROUP);
+	cli_free(&cfg);
+	assert_int_equal(parse(ARGS("--gate", "anon", "--", "make"), 5, &cfg, err), 0);
+	assert_int_equal(cfg.gate, BMT_GATE_ANON);
+	cli_free(&cfg);
+	/* a recording made with --cgroup is judged on its cgroup's peak */
+	assert_int_equal(parse(ARGS("report", "--gate", "cgroup", "--max-peak", "1G", "t.bmt"), 7,
+			       &cfg, err),
+			 0);
+	assert_int_equal(cfg.mode, MODE_REPORT);
+	assert_int_equal(cfg.gate, BMT_GATE_CGROUP);
+	cli_free(&cfg);
 }
 
 static void test_stage_rules(void **state)
@@ -242,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_run_mode),        cmocka_unit_test(test_command_options_untouched),
 		cmocka_unit_test(test_pid_and_report_modes), cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_bad_options),     cmocka_unit_test(test_stage_rules),
+		cmocka_unit_test(test_memory_limits),
 		cmocka_unit_test(test_report_options),  cmocka_unit_test(test_diff_mode),
 	};
 
