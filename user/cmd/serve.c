@@ -2,18 +2,12 @@
 /*
  * serve - bmtrace as a long-running Prometheus exporter for CI hosts.
  *
- * The kernel decides which tree each process belongs to (bpf/bmtrace.bpf.c: a --root exec
- * or a child cgroup of a --cgroup-parent starts a tree, forks inherit it) and announces
- * trees and joins with TREE and JOIN records. Here a router hands every record to the
- * collector of its tree: processes by pid, address spaces by mm key. RSS records of an
- * address space that no process uses yet (a fork copy, an exec's new mm) wait in `pending`
- * until the FORK or MM record that binds it names its tree: then they are replayed first,
- * exactly as the collector would have seen them in a tracing run.
- *
- * A tree ends when its last process has exited and its memory is gone (a short quiet
- * period after the last exit, so teardown events land); its peak then goes into the
- * histogram bmtrace_tree_peak_bytes of its family (the --root name, or the cgroup parent's
- * name), and its final values stay in /metrics for --expire seconds.
+ * The kernel decides which tree each process belongs to and announces trees and joins; the
+ * router (core/router.h) hands every record to the collector of its tree and tells when a
+ * tree ends. Here: the set-up, what the router asks of the outside world (a cgroup's name,
+ * a joining process's counters from /proc), the histogram bmtrace_tree_peak_bytes of ended
+ * trees' peaks by family (the --root name, or the cgroup parent's name), the /metrics page
+ * and the loop.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -26,9 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -37,17 +29,15 @@
 #include "bmtrace.h"
 #include "cgroup.h"
 #include "collector.h"
-#include "deaths.h"
 #include "http.h"
+#include "loop.h"
 #include "procscan.h"
 #include "prom.h"
 #include "cmd.h"
-#include "table.h"
+#include "router.h"
 #include "tracer.h"
 #include "util.h"
 
-#define QUIET_NS 1000000000ull   /* after its last exit, a tree's teardown has this long */
-#define PENDING_NS 10000000000ull /* unbound address spaces older than this are forgotten */
 #define PUBLISH_NS 500000000ull  /* a new /metrics page at most this often */
 #define TICK_MS 50
 
@@ -56,19 +46,6 @@
 #define LE_LAST 36
 #define N_LE (LE_LAST - LE_FIRST + 1)
 
-struct tree {
-	uint32_t id;
-	char *label;    /* tree="make:4242" or the cgroup's path */
-	char *family;   /* root="make", or the cgroup parent's name */
-	struct collector *coll;
-	struct deaths *deaths;  /* its OOM kills (bmtrace_oom_kills_total{tree}) */
-	struct bmt_run run;
-	uint64_t quiet_since; /* its last process exited then (0: some alive) */
-	uint64_t ended;       /* finalized then (0: live) */
-	uint32_t root_pid;    /* --root trees: adopt the children it had before its exec */
-	int rooted;           /* the collector has its first process */
-};
-
 struct family {
 	char *name;
 	uint64_t buckets[N_LE]; /* cumulative counts per le */
@@ -76,21 +53,13 @@ struct family {
 	double sum;
 };
 
-struct pending {
-	uint64_t bytes[BMT_NR_MEMBERS];
-	unsigned int seen;
-	uint64_t ts;
-};
-
 struct server {
 	const struct config *cfg;
 	const struct stages *stages; /* cfg's --stage rules */
 	struct tracer *tracer;
 	struct http_server *http;
-	struct table trees;   /* id -> tree */
-	struct table pids;    /* pid -> tree */
-	struct table keys;    /* mm key -> tree */
-	struct table pending; /* mm key -> pending */
+	struct router *router;
+	struct loop *loop;
 	struct family *families;
 	size_t n_families;
 	char **parent_dirs;   /* --cgroup-parent, and their cgroup ids */
@@ -105,30 +74,22 @@ static uint64_t now_ns(void)
 	return procscan__now();
 }
 
-/* ---- trees ---- */
+/* ---- the router's callbacks ---- */
 
-static void tree_free(struct tree *t)
+/* Every record, to the router; only running out of memory stops the drain. */
+static int route(void *ctx, const void *rec, size_t len)
 {
-	collector__free(t->coll);
-	deaths__free(t->deaths);
-	free(t->label);
-	free(t->family);
-	free(t);
-}
+	struct server *sv = ctx;
+	int rc = router__feed(sv->router, rec, len);
 
-static int feed(struct tree *t, const void *rec, size_t len)
-{
-	int rc = collector__feed(t->coll, rec, len);
-
-	return rc == -ENOMEM ? rc : 0; /* a rejected record is counted by the collector */
+	return rc == -ENOMEM ? rc : 0;
 }
 
 /* The path of cgroup id under one of the parents, into buf; the parent's name as family. */
-static void cgroup_names(struct server *sv, uint64_t id, char *buf, size_t len,
-			 const char **family)
+static void name_cgroup(void *ctx, uint64_t id, char *buf, size_t len, const char **family)
 {
-	snprintf(buf, len, "cgroup:%llu", (unsigned long long)id);
-	*family = "cgroup";
+	struct server *sv = ctx;
+
 	for (size_t i = 0; i < sv->cfg->n_cg_parents; i++) {
 		DIR *d = opendir(sv->parent_dirs[i]);
 		struct dirent *e;
@@ -147,223 +108,54 @@ static void cgroup_names(struct server *sv, uint64_t id, char *buf, size_t len,
 	}
 }
 
-static void observe(struct server *sv, struct tree *t);
-static void drop_tree(struct server *sv, struct tree *t);
-
-/*
- * A new tree under the label of an older one (a cgroup used again, a pid reused): the older
- * is over, its peak observed if the quiet period had not done it yet; one series per label.
- */
-static void retire_label(struct server *sv, const char *label)
-{
-	for (size_t i = 0; i < sv->trees.cap; i++) {
-		struct tree *t = sv->trees.vals[i];
-
-		if (t && !strcmp(t->label, label)) {
-			if (!t->ended)
-				observe(sv, t);
-			drop_tree(sv, t);
-			return;
-		}
-	}
-}
-
-static int on_tree(struct server *sv, const struct bmt_tree *r)
-{
-	struct tree *t = calloc(1, sizeof(*t));
-	char label[4096], comm[BMT_COMM_LEN + 1];
-	const char *family = comm;
-
-	if (!t)
-		return -ENOMEM;
-	snprintf(comm, sizeof(comm), "%.*s", BMT_COMM_LEN, r->comm);
-	if (r->hdr.flags == BMT_TREE_CGROUP)
-		cgroup_names(sv, r->cgroup_id, label, sizeof(label), &family);
-	else
-		snprintf(label, sizeof(label), "%s:%u", comm, r->pid);
-	retire_label(sv, label);
-	t->id = r->tree;
-	t->label = strdup(label);
-	t->family = strdup(family);
-	t->coll = collector__new(sv->stages);
-	t->deaths = deaths__new();
-	if (t->coll && t->deaths)
-		collector__on_death(t->coll, deaths__event, t->deaths);
-	t->run.deaths = t->deaths;
-	t->root_pid = r->hdr.flags == BMT_TREE_ROOT ? r->pid : 0;
-	t->run.start_ts = r->hdr.ts;
-	t->run.exit_code = -1;
-	t->run.root_pid = r->pid;
-	t->run.attached = 1;
-	if (!t->label || !t->family || !t->coll || !t->deaths ||
-	    table_put(&sv->trees, t->id, t)) {
-		tree_free(t);
-		return -ENOMEM;
-	}
-	sv->trees_started++;
-	if (sv->cfg->verbose)
-		esc_say(stderr, "tree %u starts: %s", t->id, t->label);
-	return 0;
-}
-
-/* Replay what the kernel said of key before anyone used it, then route it to t. */
-static int bind_key(struct server *sv, struct tree *t, uint32_t key)
-{
-	struct pending *p = key ? table_get(&sv->pending, key) : NULL;
-	int rc = 0;
-
-	if (!key)
-		return 0;
-	if (p) {
-		for (uint32_t m = 0; m < BMT_NR_MEMBERS && !rc; m++) {
-			struct bmt_rss r = { { BMT_REC_RSS, 0, sizeof(r), p->ts }, key, m,
-					     p->bytes[m] };
-
-			if (p->seen & (1u << m))
-				rc = feed(t, &r, sizeof(r));
-		}
-		table_del(&sv->pending, key);
-		free(p);
-	}
-	return rc ? rc : table_put(&sv->keys, key, t);
-}
-
-static int keep_pending(struct server *sv, const struct bmt_rss *r)
-{
-	struct pending *p = table_get(&sv->pending, r->mm_key);
-
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p || table_put(&sv->pending, r->mm_key, p)) {
-			free(p);
-			return -ENOMEM;
-		}
-	}
-	p->bytes[r->member] = r->bytes;
-	p->seen |= 1u << r->member;
-	p->ts = r->hdr.ts;
-	return 0;
-}
-
-/* procscan's view of a tree: adopt into it the children a --root had before its exec. */
+/* procscan's view of a tree: the process that joined it, a --root's children from before. */
 struct adopting {
 	struct server *sv;
-	struct tree *t;
+	uint32_t tree;
 };
 
 static int adopt_add(void *ctx, uint32_t pid)
 {
 	struct adopting *a = ctx;
-	int rc = tracer__add_pid(a->sv->tracer, pid, BMT_PROC_ADOPTED, a->t->id);
+	int rc = tracer__add_pid(a->sv->tracer, pid, BMT_PROC_ADOPTED, a->tree);
 
-	return rc ? rc : table_put(&a->sv->pids, pid, a->t);
+	return rc ? rc : router__add_pid(a->sv->router, a->tree, pid);
 }
 
 static int adopt_emit(void *ctx, const void *rec, size_t len)
 {
 	struct adopting *a = ctx;
 
-	return feed(a->t, rec, len);
+	return route(a->sv, rec, len);
 }
 
-/*
- * A process entered a tree without a traced fork. Running already (SEED): its counters come
- * from /proc, once, like -p's; a fresh fork of an outsider counts from its exec.
- */
-static int on_join(struct server *sv, const struct bmt_join *r)
+/* A running process joined t: its counters from /proc, once, like -p's. */
+static int seed(void *ctx, struct router_tree *t, uint32_t pid, int root)
 {
-	struct tree *t = table_get(&sv->trees, r->tree);
-	struct bmt_adopt a = { { BMT_REC_ADOPT, 0, sizeof(a), r->hdr.ts }, r->pid, 0, {}, {} };
-	struct procscan_ops ops;
-	struct adopting ctx;
+	struct adopting a = { ctx, t->id };
+	struct procscan_ops ops = { adopt_add, adopt_emit, &a };
 	char err[256];
 	size_t found;
-	int rc;
-
-	if (!t)
-		return 0;
-	if (table_put(&sv->pids, r->pid, t))
-		return -ENOMEM;
-	memcpy(a.comm, r->comm, sizeof(a.comm));
-	if (!(r->hdr.flags & BMT_JOIN_SEED)) {
-		t->rooted = 1;
-		return feed(t, &a, sizeof(a));
-	}
 	/* the root process itself is added through procscan too: it skips what is traced */
-	ctx = (struct adopting){ sv, t };
-	ops = (struct procscan_ops){ adopt_add, adopt_emit, &ctx };
-	rc = procscan__seed(r->pid, 0, &ops);
+	int rc = procscan__seed(pid, 0, &ops);
+
 	if (rc == -ENOMEM)
 		return rc;
-	t->rooted = 1;
-	if (r->pid == t->root_pid && procscan__adopt(r->pid, &ops, &found, err, sizeof(err)) &&
-	    sv->cfg->verbose)
+	if (root && procscan__adopt(pid, &ops, &found, err, sizeof(err)) && a.sv->cfg->verbose)
 		esc_say(stderr, "tree %s: %s", t->label, err);
 	return 0;
 }
 
-static int route(void *ctx, const void *rec, size_t len)
+static void started(void *ctx, const struct router_tree *t)
 {
 	struct server *sv = ctx;
-	const struct bmt_hdr *h = rec;
-	struct tree *t;
-	int rc;
 
-	if (len < sizeof(*h))
-		return 0;
-	switch (h->type) {
-	case BMT_REC_RSS: {
-		const struct bmt_rss *r = rec;
-
-		if (len < sizeof(*r) || r->member >= BMT_NR_MEMBERS)
-			return 0;
-		t = table_get(&sv->keys, r->mm_key);
-		return t ? feed(t, rec, len) : keep_pending(sv, r);
-	}
-	case BMT_REC_FORK: {
-		const struct bmt_fork *r = rec;
-
-		t = len >= sizeof(*r) ? table_get(&sv->pids, r->ppid) : NULL;
-		if (!t)
-			return 0;
-		if (table_put(&sv->pids, r->pid, t) || bind_key(sv, t, r->child_mm_key))
-			return -ENOMEM;
-		return feed(t, rec, len);
-	}
-	case BMT_REC_MM:
-	case BMT_REC_EXEC: {
-		const struct bmt_mm *r = rec; /* pid and mm_key lead both layouts */
-
-		t = len >= sizeof(*r) ? table_get(&sv->pids, r->pid) : NULL;
-		if (!t)
-			return 0;
-		rc = bind_key(sv, t, r->mm_key);
-		return rc ? rc : feed(t, rec, len);
-	}
-	case BMT_REC_EXIT: {
-		const struct bmt_exit *r = rec;
-
-		t = len >= sizeof(*r) ? table_get(&sv->pids, r->pid) : NULL;
-		if (!t)
-			return 0;
-		table_del(&sv->pids, r->pid);
-		return feed(t, rec, len);
-	}
-	case BMT_REC_OOM: {
-		const struct bmt_oom *r = rec;
-
-		t = len >= sizeof(*r) ? table_get(&sv->pids, r->pid) : NULL;
-		return t ? feed(t, rec, len) : 0;
-	}
-	case BMT_REC_TREE:
-		return len >= sizeof(struct bmt_tree) ? on_tree(sv, rec) : 0;
-	case BMT_REC_JOIN:
-		return len >= sizeof(struct bmt_join) ? on_join(sv, rec) : 0;
-	}
-	return 0;
+	sv->trees_started++;
+	if (sv->cfg->verbose)
+		esc_say(stderr, "tree %u starts: %s", t->id, t->label);
 }
 
-/* ---- lifetime of trees, the histogram ---- */
+/* ---- the histogram of ended trees' peaks ---- */
 
 static struct family *family_of(struct server *sv, const char *name)
 {
@@ -385,11 +177,15 @@ static struct family *family_of(struct server *sv, const char *name)
 	return f;
 }
 
-static void observe(struct server *sv, struct tree *t)
+/* A tree is over: its peak goes into its family's histogram. */
+static void ended(void *ctx, struct router_tree *t)
 {
+	struct server *sv = ctx;
 	const struct bmt_result *r = collector__result(t->coll);
 	struct family *f = r ? family_of(sv, t->family) : NULL;
 
+	if (sv->cfg->verbose)
+		esc_say(stderr, "tree %s ended", t->label);
 	if (!f)
 		return;
 	for (int i = 0; i < N_LE; i++)
@@ -397,79 +193,6 @@ static void observe(struct server *sv, struct tree *t)
 			f->buckets[i]++;
 	f->count++;
 	f->sum += (double)r->peak.bytes;
-}
-
-static int routes_to(uint64_t key, void *val, void *tree)
-{
-	return val == tree;
-}
-
-/* Drop every route to t: its processes and address spaces are gone. */
-static void forget_routes(struct table *tab, struct tree *t)
-{
-	table_del_if(tab, routes_to, t);
-}
-
-/* An address space nobody bound for PENDING_NS: forget it (frees it). */
-static int stale_pending(uint64_t key, void *val, void *now)
-{
-	struct pending *p = val;
-
-	if (*(uint64_t *)now - p->ts <= PENDING_NS)
-		return 0;
-	free(p);
-	return 1;
-}
-
-static void drop_tree(struct server *sv, struct tree *t)
-{
-	forget_routes(&sv->pids, t);
-	forget_routes(&sv->keys, t);
-	table_del(&sv->trees, t->id);
-	tree_free(t);
-}
-
-static void housekeeping(struct server *sv, uint64_t now)
-{
-	size_t lingering = 0;
-	struct tree *oldest = NULL;
-
-	for (size_t i = 0; i < sv->trees.cap; i++) {
-		struct tree *t = sv->trees.vals[i];
-
-		if (!t)
-			continue;
-		if (!t->ended && t->rooted && !collector__alive(t->coll)) {
-			if (!t->quiet_since) {
-				t->quiet_since = now;
-			} else if (now - t->quiet_since >= QUIET_NS) {
-				t->ended = now;
-				t->run.end_ts = now;
-				observe(sv, t);
-				if (sv->cfg->verbose)
-					esc_say(stderr, "tree %s ended", t->label);
-			}
-		} else if (!t->ended) {
-			t->quiet_since = 0;
-		}
-		if (t->ended) {
-			lingering++;
-			if (!oldest || t->ended < oldest->ended)
-				oldest = t;
-		}
-	}
-	for (size_t i = 0; i < sv->trees.cap;) {
-		struct tree *t = sv->trees.vals[i];
-
-		if (t && t->ended && (now - t->ended >= sv->cfg->expire_s * 1000000000ull ||
-				      (t == oldest && sv->trees.n > sv->cfg->max_trees))) {
-			drop_tree(sv, t); /* another tree may shift into slot i: look again */
-			oldest = NULL;
-		} else {
-			i++;
-		}
-	}
-	table_del_if(&sv->pending, stale_pending, &now);
 }
 
 /* ---- /metrics ---- */
@@ -509,17 +232,17 @@ static void put_totals(struct server *sv, FILE *f, size_t live)
 
 static void publish(struct server *sv, uint64_t now)
 {
-	struct prom_snapshot *snaps = calloc(sv->trees.n + 1, sizeof(*snaps));
-	struct prom_label (*labels)[2] = calloc(sv->trees.n + 1, sizeof(*labels));
-	size_t n = 0, live = 0, size = 0;
+	size_t n_trees = router__count(sv->router), n = 0, live = 0, size = 0, pos = 0;
+	struct prom_snapshot *snaps = calloc(n_trees + 1, sizeof(*snaps));
+	struct prom_label (*labels)[2] = calloc(n_trees + 1, sizeof(*labels));
+	struct router_tree *t;
 	char *page = NULL;
 	FILE *f;
 
 	sv->published = now;
 	tracer__stats(sv->tracer, &sv->stats);
-	for (size_t i = 0; snaps && labels && i < sv->trees.cap; i++) {
-		struct tree *t = sv->trees.vals[i];
-		const struct bmt_result *r = t ? collector__result(t->coll) : NULL;
+	while (snaps && labels && (t = router__next(sv->router, &pos))) {
+		const struct bmt_result *r = collector__result(t->coll);
 
 		if (!r)
 			continue;
@@ -662,7 +385,7 @@ static int adopt_cgroup(struct server *sv, const char *dir, uint64_t cgid)
 				      /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 				      pids[0], cgid, {} };
 
-		rc = on_tree(sv, &r);
+		rc = route(sv, &r, sizeof(r));
 	}
 	/* members fork while we look: read again until a pass adds nobody */
 	for (int pass = 0; !rc && added && pass < 8; pass++) {
@@ -674,7 +397,7 @@ static int adopt_cgroup(struct server *sv, const char *dir, uint64_t cgid)
 
 			if (tracer__add_pid(sv->tracer, pids[i], BMT_PROC_ADOPTED, tree))
 				continue; /* traced already (a fork the kernel saw), or gone */
-			rc = on_join(sv, &j);
+			rc = route(sv, &j, sizeof(j));
 			added++;
 		}
 		free(pids);
@@ -710,37 +433,37 @@ static int adopt_running(struct server *sv)
 	return rc;
 }
 
-static int serve_loop(struct server *sv, int sfd)
+/* ---- the event loop's callbacks ---- */
+
+static void drain(struct server *sv)
 {
-	int ep = epoll_create1(EPOLL_CLOEXEC), rfd = tracer__fd(sv->tracer);
+	if (tracer__drain(sv->tracer) < 0)
+		loop__stop(sv->loop, -ENOMEM);
+}
 
-	if (ep < 0)
-		return -errno;
-	epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = rfd });
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = sfd });
-	for (;;) {
-		struct epoll_event ev[2];
-		int n = epoll_wait(ep, ev, 2, TICK_MS);
-		uint64_t now;
+static void on_ring(struct loop *l, int fd, void *ctx)
+{
+	drain(ctx);
+}
 
-		if (tracer__drain(sv->tracer) < 0) {
-			close(ep);
-			return -ENOMEM;
-		}
-		for (int i = 0; i < n; i++) {
-			struct signalfd_siginfo si;
+/* SIGINT, SIGTERM, SIGHUP: a clean stop; SIGCHLD (a child of ours is seeded, not awaited). */
+static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *ctx)
+{
+	if (si->ssi_signo != SIGCHLD)
+		loop__stop(l, 0);
+}
 
-			if (ev[i].data.fd == sfd && read(sfd, &si, sizeof(si)) == sizeof(si) &&
-			    si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE) {
-				close(ep);
-				return 0; /* SIGINT, SIGTERM, SIGHUP: a clean stop */
-			}
-		}
-		now = now_ns();
-		housekeeping(sv, now);
-		if (now - sv->published >= PUBLISH_NS)
-			publish(sv, now);
-	}
+/* Drain, end and expire trees, publish at most every PUBLISH_NS. */
+static void on_tick(struct loop *l, void *ctx)
+{
+	struct server *sv = ctx;
+	uint64_t now;
+
+	drain(sv);
+	now = now_ns();
+	router__tick(sv->router, now);
+	if (now - sv->published >= PUBLISH_NS)
+		publish(sv, now);
 }
 
 int cmd_serve(struct config *cfg)
@@ -748,27 +471,34 @@ int cmd_serve(struct config *cfg)
 	struct server sv = { .cfg = cfg };
 	struct tracer_serve ts = { cfg->serve_roots, cfg->n_serve_roots, NULL, cfg->n_cg_parents,
 				   cfg->max_trees };
-	struct tracer_opts topts = { 0, cfg->verbose, route, &sv, &ts, cfg->max_procs,
-				     cfg->user, 1, 0 };
-	sigset_t mask;
-	int sfd = -1, code = 125;
+	struct tracer_opts topts = { .verbose = cfg->verbose, .fn = route, .ctx = &sv,
+				     .serve = &ts, .max_procs = cfg->max_procs, .user = cfg->user,
+				     .switch_user = 1 };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
+	int code = 125;
 	char err[512];
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	signal(SIGPIPE, SIG_IGN); /* a scraper gone mid-answer is libmicrohttpd's to handle */
 	sv.stages = cfg->stages;
+	sv.loop = loop__new(TICK_MS, on_tick, &sv);
+	if (!sv.loop || loop__catch(sv.loop, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal, &sv)) {
+		snprintf(err, sizeof(err), "cannot set up signals: %s", strerror(errno));
+		goto fail;
+	}
 	if (resolve_parents(&sv, err, sizeof(err)))
 		goto fail;
+	sv.router = router__new(&(struct router_opts){
+		sv.stages, cfg->expire_s * 1000000000ull, cfg->max_trees,
+		{ name_cgroup, seed, started, ended, &sv } });
+	if (!sv.router) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
 	ts.cg_parents = sv.parent_ids;
 	sv.tracer = tracer__open(&topts, err, sizeof(err));
 	if (!sv.tracer)
 		goto fail;
+	loop__add_fd(sv.loop, tracer__fd(sv.tracer), on_ring, &sv);
 	sv.http = http__start(&(struct http_opts){ .listen = cfg->listen }, err, sizeof(err));
 	if (!sv.http) {
 		esc_say(stderr, "%s", err);
@@ -783,7 +513,7 @@ int cmd_serve(struct config *cfg)
 	tracer__prioritize();
 	publish(&sv, now_ns());
 	esc_say(stderr, "serving http://%s/metrics", cfg->listen);
-	code = serve_loop(&sv, sfd) ? 125 : 0;
+	code = loop__run(sv.loop) ? 125 : 0;
 	if (code)
 		snprintf(err, sizeof(err), "out of memory");
 	else
@@ -793,11 +523,7 @@ fail:
 out:
 	http__stop(sv.http);
 	tracer__close(sv.tracer);
-	for (size_t i = 0; i < sv.trees.cap; i++)
-		if (sv.trees.vals[i])
-			tree_free(sv.trees.vals[i]);
-	for (size_t i = 0; i < sv.pending.cap; i++)
-		free(sv.pending.vals[i]);
+	router__free(sv.router);
 	for (size_t i = 0; i < sv.n_families; i++)
 		free(sv.families[i].name);
 	for (size_t i = 0; sv.parent_dirs && i < cfg->n_cg_parents; i++)
@@ -805,11 +531,6 @@ out:
 	free(sv.families);
 	free(sv.parent_dirs);
 	free(sv.parent_ids);
-	table_free(&sv.trees);
-	table_free(&sv.pids);
-	table_free(&sv.keys);
-	table_free(&sv.pending);
-	if (sfd >= 0)
-		close(sfd);
+	loop__free(sv.loop);
 	return code;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "bmtrace.h"
 #include "collector.h"
+#include "record.h"
 #include "table.h"
 #include "util.h"
 
@@ -977,34 +978,16 @@ static int rec_adopt(struct collector *c, const struct bmt_adopt *r)
 	return 1;
 }
 
-static const size_t min_size[BMT_REC_MAX] = {
-	[BMT_REC_RSS] = sizeof(struct bmt_rss),   [BMT_REC_FORK] = sizeof(struct bmt_fork),
-	[BMT_REC_MM] = sizeof(struct bmt_mm),     [BMT_REC_EXEC] = sizeof(struct bmt_exec),
-	[BMT_REC_EXIT] = sizeof(struct bmt_exit), [BMT_REC_ADOPT] = sizeof(struct bmt_adopt),
-	[BMT_REC_OOM] = sizeof(struct bmt_oom),
-};
-
-/* Shape checks, all before any state changes: a rejected record leaves no trace. */
+/*
+ * Shape checks, all before any state changes: a rejected record leaves no trace. serve's
+ * TREE and JOIN are well formed but not the collector's: rejected too.
+ */
 static int well_formed(const void *rec, size_t len)
 {
 	const struct bmt_hdr *h = rec;
-	const struct bmt_exec *e = rec;
 
-	/* a type without a size here is not the collector's (serve's TREE, JOIN): reject it */
-	if (len < sizeof(*h) || h->type >= BMT_REC_MAX || !min_size[h->type] ||
-	    len < min_size[h->type] || h->size > len || h->size < min_size[h->type])
-		return 0;
-	if (h->type == BMT_REC_RSS)
-		return ((const struct bmt_rss *)rec)->member < BMT_NR_MEMBERS;
-	/* a process cannot fork itself nor be its own parent (both found by fuzzing) */
-	if (h->type == BMT_REC_FORK)
-		return ((const struct bmt_fork *)rec)->pid != ((const struct bmt_fork *)rec)->ppid;
-	if (h->type == BMT_REC_ADOPT)
-		return ((const struct bmt_adopt *)rec)->pid != ((const struct bmt_adopt *)rec)->ppid;
-	if (h->type == BMT_REC_EXEC)
-		return e->filename_len <= h->size - sizeof(*e) &&
-		       e->argv_len <= h->size - sizeof(*e) - e->filename_len;
-	return 1;
+	return bmt_record_check(rec, len) > 0 && h->type != BMT_REC_TREE &&
+	       h->type != BMT_REC_JOIN;
 }
 
 int collector__feed(struct collector *c, const void *rec, size_t len)
