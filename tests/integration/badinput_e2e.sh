@@ -176,6 +176,7 @@ combos() {
 	expect_bad "--cgroup" --memory-max 1G -p 1
 	expect_bad "report: --cgroup" report --cgroup "$FIXTURES/forkexec.bmt"
 	expect_bad "report: --cgroup" report --memory-max 1G "$FIXTURES/forkexec.bmt"
+	expect_bad "--gate cgroup" report --gate cgroup --max-peak 1G "$FIXTURES/forkexec.bmt"
 	expect_bad "COMMAND"
 	expect_bad "unknown option '--bogus'" --bogus -- touch "$marker"
 	expect_bad "unknown option '-Z'" -Z -- touch "$marker"
