@@ -10,7 +10,9 @@
  * Address spaces are named by mm keys: small integers the BPF side hands out
  * from a counter when it first meets an mm_struct. A key is never reused, so a
  * freed and reallocated mm_struct (same pointer, same rss_stat mm_id) always
- * gets a new key and can never inherit the old one's counters.
+ * gets a new key and can never inherit the old one's counters. Keys stay at or below
+ * BMT_MM_KEY_MAX (2^31 address spaces in one run); the keys above are userspace's own (the
+ * address spaces -p seeds from /proc), and a record naming one is malformed.
  */
 #ifndef BMTRACE_H
 #define BMTRACE_H
@@ -28,6 +30,8 @@
  * --max-processes may raise it (the kernel's PID_MAX_LIMIT) */
 #define BMT_MAX_PROCS 65536
 #define BMT_MAX_PROCS_LIMIT 4194304
+#define BMT_PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT: no pid is larger */
+#define BMT_MM_KEY_MAX 0x7fffffffu
 
 /* rss_stat members, as the kernel numbers them (MM_FILEPAGES..MM_SHMEMPAGES). */
 enum bmt_member {

@@ -1493,6 +1493,37 @@ static void test_duplicate_fork_pid(void **state)
 	ctx_free(x);
 }
 
+/*
+ * The address spaces -p seeds from /proc live under keys above BMT_MM_KEY_MAX, which the
+ * kernel never hands out: a record naming one is malformed (found by fuzzing serve's
+ * router: a process adopted under pid 2^31 + 200 took the seed key of pid 200, replaced it in
+ * the table and leaked both). Nor is a pid the kernel cannot hand out.
+ */
+static void test_seed_keys_refused(void **state)
+{
+	struct ctx *x = ctx_new(NULL);
+	uint32_t seed_key = (BMT_MM_KEY_MAX + 1) | 200;
+	struct rec_buf rb;
+	size_t len;
+
+	feed_adopt(&x->f, 200, 1, "make", 0, 4 * MiB, 0, 0);
+	len = rec_fork(rb.b, feeder_tick(&x->f), 0, 200, 201, 0, seed_key, "cc");
+	assert_int_equal(collector__feed(x->c, rb.b, len), -EINVAL);
+	len = rec_rss(rb.b, feeder_tick(&x->f), seed_key, BMT_ANON, 64 * MiB);
+	assert_int_equal(collector__feed(x->c, rb.b, len), -EINVAL);
+	len = rec_mm(rb.b, feeder_tick(&x->f), 200, seed_key);
+	assert_int_equal(collector__feed(x->c, rb.b, len), -EINVAL);
+	len = rec_exec(rb.b, feeder_tick(&x->f), 200, seed_key, "/bin/cc", ARGV("cc"));
+	assert_int_equal(collector__feed(x->c, rb.b, len), -EINVAL);
+	/* nor is a pid past the kernel's limit, whose seed key would be another's */
+	len = rec_adopt(rb.b, feeder_tick(&x->f), seed_key, 1, "x", 0, MiB, 0, 0);
+	assert_int_equal(collector__feed(x->c, rb.b, len), -EINVAL);
+	/* the seed kept its counters and its process */
+	assert_bytes(result(x)->peak.bytes, 4 * MiB);
+	assert_u64(collector__alive(x->c), 1);
+	ctx_free(x);
+}
+
 /* ---- counters, liveness, samples ---- */
 
 static void test_counters(void **state)
@@ -1801,7 +1832,7 @@ int main(void)
 	    TEST(test_spike_20ms),
 	    TEST(test_fork_cow_rewrite),
 	    TEST(test_nested_fork_tree),
-	    TEST(test_double_fork_grandparent_holds), TEST(test_command_sizing), TEST(test_duplicate_fork_pid), TEST(test_daemonize_parent_exits),
+	    TEST(test_double_fork_grandparent_holds), TEST(test_command_sizing), TEST(test_duplicate_fork_pid), TEST(test_seed_keys_refused), TEST(test_daemonize_parent_exits),
 	    TEST(test_parent_exec_releases_inherited),
 	    TEST(test_old_mm_teardown_after_exec),
 	    TEST(test_mm_and_pid_reuse),

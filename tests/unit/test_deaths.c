@@ -175,7 +175,10 @@ static void test_marks(void **state)
 	run_end(&r);
 }
 
-/* Without a hook, OOM records are accepted and change nothing; a short one is rejected. */
+/*
+ * Without a hook, OOM records are accepted and change nothing; a short one, or one naming a
+ * pid past the kernel's limit, is rejected.
+ */
 static void test_no_hook(void **state)
 {
 	struct collector *c = collector__new(NULL);
@@ -190,9 +193,11 @@ static void test_no_hook(void **state)
 	feed_oom(&f, 101);
 	len = rec_oom(rb.b, feeder_tick(&f), 101);
 	assert_int_equal(collector__feed(c, rb.b, len - 1), -EINVAL);
+	len = rec_oom(rb.b, feeder_tick(&f), BMT_PID_MAX + 1); /* no such pid */
+	assert_int_equal(collector__feed(c, rb.b, len), -EINVAL);
 	res = collector__result(c);
 	assert_int_equal(res->peak.bytes, 410 * MiB);
-	assert_int_equal(res->rejected, 1);
+	assert_int_equal(res->rejected, 2);
 	collector__free(c);
 }
 

@@ -1,4 +1,4 @@
-// modules: tracefile
+// modules: tracefile privilege
 // SPDX-License-Identifier: MIT
 /*
  * tracefile: round trips, and every way a trace file can be bad must end in a one-line
@@ -19,6 +19,7 @@
 #include <zlib.h>
 #include <cmocka.h>
 
+#include "privilege.h"
 #include "tracefile.h"
 
 #define NRECS 20000
@@ -353,7 +354,10 @@ static void test_create_file(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
-/* tracefile__chown: through the descriptor, so the file is that owner's (as root); EPERM else. */
+/*
+ * tracefile__fd: the recording's descriptor, through which it is given to a user
+ * (privilege__give_fd): that owner's (as root); EPERM else.
+ */
 static void test_chown(void **state)
 {
 	struct bmt_run run = sample_run();
@@ -363,7 +367,8 @@ static void test_chown(void **state)
 	int rc;
 
 	assert_non_null(w);
-	rc = tracefile__chown(w, 12345, 23456);
+	rc = privilege__give_fd(&(struct privilege_creds){ .uid = 12345, .gid = 23456 },
+				tracefile__fd(w));
 	assert_int_equal(tracefile__close(w, &run), 0);
 	assert_int_equal(stat(path, &st), 0);
 	if (geteuid() == 0) {

@@ -1,4 +1,4 @@
-// modules: util
+// modules: util privilege
 // SPDX-License-Identifier: MIT
 /* util: size parsing and formatting, basename, atomic writes. */
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "privilege.h"
 #include "util.h"
 
 #define KiB 1024ull
@@ -308,16 +309,21 @@ static void test_write_atomic_symlink(void **state)
 
 static int warned, warned_err;
 
-static void warn_owner(const char *path, int err)
+/* As main gives each output file to COMMAND's user (ctx: whose). */
+static void give(void *ctx, int fd, const char *path)
 {
-	warned++;
-	warned_err = err;
+	int rc = privilege__give_fd(ctx, fd);
+
+	if (rc) {
+		warned++;
+		warned_err = rc;
+	}
 }
 
 /*
- * util_set_owner: each new file goes to that owner through its descriptor (as root), a link
- * at path is replaced and its target keeps its owner; without the privilege (not root) the
- * file is still written, the writer's, and warn says why.
+ * util_on_create: each new file is handed over by its descriptor, so it goes to that owner
+ * (as root), a link at path is replaced and its target keeps its owner; without the privilege
+ * (not root) the file is still written, the writer's, and the hook says why.
  */
 static void test_write_atomic_owner(void **state)
 {
@@ -329,9 +335,9 @@ static void test_write_atomic_owner(void **state)
 	assert_int_equal(util_write_atomic(target, write_str, "precious\n"), 0);
 	assert_int_equal(stat(target, &tst), 0);
 	assert_int_equal(symlink(target, s->path), 0);
-	util_set_owner(12345, 23456, warn_owner);
+	util_on_create(give, &(struct privilege_creds){ .uid = 12345, .gid = 23456 });
 	assert_int_equal(util_write_atomic(s->path, write_str, "new\n"), 0);
-	util_set_owner((uid_t)-1, (gid_t)-1, NULL);
+	util_on_create(NULL, NULL);
 	assert_int_equal(lstat(s->path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_string_equal(slurp(s->path), "new\n");

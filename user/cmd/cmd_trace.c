@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "procscan.h"
 #include "prom.h"
+#include "runner.h"
 #include "session.h"
 #include "status.h"
 #include "tracer.h"
@@ -112,10 +113,15 @@ static void on_tick(struct loop *l, void *ctx)
 
 /* ---- start ---- */
 
-/* util_set_owner's: an output file that stays root's. */
-static void warn_owner(const char *path, int err)
+/* Each output file, at its creation: COMMAND's user's, through its descriptor. */
+static void give_file(void *ctx, int fd, const char *path)
 {
-	esc_say(stderr, "warning: cannot give %s to COMMAND's user: %s", path, strerror(-err));
+	const struct session *s = ctx;
+	int rc = privilege__give_fd(&s->creds, fd);
+
+	if (rc)
+		esc_say(stderr, "warning: cannot give %s to COMMAND's user: %s", path,
+			strerror(-rc));
 }
 
 /* procscan's view of -p: each process found joins the traced set, its records the session. */
@@ -159,19 +165,13 @@ static int open_recording(struct session *s)
 			errno == ELOOP ? "it is a symbolic link (not followed)" : strerror(errno));
 		return -1;
 	}
-	/* under sudo, the invoking user's (its descriptor: never a path swapped meanwhile) */
-	if (s->creds.uid != (uid_t)-1) {
-		int rc = tracefile__chown(s->rec, s->creds.uid, s->creds.gid);
-
-		if (rc)
-			warn_owner(path, rc);
-	}
+	give_file(s, tracefile__fd(s->rec), path);
 	return 0;
 }
 
 /*
  * Under sudo (or -u): COMMAND runs as that user, who gets the output files (through their
- * descriptors, util_set_owner and open_recording); the tracer's check asks for what it takes.
+ * descriptors, give_file); the tracer's check asks for what it takes.
  */
 static void act_for(struct session *s, struct tracer_opts *o, char *who, size_t len)
 {
@@ -184,7 +184,7 @@ static void act_for(struct session *s, struct tracer_opts *o, char *who, size_t 
 	o->user = who;
 	o->switch_user = s->cfg->mode == MODE_RUN;
 	o->give_files = session__writes_files(s->cfg);
-	util_set_owner(s->creds.uid, s->creds.gid, warn_owner);
+	util_on_create(give_file, s);
 }
 
 /*
@@ -371,12 +371,12 @@ int cmd_trace(struct config *cfg)
 	char err[512], who[64];
 
 	/* -p too: under sudo the output files are the invoking user's (if SUDO_UID makes sense) */
-	if (runner__resolve_creds(cfg->user, &lv.s.creds, err, sizeof(err))) {
+	if (privilege__resolve(cfg->user, &lv.s.creds, err, sizeof(err))) {
 		if (cfg->mode == MODE_RUN) {
 			esc_say(stderr, "%s", err);
 			return BMT_EXIT_BMTRACE;
 		}
-		runner__free_creds(&lv.s.creds);
+		privilege__free(&lv.s.creds);
 	}
 	act_for(&lv.s, &topts, who, sizeof(who));
 	if (session__check_outputs(cfg) || session__init(&lv.s, cfg, cfg->stages))

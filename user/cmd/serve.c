@@ -12,18 +12,13 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <linux/magic.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "escape.h"
 #include "bmtrace.h"
@@ -31,6 +26,7 @@
 #include "collector.h"
 #include "http.h"
 #include "loop.h"
+#include "privilege.h"
 #include "procscan.h"
 #include "prom.h"
 #include "cmd.h"
@@ -310,31 +306,6 @@ static int resolve_parents(struct server *sv, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * Become user, keeping only CAP_BPF: the traced set and the counters live in BPF maps, and
- * this kernel refuses bpf(2) to unprivileged users (kernel.unprivileged_bpf_disabled).
- */
-static int drop_to(const char *user, char *err, size_t errlen)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct caps[2] = {};
-	struct passwd *pw = getpwnam(user);
-
-	if (!pw) {
-		snprintf(err, errlen, "-u %s: no such user", user);
-		return -EINVAL;
-	}
-	caps[CAP_BPF / 32].permitted = caps[CAP_BPF / 32].effective = 1u << (CAP_BPF % 32);
-	if (prctl(PR_SET_KEEPCAPS, 1) || initgroups(pw->pw_name, pw->pw_gid) ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) || syscall(SYS_capset, &hdr, caps) ||
-	    prctl(PR_SET_KEEPCAPS, 0)) {
-		snprintf(err, errlen, "-u %s: cannot drop privileges: %s", user, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 /* Every pid listed in path (cgroup.procs), into *pids; the count or -errno. */
 static int read_pids(const char *path, uint32_t **pids)
 {
@@ -508,7 +479,7 @@ int cmd_serve(struct config *cfg)
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
-	if (cfg->user && drop_to(cfg->user, err, sizeof(err)))
+	if (cfg->user && privilege__keep_bpf(cfg->user, err, sizeof(err)))
 		goto fail;
 	tracer__prioritize();
 	publish(&sv, now_ns());

@@ -75,7 +75,7 @@ void session__free(struct session *s)
 	deaths__free(s->deaths);
 	timeline__free(s->tl);
 	stages__free(s->own_stages);
-	runner__free_creds(&s->creds);
+	privilege__free(&s->creds);
 }
 
 int session__check_outputs(const struct config *cfg)

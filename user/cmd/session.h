@@ -13,9 +13,9 @@
 #include "cli.h"
 #include "collector.h"
 #include "deaths.h"
+#include "privilege.h"
 #include "prom.h"
 #include "run.h"
-#include "runner.h"
 #include "timeline.h"
 #include "tracefile.h"
 
@@ -27,7 +27,7 @@ struct session {
 	int rec_errno;                /* the recording failed: reported at the end, COMMAND unharmed */
 	uint64_t feed_errors;
 	struct bmt_run run;
-	struct runner_creds creds;    /* whom the output files are for (uid -1: bmtrace's user) */
+	struct privilege_creds creds;    /* whom the output files are for (uid -1: bmtrace's user) */
 	struct deaths *deaths;        /* deaths by signal and OOM kills (run.deaths) */
 	struct timeline *tl;          /* --timeline, --svg */
 	int tl_errno;                 /* the timeline ran out of memory: those reports fail */

@@ -966,8 +966,9 @@ static int rec_adopt(struct collector *c, const struct bmt_adopt *r)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	/* seeds live under keys the kernel never hands out (it counts up from 1) */
-	m->key = 0x80000000u | r->pid;
+	/* seeds live under keys the kernel never hands out (bmt_record_check refuses them);
+	 * pids fit in the lower half (BMT_PID_MAX) */
+	m->key = (BMT_MM_KEY_MAX + 1) | r->pid;
 	m->seed = 1;
 	memcpy(m->counter, r->bytes, sizeof(m->counter));
 	if (table_put(&c->mms, m->key, m)) {

@@ -5,8 +5,8 @@
  *
  * A record passes when its buffer holds the whole fixed layout of its type, its header's
  * size lies between that layout and the buffer's length, and its fields are in range: an
- * RSS member below BMT_NR_MEMBERS, a FORK or ADOPT whose pid is not its own parent, an EXEC
- * whose filename and argv fit inside it. Past the check, a reader may cast the record to its
+ * RSS member below BMT_NR_MEMBERS, mm keys up to BMT_MM_KEY_MAX, pids up to BMT_PID_MAX, a
+ * FORK or ADOPT whose pid is not its own parent, an EXEC whose filename and argv fit inside it. Past the check, a reader may cast the record to its
  * type's struct and read every fixed field.
  */
 #ifndef BMT_RECORD_H

@@ -6,25 +6,9 @@
 #ifndef BMT_RUNNER_H
 #define BMT_RUNNER_H
 
-#include <stddef.h>
 #include <sys/types.h>
 
-/* Who COMMAND runs as. uid == (uid_t)-1: as bmtrace itself. */
-struct runner_creds {
-	uid_t uid;
-	gid_t gid;
-	gid_t *groups;
-	int ngroups;
-	char *name; /* USER / LOGNAME */
-	char *home; /* HOME */
-};
-
-/*
- * The identity to drop to: -u USER when user is set, else the sudo caller (SUDO_UID,
- * SUDO_GID, and that user's groups), else none. 0, or -EINVAL with a reason in err.
- */
-int runner__resolve_creds(const char *user, struct runner_creds *cr, char *err, size_t errlen);
-void runner__free_creds(struct runner_creds *cr);
+struct privilege_creds;
 
 struct runner {
 	pid_t pid;
@@ -33,10 +17,12 @@ struct runner {
 };
 
 /*
- * Fork COMMAND held at the gate. sigmask is restored in the child before exec (bmtrace
- * blocks the signals it reads through signalfd). 0 or -errno.
+ * Fork COMMAND held at the gate, as cr with no capability left (privilege__drop_all; a
+ * failure there is reported by runner__release as the exec's would be). sigmask is restored
+ * in the child before exec (bmtrace blocks the signals it reads through signalfd). 0 or
+ * -errno.
  */
-int runner__spawn(struct runner *r, char *const argv[], const struct runner_creds *cr,
+int runner__spawn(struct runner *r, char *const argv[], const struct privilege_creds *cr,
 		  const void *sigmask);
 
 /*

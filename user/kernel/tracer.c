@@ -11,13 +11,12 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <linux/magic.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "escape.h"
+#include "privilege.h"
 #include "tracer.h"
 #include "bmtrace.skel.h"
 
@@ -49,17 +48,6 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-/* Capabilities of this process (effective set), without libcap. */
-static int has_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2] = {};
-
-	if (syscall(SYS_capget, &hdr, data))
-		return 0;
-	return !!(data[cap / 32].effective & (1u << (cap % 32)));
-}
-
 #define TRACEFS "/sys/kernel/tracing"
 #define RSS_STAT "/events/kmem/rss_stat"
 
@@ -84,59 +72,13 @@ static int tracefs_state(void)
 	return -ENODEV;
 }
 
-struct need {
-	const char *cap;
-	const char *why; /* the same text for several in a row: said once, after the last */
-};
-
-/*
- * Every capability tracing needs and this process lacks, named in one line (measured on
- * Linux 6.18 with unprivileged_bpf_disabled=2; see "Requirements" in the README). Not uid
- * 0 itself: root without CAP_BPF cannot trace, a user with the right ones can.
- */
+/* Every capability tracing needs and this process lacks, named in one line (privilege.h). */
 static int check_privileges(const struct tracer_opts *o, char *err, size_t errlen)
 {
-	char become[160], give[160], closed[96];
-	struct need miss[8];
-	int n = 0, admin = has_cap(CAP_SYS_ADMIN), tfs = tracefs_state();
-	size_t len;
+	struct privilege_need need = { o->user, o->switch_user, o->give_files, !!o->serve,
+				       tracefs_state(), geteuid() };
 
-	/* the kernel's bpf_capable() and perfmon_capable(): CAP_SYS_ADMIN stands for both */
-	if (!admin && !has_cap(CAP_BPF))
-		miss[n++] = (struct need){ "CAP_BPF", "to load BPF programs" };
-	else if (o->serve && o->switch_user && !has_cap(CAP_BPF))
-		miss[n++] = (struct need){ "CAP_BPF", "the one capability kept after --user" };
-	if (!admin && !has_cap(CAP_PERFMON))
-		miss[n++] = (struct need){ "CAP_PERFMON", "to attach them to tracepoints" };
-	if (tfs == -ENODEV && !admin)
-		miss[n++] = (struct need){ "CAP_SYS_ADMIN", "to mount tracefs, which is not mounted" };
-	snprintf(closed, sizeof(closed), "to look into " TRACEFS ", closed to uid %u",
-		 (unsigned int)geteuid());
-	if (tfs == -EACCES)
-		miss[n++] = (struct need){ "CAP_DAC_READ_SEARCH", closed };
-	snprintf(become, sizeof(become), "to switch to user %s", o->user);
-	if (o->user && o->switch_user && !has_cap(CAP_SETUID))
-		miss[n++] = (struct need){ "CAP_SETUID", become };
-	if (o->user && o->switch_user && !has_cap(CAP_SETGID))
-		miss[n++] = (struct need){ "CAP_SETGID", become };
-	snprintf(give, sizeof(give), "to give %s the output files", o->user);
-	if (o->user && o->give_files && !has_cap(CAP_CHOWN))
-		miss[n++] = (struct need){ "CAP_CHOWN", give };
-	if (!n)
-		return 0;
-	len = (size_t)snprintf(err, errlen, "missing capabilit%s ", n > 1 ? "ies" : "y");
-	for (int i = 0; i < n && len < errlen; i++) {
-		int last = i + 1 == n || miss[i + 1].why != miss[i].why;
-
-		len += (size_t)snprintf(err + len, errlen - len, "%s%s%s%s%s", miss[i].cap,
-					last ? " (" : "", last ? miss[i].why : "", last ? ")" : "",
-					i + 1 < n ? ", " : "");
-	}
-	if (len < errlen)
-		snprintf(err + len, errlen - len, "%s",
-			 o->serve ? ": run it as root" :
-				    ": run it with sudo, or replay a recorded trace with 'bmtrace report'");
-	return -EPERM;
+	return privilege__check(privilege__effective(), &need, err, errlen);
 }
 
 /* libbpf finds classic tracepoints' ids in tracefs: mount it when nobody has. */

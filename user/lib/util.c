@@ -15,15 +15,13 @@
 
 #define TEMP_ATTEMPTS 100
 
-static uid_t owner_uid = (uid_t)-1;
-static gid_t owner_gid = (gid_t)-1;
-static void (*owner_warn)(const char *path, int err);
+static void (*created_fn)(void *ctx, int fd, const char *path);
+static void *created_ctx;
 
-void util_set_owner(uid_t uid, gid_t gid, void (*warn)(const char *path, int err))
+void util_on_create(void (*fn)(void *ctx, int fd, const char *path), void *ctx)
 {
-	owner_uid = uid;
-	owner_gid = gid;
-	owner_warn = warn;
+	created_fn = fn;
+	created_ctx = ctx;
 }
 
 /* "dir/.base.XXXXXX" beside path; the suffix comes from the pid, a counter and the clock. */
@@ -76,8 +74,8 @@ int util_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx
 	fd = temp_create(tmp, sizeof(tmp), path);
 	if (fd < 0)
 		return fd;
-	if (owner_uid != (uid_t)-1 && fchown(fd, owner_uid, owner_gid) && owner_warn)
-		owner_warn(path, -errno);
+	if (created_fn)
+		created_fn(created_ctx, fd, path);
 	f = fdopen(fd, "w");
 	if (!f) {
 		err = -errno;

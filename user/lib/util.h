@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/types.h>
 
 /*
  * Write path atomically: fn writes into a temp file created (O_EXCL, mode 0644) in
@@ -26,11 +25,11 @@ int util_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx
 int util_probe_writable(const char *path);
 
 /*
- * From now on util_write_atomic gives each file it creates to uid:gid (under sudo: the
- * invoking user) through its descriptor, before the rename, never by path. When that fails
- * the file stays the writer's and warn (may be NULL) is told: path, -errno.
+ * From now on util_write_atomic hands each temp file it creates to fn (NULL: none) by its
+ * descriptor, with the path it will be renamed to, before anything is written: to give it to
+ * the invoking user (privilege__give_fd), never by path.
  */
-void util_set_owner(uid_t uid, gid_t gid, void (*warn)(const char *path, int err));
+void util_on_create(void (*fn)(void *ctx, int fd, const char *path), void *ctx);
 
 /*
  * The whole file at path, NUL-terminated, malloc'ed; *len (may be NULL) is its length

@@ -87,7 +87,7 @@ _Static_assert(sizeof(struct trace_cgroup) == 48, "struct trace_cgroup has paddi
 
 struct tracefile_writer {
 	gzFile gz;
-	int fd; /* gz's, for tracefile__chown */
+	int fd; /* gz's, for tracefile__fd */
 	int err; /* the first write error (-errno); every later write fails with it too */
 };
 
@@ -249,9 +249,9 @@ struct tracefile_writer *tracefile__create(const char *path, const struct bmt_ru
 	return w;
 }
 
-int tracefile__chown(struct tracefile_writer *w, uid_t uid, gid_t gid)
+int tracefile__fd(const struct tracefile_writer *w)
 {
-	return fchown(w->fd, uid, gid) ? -errno : 0;
+	return w->fd;
 }
 
 int tracefile__write(struct tracefile_writer *w, const void *rec, size_t len)

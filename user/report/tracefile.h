@@ -19,7 +19,6 @@
 #define BMT_TRACEFILE_H
 
 #include <stddef.h>
-#include <sys/types.h>
 #include "run.h"
 
 #define BMT_TRACE_VERSION 1
@@ -37,10 +36,10 @@ struct tracefile_reader;
 struct tracefile_writer *tracefile__create(const char *path, const struct bmt_run *run,
 					   char *const stage_specs[]);
 /*
- * Give the file to uid:gid through its descriptor (never by path: a link swapped in
- * meanwhile is not followed). 0 or -errno.
+ * The recording's file descriptor, open until tracefile__close: to give the file to a user
+ * through it (privilege__give_fd), never by path, which a link swapped in could redirect.
  */
-int tracefile__chown(struct tracefile_writer *w, uid_t uid, gid_t gid);
+int tracefile__fd(const struct tracefile_writer *w);
 /* Append one record; 0 or -errno. */
 int tracefile__write(struct tracefile_writer *w, const void *rec, size_t len);
 /* Write the end record from run (exit_code, signal, end_ts, stats), flush and close. */
