@@ -390,7 +390,9 @@ end_tree() {
 	if until_true 8 series_gone "$s2" "$tree"; then
 		t2=$(now)
 		dt=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.1f", b - a }')
-		if awk -v d="$dt" -v e=$EXPIRE 'BEGIN { exit !(d >= e - 1 && d <= e + 2) }'; then
+		# not before --expire, and not long after: the upper bound leaves room for a shared,
+		# loaded machine (4.6 s was seen at a load average of 20 with --expire 2)
+		if awk -v d="$dt" -v e=$EXPIRE 'BEGIN { exit !(d >= e - 1 && d <= e + 5) }'; then
 			ok "$tree: its series went ${dt} s after the end was seen (--expire $EXPIRE)"
 		else
 			bad "$tree: its series went ${dt} s after the end was seen (--expire $EXPIRE)"

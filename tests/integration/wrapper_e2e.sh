@@ -464,7 +464,8 @@ terminal_parts() {
 	read -r pid bmt < <(pid_in t6d.pid) || true
 	wait_until 5 no_children "$bmt" || true # COMMAND reaped
 	keys C-z
-	if wait_until 5 pane_has 'Stopped +.*sh t6d.sh' && in_state T "$bmt" "$pid"; then
+	# polled: on a loaded machine the descendant may not have run yet to take its stop
+	if wait_until 5 pane_has 'Stopped +.*sh t6d.sh' && wait_until 5 in_state T "$bmt" "$pid"; then
 		ok "--wait-all, COMMAND gone: Ctrl-Z stops the descendant left and bmtrace"
 	else
 		bad "--wait-all, COMMAND gone: after Ctrl-Z, bmtrace '$(state "$bmt")', the descendant '$(state "$pid")'"

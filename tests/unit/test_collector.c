@@ -1,4 +1,4 @@
-// modules: collector record table stages escape util
+// modules: collector result names sizing tally record table stages escape util
 // SPDX-License-Identifier: MIT
 /*
  * collector: the accounting rules of ../shared/design/accounting.md, fed hand-built
@@ -1820,6 +1820,238 @@ static void test_reject_bad_member(void **state)
 	ctx_free(x);
 }
 
+/* ---- the cached result and the live view ---- */
+
+/* Every value of the live view equals the full result's at the same moment. */
+static void assert_now_matches(struct ctx *x)
+{
+	const struct bmt_result *r;
+	struct bmt_now now;
+
+	collector__now(x->c, &now); /* first: the view must not depend on a result built */
+	r = result(x);
+	assert_bytes(now.tree_bytes, r->tree_bytes_now);
+	assert_bytes(now.anon_bytes, r->anon_bytes_now);
+	assert_bytes(now.peak.bytes, r->peak.bytes);
+	assert_u64(now.peak.ts, r->peak.ts);
+	assert_bytes(now.peak.anon_bytes, r->peak.anon_bytes);
+	assert_bytes(now.peak.file_bytes, r->peak.file_bytes);
+	assert_bytes(now.peak.shmem_bytes, r->peak.shmem_bytes);
+	assert_u64(now.alive, r->n_alive);
+	assert_u64(now.alive, collector__alive(x->c));
+	assert_u64(now.processes_total, r->processes_total);
+	assert_u64(now.events, r->events);
+	assert_u64(now.rejected, r->rejected);
+	assert_u64(now.first_ts, r->first_ts);
+	assert_u64(now.last_ts, r->last_ts);
+	assert_int_equal(now.n_stages, r->n_stages);
+	for (size_t i = 0; i < now.n_stages; i++) {
+		assert_str(now.stages[i].name, r->stages[i].name);
+		assert_bytes(now.stages[i].bytes, r->stages[i].bytes_now);
+		assert_bytes(now.stages[i].peak_bytes, r->stages[i].peak_bytes);
+		assert_u64(now.stages[i].peak_ts, r->stages[i].peak_ts);
+	}
+	assert_int_equal(now.n_commands, r->n_commands);
+	for (size_t i = 0; i < now.n_commands; i++) {
+		const struct bmt_command_result *cmd = command(r, now.commands[i].name);
+
+		assert_bytes(now.commands[i].bytes, cmd->bytes_now);
+		assert_bytes(now.commands[i].peak_bytes, cmd->peak_bytes);
+		assert_u64(now.commands[i].peak_ts, cmd->peak_ts);
+	}
+}
+
+#define STEP(x, probe, call)                                                                       \
+	do {                                                                                       \
+		call;                                                                              \
+		if (probe)                                                                         \
+			probe(x);                                                                  \
+	} while (0)
+
+/*
+ * A build with every record kind, probe(x) (if any) after each: fork+exec into a stage,
+ * vfork+exec into another, exits and teardowns, a helper that stays make, an exec of the same
+ * command again, a rejected record. Its peak: make 30 + gcc 220 + ld 51 = 301 MiB.
+ */
+static void build_scenario(struct ctx *x, void (*probe)(struct ctx *x))
+{
+	struct rec_buf rb;
+
+	if (probe)
+		probe(x);
+	STEP(x, probe, feed_add_root(&x->f, 100, ARGV("make")));
+	STEP(x, probe, feed_rss(&x->f, 1, BMT_ANON, 1 * MiB));
+	STEP(x, probe, feed_mm(&x->f, 100, 1));
+	STEP(x, probe, feed_exec(&x->f, 100, 1, "/usr/bin/make", ARGV("make", "-j2")));
+	STEP(x, probe, feed_rss(&x->f, 1, BMT_ANON, 30 * MiB));
+	STEP(x, probe, feed_rss(&x->f, 2, BMT_ANON, 30 * MiB));
+	STEP(x, probe, feed_fork(&x->f, 100, 101, 1, 2, "make"));
+	STEP(x, probe, feed_rss(&x->f, 3, BMT_ANON, 1 * MiB));
+	STEP(x, probe, feed_mm(&x->f, 101, 3));
+	STEP(x, probe, feed_rss(&x->f, 2, BMT_ANON, 0));
+	STEP(x, probe, feed_exec(&x->f, 101, 3, "/usr/bin/gcc", ARGV("gcc", "-c", "a.c")));
+	STEP(x, probe, feed_rss(&x->f, 3, BMT_ANON, 200 * MiB));
+	STEP(x, probe, feed_rss(&x->f, 3, BMT_FILE, 20 * MiB));
+	STEP(x, probe, feed_vfork(&x->f, 100, 102, 1, "make"));
+	STEP(x, probe, feed_rss(&x->f, 4, BMT_ANON, 1 * MiB));
+	STEP(x, probe, feed_mm(&x->f, 102, 4));
+	STEP(x, probe, feed_exec(&x->f, 102, 4, "/usr/bin/ld", ARGV("ld", "-o", "a")));
+	STEP(x, probe, feed_rss(&x->f, 4, BMT_SHMEM, 50 * MiB));
+	STEP(x, probe, feed_exit(&x->f, 101));
+	STEP(x, probe, feed_rss(&x->f, 3, BMT_FILE, 0));
+	STEP(x, probe, feed_rss(&x->f, 3, BMT_ANON, 0));
+	STEP(x, probe, feed_rss(&x->f, 5, BMT_ANON, 30 * MiB));
+	STEP(x, probe, feed_fork(&x->f, 100, 103, 1, 5, "make"));
+	STEP(x, probe, feed_rss(&x->f, 5, BMT_ANON, 45 * MiB));
+	STEP(x, probe, feed_rss(&x->f, 6, BMT_ANON, 1 * MiB));
+	STEP(x, probe, feed_mm(&x->f, 102, 6));
+	STEP(x, probe, feed_rss(&x->f, 4, BMT_SHMEM, 0));
+	STEP(x, probe, feed_rss(&x->f, 4, BMT_ANON, 0));
+	STEP(x, probe, feed_exec(&x->f, 102, 6, "/usr/bin/ld", ARGV("ld", "-r")));
+	STEP(x, probe,
+	     assert_int_equal(collector__feed(x->c, rb.b,
+					      rec_rss(rb.b, feeder_tick(&x->f), 1,
+						      BMT_NR_MEMBERS, 1 * MiB)),
+			      -EINVAL));
+	STEP(x, probe, feed_exit(&x->f, 103));
+	STEP(x, probe, feed_rss(&x->f, 5, BMT_ANON, 0));
+	STEP(x, probe, feed_exit(&x->f, 102));
+}
+
+static void test_now_matches_result(void **state)
+{
+	struct ctx *x = ctx_new(compile_link_stages());
+	struct bmt_now now;
+
+	build_scenario(x, assert_now_matches);
+	collector__now(x->c, &now);
+	assert_bytes(now.peak.bytes, 301 * MiB);
+	assert_bytes(now.tree_bytes, 31 * MiB); /* make 30 + ld's new 1, still to be torn down */
+	assert_u64(now.alive, 1);
+	assert_u64(now.rejected, 1);
+	assert_int_equal(now.n_stages, 3);
+	assert_str(now.stages[0].name, "make");
+	assert_str(now.stages[2].name, "link");
+	/* ld's old mm (51) counts until torn down, its new one (1) from the MM record on */
+	assert_bytes(now.stages[2].peak_bytes, 52 * MiB);
+	ctx_free(x);
+}
+
+/* The cached result, the one built after every record and a fresh one agree in full. */
+static void assert_results_equal(const struct bmt_result *a, const struct bmt_result *b)
+{
+	assert_memory_equal(&a->peak, &b->peak, sizeof(a->peak));
+	assert_memory_equal(&a->anon_peak, &b->anon_peak, sizeof(a->anon_peak));
+	assert_memory_equal(&a->raw_peak, &b->raw_peak, sizeof(a->raw_peak));
+	assert_u64(a->swap_at_peak, b->swap_at_peak);
+	assert_int_equal(a->n_peak_procs, b->n_peak_procs);
+	for (size_t i = 0; i < a->n_peak_procs; i++) {
+		const struct bmt_peak_proc *p = &a->peak_procs[i], *q = &b->peak_procs[i];
+
+		assert_u64(p->pid, q->pid);
+		assert_u64(p->ppid, q->ppid);
+		assert_str(p->comm, q->comm);
+		assert_str(p->stage, q->stage);
+		assert_str(p->argv[0], q->argv[0]);
+		assert_bytes(p->bytes, q->bytes);
+		assert_bytes(p->anon_bytes, q->anon_bytes);
+		assert_bytes(p->file_bytes, q->file_bytes);
+		assert_bytes(p->shmem_bytes, q->shmem_bytes);
+	}
+	assert_int_equal(a->n_stages, b->n_stages);
+	for (size_t i = 0; i < a->n_stages; i++) {
+		assert_str(a->stages[i].name, b->stages[i].name);
+		assert_memory_equal(&a->stages[i].bytes_at_peak, &b->stages[i].bytes_at_peak,
+				    sizeof(*a->stages) - offsetof(struct bmt_stage_result,
+								  bytes_at_peak));
+	}
+	assert_int_equal(a->n_commands, b->n_commands);
+	for (size_t i = 0; i < a->n_commands; i++) {
+		assert_str(a->commands[i].name, b->commands[i].name);
+		assert_memory_equal(&a->commands[i].bytes_at_peak, &b->commands[i].bytes_at_peak,
+				    sizeof(*a->commands) - offsetof(struct bmt_command_result,
+								    bytes_at_peak));
+	}
+	assert_int_equal(a->n_alive, b->n_alive);
+	for (size_t i = 0; i < a->n_alive; i++) {
+		assert_u64(a->alive[i].pid, b->alive[i].pid);
+		assert_str(a->alive[i].comm, b->alive[i].comm);
+	}
+	assert_u64(a->processes_total, b->processes_total);
+	assert_u64(a->events, b->events);
+	assert_u64(a->rejected, b->rejected);
+	assert_u64(a->first_ts, b->first_ts);
+	assert_u64(a->last_ts, b->last_ts);
+	assert_bytes(a->tree_bytes_now, b->tree_bytes_now);
+	assert_bytes(a->anon_bytes_now, b->anon_bytes_now);
+}
+
+static void probe_result(struct ctx *x)
+{
+	assert_non_null(collector__result(x->c));
+}
+
+static void test_result_per_record_equals_once(void **state)
+{
+	struct ctx *often = ctx_new(compile_link_stages()), *once;
+	const struct bmt_result *a;
+
+	build_scenario(often, probe_result);
+	live_ctx = NULL; /* two contexts: freed here, or leaked when an assertion fails */
+	once = ctx_new(compile_link_stages());
+	build_scenario(once, NULL);
+	a = collector__result(often->c);
+	assert_non_null(a);
+	assert_results_equal(a, result(once));
+	assert_bytes(a->peak.bytes, 301 * MiB);
+	assert_int_equal(a->n_peak_procs, 3);
+	ctx_free(once);
+	ctx_free(often);
+}
+
+static void test_result_cached(void **state)
+{
+	struct ctx *x = ctx_new(compile_link_stages());
+	const struct bmt_result *r, *again;
+	struct bmt_result *mark;
+	struct bmt_now now;
+	struct rec_buf rb;
+	size_t len;
+
+	build_scenario(x, NULL);
+	r = result(x);
+	/*
+	 * Nothing fed since: the very result is returned, not one rebuilt from the state. A mark
+	 * written into it (a test's trick, never a caller's right) shows it.
+	 */
+	mark = (struct bmt_result *)r;
+	mark->events = 424242;
+	again = collector__result(x->c);
+	assert_ptr_equal(again, r);
+	assert_ptr_equal(again->commands, r->commands);
+	assert_u64(again->events, 424242);
+	collector__now(x->c, &now); /* the live view neither rebuilds nor invalidates it */
+	assert_u64(collector__result(x->c)->events, 424242);
+	assert_u64(now.events, x->f.n_rss);
+
+	/* a record fed: rebuilt, with its values */
+	feed_rss(&x->f, 6, BMT_ANON, 9 * MiB);
+	r = result(x);
+	assert_u64(r->events, x->f.n_rss);
+	assert_bytes(r->tree_bytes_now, 39 * MiB);
+	assert_bytes(command(r, "ld")->bytes_now, 9 * MiB);
+
+	/* a rejected record changes the result too: its count */
+	mark = (struct bmt_result *)r;
+	mark->events = 424242;
+	len = rec_rss(rb.b, feeder_tick(&x->f), 6, BMT_NR_MEMBERS, 1);
+	assert_int_equal(collector__feed(x->c, rb.b, len), -EINVAL);
+	r = result(x);
+	assert_u64(r->rejected, 2);
+	assert_u64(r->events, x->f.n_rss);
+	ctx_free(x);
+}
+
 #define TEST(fn) cmocka_unit_test_teardown(fn, free_live_ctx)
 
 int main(void)
@@ -1857,6 +2089,9 @@ int main(void)
 	    TEST(test_zero_length_feed),
 	    TEST(test_reject_size_mismatch),
 	    TEST(test_reject_bad_member),
+	    TEST(test_now_matches_result),
+	    TEST(test_result_per_record_equals_once),
+	    TEST(test_result_cached),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

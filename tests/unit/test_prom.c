@@ -1,4 +1,4 @@
-// modules: prom deaths util
+// modules: prom deaths collector result names sizing tally record table stages escape util
 // SPDX-License-Identifier: MIT
 /* prom: the text exposition format from hand-built snapshots, checked by promtool too. */
 #define _GNU_SOURCE
@@ -16,8 +16,8 @@
 #include "deaths.h"
 #include "prom.h"
 #include "promtest.h"
-
-#define MiB (1024ull * 1024)
+#include "records.h" /* MiB */
+#include "stages.h"
 
 static const char *const families[] = {
 	"bmtrace_tree_rss_bytes",	   "bmtrace_tree_rss_peak_bytes",
@@ -555,6 +555,78 @@ static void test_fill_from_result(void **state)
 	assert_null(s.stages);
 }
 
+/* The page of c now: rendered from the live view and from the result, which must agree. */
+static char *page_now(struct collector *c, const struct bmt_run *run)
+{
+	struct prom_snapshot live = { .top_commands = 2 }, final = { .top_commands = 2 };
+	struct bmt_now now;
+	char *a, *b;
+
+	collector__now(c, &now);
+	assert_int_equal(prom_snapshot_now(&live, &now, run), 0);
+	assert_int_equal(prom_snapshot_fill(&final, collector__result(c), run), 0);
+	a = render(&live, 1);
+	b = render(&final, 1);
+	assert_string_equal(a, b);
+	check_structure(a, "");
+	free(b);
+	prom_snapshot_clear(&live);
+	prom_snapshot_clear(&final);
+	return a;
+}
+
+/* While tracing, /metrics is rendered from the live view: the same page as from the result. */
+static void test_live_page_equals_final(void **state)
+{
+	struct stages *st = stages__new();
+	struct bmt_run run = { .stats = { .events = 7, .lost = 1 } };
+	struct collector *c;
+	struct feeder f;
+	char err[128], *page;
+
+	assert_int_equal(stages__add(st, "compile=^cc ", err, sizeof(err)), 0);
+	c = collector__new(st);
+	assert_non_null(c);
+	feeder_init(&f, c);
+	free(page_now(c, &run)); /* nothing traced yet */
+	feed_add_root(&f, 100, ARGV("make", "-j2"));
+	feed_rss(&f, 1, BMT_ANON, 1 * MiB);
+	feed_mm(&f, 100, 1);
+	feed_exec(&f, 100, 1, "/usr/bin/make", ARGV("make", "-j2"));
+	feed_rss(&f, 1, BMT_ANON, 30 * MiB);
+	free(page_now(c, &run));
+	for (uint32_t i = 0; i < 3; i++) { /* three compilers, one at a time */
+		feed_rss(&f, 10 + i, BMT_ANON, 1 * MiB);
+		feed_vfork(&f, 100, 101 + i, 1, "make");
+		feed_mm(&f, 101 + i, 10 + i);
+		feed_exec(&f, 101 + i, 10 + i, "/usr/bin/cc", ARGV("cc", "-c", "x.c"));
+		feed_rss(&f, 10 + i, BMT_ANON, (100 + 10 * i) * MiB);
+		free(page_now(c, &run));
+		feed_exit(&f, 101 + i);
+		feed_rss(&f, 10 + i, BMT_ANON, 0);
+	}
+	feed_rss(&f, 20, BMT_ANON, 1 * MiB);
+	feed_vfork(&f, 100, 110, 1, "make");
+	feed_mm(&f, 110, 20);
+	feed_exec(&f, 110, 20, "/usr/bin/ld", ARGV("ld", "-o", "x"));
+	feed_rss(&f, 20, BMT_FILE, 5 * MiB);
+	page = page_now(c, &run);
+	assert_line(page, "bmtrace_tree_rss_bytes 37748736"); /* make 30 + ld 1 + 5 MiB */
+	assert_line(page, "bmtrace_tree_rss_peak_bytes 157286400"); /* 30 + 120 MiB */
+	assert_line(page, "bmtrace_processes 2");
+	assert_line(page, "bmtrace_processes_started_total 5");
+	assert_line(page, "bmtrace_events_total 7");
+	assert_line(page, "bmtrace_stage_rss_bytes{stage=\"make\"} 37748736");
+	assert_line(page, "bmtrace_stage_rss_bytes{stage=\"compile\"} 0");
+	assert_line(page, "bmtrace_stage_rss_peak_bytes{stage=\"compile\"} 125829120");
+	assert_line(page, "bmtrace_command_rss_bytes{command=\"make\"} 31457280");
+	assert_line(page, "bmtrace_command_rss_bytes{command=\"ld\"} 6291456");
+	assert_line(page, "bmtrace_command_rss_bytes{command=\"other\"} 0");
+	free(page);
+	collector__free(c);
+	stages__free(st);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -574,6 +646,7 @@ int main(void)
 		T(test_write_file),
 		T(test_write_error),
 		T(test_fill_from_result),
+		T(test_live_page_equals_final),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

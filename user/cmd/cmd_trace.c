@@ -52,8 +52,9 @@ struct live {
  */
 static void publish(struct live *lv, int force)
 {
-	struct prom_snapshot snap;
+	struct prom_snapshot snap = { 0 };
 	uint64_t now = procscan__now();
+	struct bmt_now view;
 	size_t len;
 	char *page;
 
@@ -64,7 +65,8 @@ static void publish(struct live *lv, int force)
 		tracer__stats(lv->tracer, &lv->s.run.stats);
 	if (lv->cg && cgroup__read(lv->cg, &lv->s.run.cgroup))
 		lv->s.run.cgroup.version = 0; /* not readable now: left out of this page */
-	if (session__prom_snapshot(&lv->s, &snap))
+	collector__now(lv->s.coll, &view); /* the live view: no full result per page */
+	if (prom_snapshot_now(&snap, &view, &lv->s.run))
 		return;
 	page = prom_render_alloc(&snap, 1, &len);
 	if (page)

@@ -177,18 +177,19 @@ static struct family *family_of(struct server *sv, const char *name)
 static void ended(void *ctx, struct router_tree *t)
 {
 	struct server *sv = ctx;
-	const struct bmt_result *r = collector__result(t->coll);
-	struct family *f = r ? family_of(sv, t->family) : NULL;
+	struct family *f = family_of(sv, t->family);
+	struct bmt_now now;
 
 	if (sv->cfg->verbose)
 		esc_say(stderr, "tree %s ended", t->label);
 	if (!f)
 		return;
+	collector__now(t->coll, &now);
 	for (int i = 0; i < N_LE; i++)
-		if (r->peak.bytes <= 1ull << (LE_FIRST + i))
+		if (now.peak.bytes <= 1ull << (LE_FIRST + i))
 			f->buckets[i]++;
 	f->count++;
-	f->sum += (double)r->peak.bytes;
+	f->sum += (double)now.peak.bytes;
 }
 
 /* ---- /metrics ---- */
@@ -238,16 +239,15 @@ static void publish(struct server *sv, uint64_t now)
 	sv->published = now;
 	tracer__stats(sv->tracer, &sv->stats);
 	while (snaps && labels && (t = router__next(sv->router, &pos))) {
-		const struct bmt_result *r = collector__result(t->coll);
+		struct bmt_now view;
 
-		if (!r)
-			continue;
-		t->run.stats.events = r->events;
+		collector__now(t->coll, &view); /* the live view: no full result per page */
+		t->run.stats.events = view.events;
 		t->run.stats.lost = sv->stats.lost; /* the ring is shared: losses are everyone's */
 		if (!t->ended && t->label[0] == '/' &&
 		    cgroup__read_peak(t->label, &t->run.cgroup.peak_bytes) == 0)
 			t->run.cgroup.version = 2; /* a --cgroup-parent tree: its cgroup's peak */
-		if (prom_snapshot_fill(&snaps[n], r, &t->run))
+		if (prom_snapshot_now(&snaps[n], &view, &t->run))
 			break;
 		labels[n][0] = (struct prom_label){ "tree", t->label };
 		labels[n][1] = (struct prom_label){ "root", t->family };

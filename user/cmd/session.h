@@ -52,7 +52,7 @@ int session__check_outputs(const struct config *cfg);
 /* Does the run write a file (not stderr or stdout) that COMMAND's user should own? */
 int session__writes_files(const struct config *cfg);
 
-/* The metrics of the run as they stand: live while tracing, final at the end. 0 or -ENOMEM. */
+/* The final metrics of the run, from its result (live pages use collector__now). 0 or -ENOMEM. */
 int session__prom_snapshot(struct session *s, struct prom_snapshot *snap);
 
 /*

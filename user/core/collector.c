@@ -11,69 +11,20 @@
  * (the last change made a new maximum), nothing is copied; the first change
  * that leaves that state snapshots it first. Growth costs nothing; each local
  * maximum that is a new global maximum costs one copy of the live contributors.
+ *
+ * The result (result.c: the snapshot's table, sizing, the alive) is built from this state
+ * when asked for, once per change (gen); the live view (collector__now) copies the totals.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bmtrace.h"
 #include "collector.h"
+#include "names.h"
 #include "record.h"
+#include "result.h"
 #include "table.h"
 #include "util.h"
-
-/* ---- names: argv and command of a process, shared by fork until exec ---- */
-
-struct names {
-	int refs;
-	int cmd;        /* index into commands */
-	char comm[BMT_COMM_LEN];
-	char **argv;    /* NULL-terminated, points into buf */
-	char *buf;
-};
-
-static void names_put(struct names *n)
-{
-	if (n && !--n->refs) {
-		free(n->argv);
-		free(n->buf);
-		free(n);
-	}
-}
-
-static struct names *names_get(struct names *n)
-{
-	if (n)
-		n->refs++;
-	return n;
-}
-
-/* From count NUL-terminated strings (or fewer if the data ends) in data[0..len). */
-static struct names *names_new(const char *data, size_t len, const char *comm)
-{
-	struct names *n = calloc(1, sizeof(*n));
-	size_t argc = 0, i, off;
-
-	if (!n)
-		return NULL;
-	n->refs = 1;
-	snprintf(n->comm, sizeof(n->comm), "%s", comm ? comm : "");
-	n->buf = malloc(len + 1);
-	if (!n->buf)
-		goto fail;
-	memcpy(n->buf, data, len);
-	n->buf[len] = '\0'; /* a truncated last argument still ends */
-	for (off = 0; off < len; off += strlen(n->buf + off) + 1)
-		argc++;
-	n->argv = calloc(argc + 1, sizeof(char *));
-	if (!n->argv)
-		goto fail;
-	for (i = 0, off = 0; i < argc; i++, off += strlen(n->buf + off) + 1)
-		n->argv[i] = n->buf + off;
-	return n;
-fail:
-	names_put(n);
-	return NULL;
-}
 
 /* ---- processes, address spaces ---- */
 
@@ -85,7 +36,7 @@ struct proc {
 	uint32_t pid, ppid;
 	int alive;
 	int owned;        /* address spaces attributed to it */
-	int stage;        /* index into c->stages */
+	int stage;        /* index into c->t.stages */
 	struct names *names;
 	struct mm *mm;    /* the one it uses now, or NULL */
 	uint64_t bytes[M_COUNTED]; /* its contribution now */
@@ -111,65 +62,10 @@ struct mm {
 	uint64_t swap;
 };
 
-struct tally {
-	char *name;
-	uint64_t bytes, peak_bytes, peak_ts, at_peak, processes;
-	/* commands only: sizing over the processes that ran it */
-	uint64_t live, max_live;   /* instances alive now, and at most */
-	uint64_t max_proc_peak, samples;
-	uint32_t *hist;            /* per-process peaks, log-linear (see hist_bucket) */
-};
-
-/*
- * Per-process peaks of a command, in a log-linear histogram of 4 KiB pages: exact below 16
- * pages, then 16 steps per power of two, so a bucket's top is within 1/16 of its bottom.
- * Memory per command is fixed whatever the number of processes.
- */
-#define HIST_SUB 16
-#define HIST_POW 40 /* up to 2^44 pages */
-#define HIST_BUCKETS (HIST_SUB * (HIST_POW + 1))
-
-static size_t hist_bucket(uint64_t bytes)
-{
-	uint64_t x = bytes >> 12;
-	int e = 63 - __builtin_clzll(x | 1);
-
-	if (x < HIST_SUB)
-		return x;
-	if (e - 4 >= HIST_POW)
-		return HIST_BUCKETS - 1;
-	return HIST_SUB + (size_t)(e - 4) * HIST_SUB + ((x >> (e - 4)) & (HIST_SUB - 1));
-}
-
-/* The largest value that falls in bucket i, in bytes. */
-static uint64_t hist_top(size_t i)
-{
-	size_t e4, sub;
-
-	if (i < HIST_SUB)
-		return (uint64_t)i << 12;
-	e4 = (i - HIST_SUB) / HIST_SUB;
-	sub = (i - HIST_SUB) % HIST_SUB;
-	return (((uint64_t)(HIST_SUB + sub + 1) << e4) - 1) << 12;
-}
-
-struct snap_row {
-	uint32_t pid, ppid;
-	int stage;
-	struct names *names;
-	uint64_t bytes[M_COUNTED];
-};
-
 struct collector {
 	const struct stages *rules;
 	struct table procs, mms;
-	struct tally *stages;   /* rules first, then the root's default (unless merged) */
-	size_t n_stages;
-	int default_stage;
-	int default_named;
-	struct tally *cmds;
-	size_t n_cmds, cap_cmds;
-	struct table cmd_index; /* name hash -> cmd index + 1; collisions resolved by scan */
+	struct tallies t;       /* stages and commands */
 	uint32_t root_pid;
 	int have_root;
 
@@ -178,14 +74,12 @@ struct collector {
 	uint64_t last_ts;
 	uint64_t now;             /* ts of the record being applied, never going back */
 	uint64_t snap_gen;
+	uint64_t gen;             /* counts the calls that may change the result */
 
 	struct bmt_peak peak, anon_peak, raw_peak, swap_peak;
 	uint64_t swap_at_peak;
 	int peak_live;       /* the current state is the peak state: no snapshot yet */
-	struct snap_row *snap;
-	size_t n_snap, cap_snap;
-	uint64_t *snap_stage, *snap_cmd; /* per stage / command bytes at the peak */
-	size_t n_snap_cmd;
+	struct snapshot snap;
 
 	uint64_t processes_total, events, rejected, first_ts;
 	size_t alive;
@@ -194,13 +88,10 @@ struct collector {
 	void *sample_ctx;
 	bmt_death_fn death_fn;
 	void *death_ctx;
-	uint64_t *sample_stage;
 
-	struct bmt_result res; /* what collector__result returns, with its arrays */
-	struct bmt_peak_proc *res_peak;
-	struct bmt_stage_result *res_stages;
-	struct bmt_command_result *res_cmds;
-	struct bmt_alive_proc *res_alive;
+	struct result *res;
+	const struct bmt_result *built; /* the result of gen res_gen, or NULL */
+	uint64_t res_gen;
 };
 
 static uint64_t sum3(const uint64_t *v)
@@ -208,96 +99,20 @@ static uint64_t sum3(const uint64_t *v)
 	return v[M_FILE] + v[M_ANON] + v[M_SHMEM];
 }
 
-/* ---- tallies: stages and commands ---- */
-
-static void tally_add(struct tally *t, uint64_t delta, int sign, uint64_t ts)
-{
-	if (sign > 0) {
-		t->bytes += delta;
-		if (t->bytes > t->peak_bytes) {
-			t->peak_bytes = t->bytes;
-			t->peak_ts = ts;
-		}
-	} else {
-		t->bytes -= delta < t->bytes ? delta : t->bytes;
-	}
-}
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
-/* Index of the command called name, created on first use; -1 on allocation failure. */
-static int command_index(struct collector *c, const char *name)
-{
-	uint64_t h = name_hash(name);
-	void *hit = table_get(&c->cmd_index, h);
-	size_t i;
-
-	if (hit && !strcmp(c->cmds[(uintptr_t)hit - 1].name, name))
-		return (int)((uintptr_t)hit - 1);
-	for (i = 0; hit && i < c->n_cmds; i++) /* a hash collision: rare, scan */
-		if (!strcmp(c->cmds[i].name, name))
-			return (int)i;
-	if (c->n_cmds == c->cap_cmds) {
-		size_t cap = c->cap_cmds ? 2 * c->cap_cmds : 16;
-		struct tally *cmds = realloc(c->cmds, cap * sizeof(*cmds));
-
-		if (!cmds)
-			return -1;
-		c->cmds = cmds;
-		c->cap_cmds = cap;
-	}
-	memset(&c->cmds[c->n_cmds], 0, sizeof(c->cmds[0]));
-	c->cmds[c->n_cmds].name = strdup(name);
-	if (!c->cmds[c->n_cmds].name)
-		return -1;
-	if (!hit && table_put(&c->cmd_index, h, (void *)(uintptr_t)(c->n_cmds + 1)))
-		return -1;
-	return (int)c->n_cmds++;
-}
-
 /* ---- the peak ---- */
 
-static void snap_clear(struct collector *c)
+static struct peak_row row_of(const struct proc *p)
 {
-	for (size_t i = 0; i < c->n_snap; i++)
-		names_put(c->snap[i].names);
-	c->n_snap = 0;
+	return (struct peak_row){ p->pid, p->ppid, p->stage, p->names, p->bytes[M_ANON],
+				  p->bytes[M_FILE], p->bytes[M_SHMEM] };
 }
 
-static int snap_push(struct collector *c, const struct proc *p)
+/* The contributors of the current state into s (cleared first). 0 or -ENOMEM. */
+static int contributors(struct collector *c, struct snapshot *s)
 {
-	if (c->n_snap == c->cap_snap) {
-		size_t cap = c->cap_snap ? 2 * c->cap_snap : 64;
-		struct snap_row *rows = realloc(c->snap, cap * sizeof(*rows));
+	struct peak_row row;
 
-		if (!rows)
-			return -ENOMEM;
-		c->snap = rows;
-		c->cap_snap = cap;
-	}
-	c->snap[c->n_snap++] = (struct snap_row){
-		.pid = p->pid,
-		.ppid = p->ppid,
-		.stage = p->stage,
-		.names = names_get(p->names),
-		.bytes = { p->bytes[0], p->bytes[1], p->bytes[2] },
-	};
-	return 0;
-}
-
-/* Copy the contributors of the current state: it is the peak and is about to change. */
-static int snapshot(struct collector *c)
-{
-	uint64_t *cmd;
-
-	snap_clear(c);
+	snapshot__clear(s);
 	c->snap_gen++;
 	/* contributors are the owners of counted mms, an exited owner still tearing down too */
 	for (size_t i = 0; i < c->mms.cap; i++) {
@@ -307,18 +122,19 @@ static int snapshot(struct collector *c)
 		if (!p || p->snap_gen == c->snap_gen || !sum3(p->bytes))
 			continue;
 		p->snap_gen = c->snap_gen;
-		if (snap_push(c, p))
+		row = row_of(p);
+		if (snapshot__push(s, &row))
 			return -ENOMEM;
 	}
-	for (size_t s = 0; s < c->n_stages; s++)
-		c->snap_stage[s] = c->stages[s].bytes;
-	cmd = realloc(c->snap_cmd, (c->n_cmds + 1) * sizeof(*cmd));
-	if (!cmd)
+	return 0;
+}
+
+/* Copy the contributors of the current state: it is the peak and is about to change. */
+static int snapshot(struct collector *c)
+{
+	if (contributors(c, &c->snap))
 		return -ENOMEM;
-	c->snap_cmd = cmd;
-	for (size_t i = 0; i < c->n_cmds; i++)
-		cmd[i] = c->cmds[i].bytes;
-	c->n_snap_cmd = c->n_cmds;
+	tallies__mark_peak(&c->t);
 	c->peak_live = 0;
 	return 0;
 }
@@ -348,25 +164,14 @@ static void update_peaks(struct collector *c, uint64_t ts)
 		c->swap_peak = (struct bmt_peak){ c->swap, ts, 0, 0, 0 };
 }
 
-/* Did attribution between stages change since the last sample? (The total did not.) */
-static int stages_moved(const struct collector *c)
-{
-	for (size_t i = 0; c->sample_fn && i < c->n_stages; i++)
-		if (c->sample_stage[i] != c->stages[i].bytes)
-			return 1;
-	return 0;
-}
-
 static void emit_sample(struct collector *c, uint64_t ts)
 {
 	struct bmt_sample s;
 
 	if (!c->sample_fn)
 		return;
-	for (size_t i = 0; i < c->n_stages; i++)
-		c->sample_stage[i] = c->stages[i].bytes;
 	s = (struct bmt_sample){ ts, sum3(c->tree), c->tree[M_ANON] + c->tree[M_SHMEM],
-				 c->sample_stage, c->n_stages };
+				 tallies__sample(&c->t), c->t.n_stages };
 	c->sample_fn(c->sample_ctx, &s);
 }
 
@@ -390,9 +195,9 @@ static void apply(struct collector *c, struct mm *m, const uint64_t *v, uint64_t
 		p->peak_bytes = sum3(p->bytes);
 	if (sum3(p->bytes) > p->cmd_peak)
 		p->cmd_peak = sum3(p->bytes);
-	tally_add(&c->stages[p->stage], total, sign, c->now);
+	tally__add(&c->t.stages[p->stage], total, sign, c->now);
 	if (p->names && p->names->cmd >= 0)
-		tally_add(&c->cmds[p->names->cmd], total, sign, c->now);
+		tally__add(&c->t.cmds[p->names->cmd], total, sign, c->now);
 }
 
 /* What m should contribute now, from its counters and its fork baseline. */
@@ -565,7 +370,7 @@ static struct mm *mm_get(struct collector *c, uint32_t key)
 static void proc_maybe_free(struct proc *p)
 {
 	if (!p->alive && !p->owned) {
-		names_put(p->names);
+		names__put(p->names);
 		free(p);
 	}
 }
@@ -616,19 +421,11 @@ static void cmd_enter(struct collector *c, struct proc *p, int inherited)
 
 	if (!p->names || p->names->cmd < 0)
 		return;
-	t = &c->cmds[p->names->cmd];
+	t = &c->t.cmds[p->names->cmd];
 	if (++t->live > t->max_live)
 		t->max_live = t->live;
 	p->cmd_peak = sum3(p->bytes);
 	p->inherited = inherited;
-}
-
-static void hist_add(struct tally *t, uint64_t bytes, int sign)
-{
-	if (!t->hist && !(t->hist = calloc(HIST_BUCKETS, sizeof(*t->hist))))
-		return; /* sizing is lost, the accounting is not */
-	t->hist[hist_bucket(bytes)] += sign;
-	t->samples += sign;
 }
 
 /*
@@ -641,13 +438,11 @@ static void cmd_leave(struct collector *c, struct proc *p, int by_exec)
 
 	if (!p->names || p->names->cmd < 0)
 		return;
-	t = &c->cmds[p->names->cmd];
+	t = &c->t.cmds[p->names->cmd];
 	t->live--;
 	if (by_exec && p->inherited)
 		return;
-	hist_add(t, p->cmd_peak, +1);
-	if (p->cmd_peak > t->max_proc_peak)
-		t->max_proc_peak = p->cmd_peak;
+	sizing__add(&t->sizing, p->cmd_peak); /* on ENOMEM sizing is lost, the accounting is not */
 }
 
 /* p has exited (and left the pid table): release its mm; free it unless it still owns one. */
@@ -676,7 +471,7 @@ static struct proc *proc_new(struct collector *c, uint32_t pid, uint32_t ppid)
 	p->pid = pid;
 	p->ppid = ppid;
 	p->alive = 1;
-	p->stage = c->default_stage;
+	p->stage = c->t.default_stage;
 	if (table_put(&c->procs, pid, p)) {
 		free(p);
 		return NULL;
@@ -697,10 +492,10 @@ static void set_identity(struct collector *c, struct proc *p, struct names *n, i
 		int same = p->names && p->names->cmd == n->cmd;
 
 		if (n->cmd >= 0 && !same)
-			c->cmds[n->cmd].processes++;
+			c->t.cmds[n->cmd].processes++;
 		if (!same)
 			cmd_leave(c, p, 1);
-		names_put(p->names);
+		names__put(p->names);
 		p->names = n;
 		if (!same)
 			cmd_enter(c, p, 0);
@@ -708,100 +503,16 @@ static void set_identity(struct collector *c, struct proc *p, struct names *n, i
 	}
 	if (stage != p->stage) {
 		p->stage = stage;
-		c->stages[stage].processes++;
+		c->t.stages[stage].processes++;
 	}
 	owned_apply(c, p, +1);
 }
 
-/* The default stage is named after the root's command; a rule's name is never taken. */
-static void name_default_stage(struct collector *c, const char *name)
-{
-	char buf[BMT_FILENAME_MAX + 16];
-	char *copy;
-
-	if (c->default_named || !*name)
-		return;
-	c->default_named = 1;
-	for (size_t i = 0; i < stages__count(c->rules); i++)
-		if (!strcmp(stages__name(c->rules, i), name)) {
-			snprintf(buf, sizeof(buf), "%s (root)", name);
-			name = buf;
-			break;
-		}
-	copy = strdup(name);
-	if (copy) {
-		free(c->stages[c->default_stage].name);
-		c->stages[c->default_stage].name = copy;
-	}
-}
-
-/* ---- deaths ---- */
-
-/* A process's row, as the peak's table and the deaths show it. */
-static struct bmt_peak_proc peak_proc(const struct collector *c, uint32_t pid, uint32_t ppid,
-				      const struct names *n, int stage, const uint64_t *bytes)
-{
-	return (struct bmt_peak_proc){
-		.pid = pid,
-		.ppid = ppid,
-		/* rows are mm owners: named before bind(), or the run ended on ENOMEM */
-		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-		.comm = n->cmd >= 0 ? c->cmds[n->cmd].name : n->comm,
-		.argv = n->argv,
-		.stage = c->stages[stage].name,
-		.bytes = sum3(bytes),
-		.anon_bytes = bytes[M_ANON],
-		.file_bytes = bytes[M_FILE],
-		.shmem_bytes = bytes[M_SHMEM],
-	};
-}
-
-static int cmp_peak_proc(const void *a, const void *b);
-
-/*
- * Tell the death hook that p died of sig, or (sig 0) that the OOM killer chose it: then with
- * every contributor of this instant, as the peak's table lists them.
- */
-static int tell_death(struct collector *c, struct proc *p, int sig)
-{
-	struct bmt_peak_proc self, *rows = NULL;
-	size_t n = 0;
-	int rc;
-
-	if (!c->death_fn || !p->names)
-		return 0;
-	self = peak_proc(c, p->pid, p->ppid, p->names, p->stage, p->bytes);
-	if (!sig && !(rows = calloc(c->mms.cap + 1, sizeof(*rows))))
-		return -ENOMEM;
-	c->snap_gen++; /* marks the rows taken; a later snapshot() takes a generation of its own */
-	for (size_t i = 0; !sig && i < c->mms.cap; i++) {
-		struct mm *m = c->mms.vals[i];
-		struct proc *o = m ? m->owner : NULL;
-
-		if (!o || o->snap_gen == c->snap_gen || !sum3(o->bytes) || !o->names)
-			continue;
-		o->snap_gen = c->snap_gen;
-		rows[n++] = peak_proc(c, o->pid, o->ppid, o->names, o->stage, o->bytes);
-	}
-	if (n)
-		qsort(rows, n, sizeof(*rows), cmp_peak_proc);
-	rc = c->death_fn(c->death_ctx, &(struct bmt_death_event){
-		.ts = c->now,
-		.signal = sig,
-		.proc = &self,
-		.tree_bytes = sum3(c->tree),
-		.anon_bytes = c->tree[M_ANON] + c->tree[M_SHMEM],
-		.holders = rows,
-		.n_holders = n,
-	});
-	free(rows);
-	return rc;
-}
-
 /* ---- records ---- */
 
-static int rec_rss(struct collector *c, const struct bmt_rss *r)
+static int rec_rss(struct collector *c, const void *rec)
 {
+	const struct bmt_rss *r = rec;
 	struct mm *m;
 
 	c->events++;
@@ -824,9 +535,9 @@ static struct names *names_from_comm(struct collector *c, const char *raw)
 	struct names *n;
 
 	snprintf(comm, sizeof(comm), "%.*s", BMT_COMM_LEN, raw);
-	n = names_new("", 0, comm);
-	if (n && (n->cmd = command_index(c, comm)) < 0) {
-		names_put(n);
+	n = names__new("", 0, comm);
+	if (n && (n->cmd = tallies__command(&c->t, comm)) < 0) {
+		names__put(n);
 		return NULL;
 	}
 	return n;
@@ -834,14 +545,15 @@ static struct names *names_from_comm(struct collector *c, const char *raw)
 
 static void count_new_proc(struct collector *c, struct proc *p, int inherited)
 {
-	c->stages[p->stage].processes++;
+	c->t.stages[p->stage].processes++;
 	if (p->names->cmd >= 0)
-		c->cmds[p->names->cmd].processes++;
+		c->t.cmds[p->names->cmd].processes++;
 	cmd_enter(c, p, inherited);
 }
 
-static int rec_fork(struct collector *c, const struct bmt_fork *r)
+static int rec_fork(struct collector *c, const void *rec)
 {
+	const struct bmt_fork *r = rec;
 	struct proc *parent = table_get(&c->procs, r->ppid), *p;
 	struct mm *m, *pm;
 
@@ -850,7 +562,7 @@ static int rec_fork(struct collector *c, const struct bmt_fork *r)
 		return -ENOMEM;
 	if (parent) {
 		p->stage = parent->stage;
-		p->names = names_get(parent->names);
+		p->names = names__get(parent->names);
 	} else {
 		p->names = names_from_comm(c, r->comm);
 		if (!p->names)
@@ -870,7 +582,8 @@ static int rec_fork(struct collector *c, const struct bmt_fork *r)
 	return 1;
 }
 
-static int rec_mm(struct collector *c, uint32_t pid, uint32_t key)
+/* pid uses the address space key now (MM, EXEC). */
+static int rebind(struct collector *c, uint32_t pid, uint32_t key)
 {
 	struct proc *p = table_get(&c->procs, pid);
 	struct mm *m, *old;
@@ -892,8 +605,16 @@ static int rec_mm(struct collector *c, uint32_t pid, uint32_t key)
 	return 1;
 }
 
-static int rec_exec(struct collector *c, const struct bmt_exec *r)
+static int rec_mm(struct collector *c, const void *rec)
 {
+	const struct bmt_mm *r = rec;
+
+	return rebind(c, r->pid, r->mm_key);
+}
+
+static int rec_exec(struct collector *c, const void *rec)
+{
+	const struct bmt_exec *r = rec;
 	struct proc *p = table_get(&c->procs, r->pid);
 	char fname[BMT_FILENAME_MAX + 1], comm[BMT_COMM_LEN + 1];
 	struct names *n;
@@ -901,28 +622,73 @@ static int rec_exec(struct collector *c, const struct bmt_exec *r)
 
 	if (!p)
 		return 0;
-	rc = rec_mm(c, r->pid, r->mm_key);
+	rc = rebind(c, r->pid, r->mm_key);
 	if (rc < 0)
 		return rc;
 	snprintf(fname, sizeof(fname), "%.*s", (int)r->filename_len, r->data);
 	snprintf(comm, sizeof(comm), "%.*s", BMT_COMM_LEN, r->comm);
-	n = names_new(r->data + r->filename_len, r->argv_len, comm);
+	n = names__new(r->data + r->filename_len, r->argv_len, comm);
 	if (!n)
 		return -ENOMEM;
-	n->cmd = command_index(c, *fname ? util_basename(fname) : comm);
+	n->cmd = tallies__command(&c->t, *fname ? util_basename(fname) : comm);
 	if (n->cmd < 0) {
-		names_put(n);
+		names__put(n);
 		return -ENOMEM;
 	}
 	if (p->pid == c->root_pid)
-		name_default_stage(c, c->cmds[n->cmd].name);
+		tallies__name_default(&c->t, c->t.cmds[n->cmd].name);
 	rule = stages__match(c->rules, n->argv);
 	set_identity(c, p, n, rule >= 0 ? rule : p->stage);
 	return 1;
 }
 
-static int rec_exit(struct collector *c, const struct bmt_exit *r)
+/* ---- deaths ---- */
+
+/*
+ * Tell the death hook that p died of sig, or (sig 0) that the OOM killer chose it: then with
+ * every contributor of this instant, as the peak's table lists them.
+ */
+static int tell_death(struct collector *c, struct proc *p, int sig)
 {
+	struct bmt_peak_proc self, *holders = NULL;
+	struct peak_row row = row_of(p);
+	struct snapshot s = { 0 };
+	int rc = 0;
+
+	if (!c->death_fn || !p->names)
+		return 0;
+	result__rows(&row, 1, c->t.stages, c->t.cmds, &self);
+	if (!sig && !contributors(c, &s))
+		holders = calloc(s.n + 1, sizeof(*holders));
+	if (!sig && !holders)
+		rc = -ENOMEM;
+	if (holders)
+		result__rows(s.rows, s.n, c->t.stages, c->t.cmds, holders);
+	if (!rc)
+		rc = c->death_fn(c->death_ctx, &(struct bmt_death_event){
+			.ts = c->now,
+			.signal = sig,
+			.proc = &self,
+			.tree_bytes = sum3(c->tree),
+			.anon_bytes = c->tree[M_ANON] + c->tree[M_SHMEM],
+			.holders = holders,
+			.n_holders = holders ? s.n : 0,
+		});
+	free(holders);
+	snapshot__free(&s);
+	return rc;
+}
+
+static int rec_oom(struct collector *c, const void *rec)
+{
+	struct proc *p = table_get(&c->procs, ((const struct bmt_oom *)rec)->pid);
+
+	return p ? tell_death(c, p, 0) : 0;
+}
+
+static int rec_exit(struct collector *c, const void *rec)
+{
+	const struct bmt_exit *r = rec;
 	struct proc *p = table_get(&c->procs, r->pid);
 	int sig = r->exit_code & 0x7f, rc;
 
@@ -935,15 +701,9 @@ static int rec_exit(struct collector *c, const struct bmt_exit *r)
 	return 1;
 }
 
-static int rec_oom(struct collector *c, const struct bmt_oom *r)
+static int rec_adopt(struct collector *c, const void *rec)
 {
-	struct proc *p = table_get(&c->procs, r->pid);
-
-	return p ? tell_death(c, p, 0) : 0;
-}
-
-static int rec_adopt(struct collector *c, const struct bmt_adopt *r)
-{
+	const struct bmt_adopt *r = rec;
 	struct proc *p, *parent;
 	struct mm *m;
 
@@ -961,7 +721,7 @@ static int rec_adopt(struct collector *c, const struct bmt_adopt *r)
 	if (!p->names)
 		return -ENOMEM;
 	if (p->pid == c->root_pid)
-		name_default_stage(c, c->cmds[p->names->cmd].name);
+		tallies__name_default(&c->t, c->t.cmds[p->names->cmd].name);
 	count_new_proc(c, p, 0);
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -978,6 +738,13 @@ static int rec_adopt(struct collector *c, const struct bmt_adopt *r)
 	bind(c, p, m);
 	return 1;
 }
+
+/* > 0: the state changed; 0: nothing to do; -errno. */
+static int (*const apply_rec[BMT_REC_MAX])(struct collector *c, const void *rec) = {
+	[BMT_REC_RSS] = rec_rss,   [BMT_REC_FORK] = rec_fork, [BMT_REC_MM] = rec_mm,
+	[BMT_REC_EXEC] = rec_exec, [BMT_REC_EXIT] = rec_exit, [BMT_REC_ADOPT] = rec_adopt,
+	[BMT_REC_OOM] = rec_oom,
+};
 
 /*
  * Shape checks, all before any state changes: a rejected record leaves no trace. serve's
@@ -997,6 +764,7 @@ int collector__feed(struct collector *c, const void *rec, size_t len)
 	uint64_t before = sum3(c->tree);
 	int rc;
 
+	c->gen++;
 	if (!well_formed(rec, len)) {
 		c->rejected++;
 		return -EINVAL;
@@ -1007,36 +775,13 @@ int collector__feed(struct collector *c, const void *rec, size_t len)
 	c->last_ts = c->now;
 	if (h->type != BMT_REC_RSS)
 		leave_peak(c); /* these may move attribution: keep the peak's state first */
-	switch (h->type) {
-	case BMT_REC_RSS:
-		rc = rec_rss(c, rec);
-		break;
-	case BMT_REC_FORK:
-		rc = rec_fork(c, rec);
-		break;
-	case BMT_REC_MM:
-		rc = rec_mm(c, ((const struct bmt_mm *)rec)->pid, ((const struct bmt_mm *)rec)->mm_key);
-		break;
-	case BMT_REC_EXEC:
-		rc = rec_exec(c, rec);
-		break;
-	case BMT_REC_EXIT:
-		rc = rec_exit(c, rec);
-		break;
-	case BMT_REC_ADOPT:
-		rc = rec_adopt(c, rec);
-		break;
-	case BMT_REC_OOM:
-		rc = rec_oom(c, rec);
-		break;
-	default: /* well_formed() admits no other type */
-		rc = -EINVAL;
-		break;
-	}
+	rc = apply_rec[h->type](c, rec); /* well_formed() admits only these types */
 	if (rc <= 0)
 		return rc;
 	update_peaks(c, c->now);
-	if (sum3(c->tree) != before || (h->type != BMT_REC_RSS && stages_moved(c)))
+	/* the total, or for the other records which stage holds it (attribution moved) */
+	if (sum3(c->tree) != before ||
+	    (h->type != BMT_REC_RSS && c->sample_fn && tallies__moved(&c->t)))
 		emit_sample(c, c->now);
 	return 0;
 }
@@ -1046,49 +791,26 @@ int collector__feed(struct collector *c, const void *rec, size_t len)
 struct collector *collector__new(const struct stages *rules)
 {
 	struct collector *c = calloc(1, sizeof(*c));
-	size_t n = stages__count(rules);
 
 	if (!c)
 		return NULL;
 	c->rules = rules;
-	c->n_stages = n + 1;
-	c->default_stage = (int)n;
-	c->stages = calloc(c->n_stages, sizeof(*c->stages));
-	c->snap_stage = calloc(c->n_stages, sizeof(*c->snap_stage));
-	c->sample_stage = calloc(c->n_stages, sizeof(*c->sample_stage));
-	if (!c->stages || !c->snap_stage || !c->sample_stage)
-		goto fail;
-	for (size_t i = 0; i < n; i++)
-		if (!(c->stages[i].name = strdup(stages__name(rules, i))))
-			goto fail;
-	if (!(c->stages[n].name = strdup("(root)")))
-		goto fail;
+	c->gen = 1; /* no result built yet: res_gen 0 */
+	c->res = result__new();
+	if (tallies__init(&c->t, rules) || !c->res) {
+		collector__free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return c;
-fail:
-	collector__free(c);
-	errno = ENOMEM;
-	return NULL;
-}
-
-static void free_result(struct collector *c)
-{
-	free(c->res_peak);
-	free(c->res_stages);
-	free(c->res_cmds);
-	free(c->res_alive);
-	c->res_peak = NULL;
-	c->res_stages = NULL;
-	c->res_cmds = NULL;
-	c->res_alive = NULL;
 }
 
 void collector__free(struct collector *c)
 {
 	if (!c)
 		return;
-	free_result(c);
-	snap_clear(c);
-	free(c->snap);
+	result__free(c->res);
+	snapshot__free(&c->snap);
 	/* each mm holds a reference on its owner; exited owners live only through them */
 	for (size_t i = 0; i < c->mms.cap; i++) {
 		struct mm *m = c->mms.vals[i];
@@ -1109,18 +831,7 @@ void collector__free(struct collector *c)
 	}
 	table_free(&c->procs);
 	table_free(&c->mms);
-	table_free(&c->cmd_index);
-	for (size_t i = 0; c->stages && i < c->n_stages; i++)
-		free(c->stages[i].name);
-	for (size_t i = 0; i < c->n_cmds; i++) {
-		free(c->cmds[i].name);
-		free(c->cmds[i].hist);
-	}
-	free(c->stages);
-	free(c->cmds);
-	free(c->snap_stage);
-	free(c->snap_cmd);
-	free(c->sample_stage);
+	tallies__free(&c->t);
 	free(c);
 }
 
@@ -1138,34 +849,24 @@ void collector__on_sample(struct collector *c, bmt_sample_fn fn, void *ctx)
 
 int collector__add_root(struct collector *c, uint32_t pid, char *const argv[], uint64_t ts)
 {
-	size_t len = 0;
-	char *buf, *q;
+	const char *q;
 	struct proc *p;
 
-	for (size_t i = 0; argv && argv[i]; i++)
-		len += strlen(argv[i]) + 1;
-	buf = malloc(len + 1);
-	if (!buf)
-		return -ENOMEM;
-	for (size_t i = 0, off = 0; argv && argv[i]; off += strlen(argv[i]) + 1, i++)
-		memcpy(buf + off, argv[i], strlen(argv[i]) + 1);
+	c->gen++;
 	c->now = ts > c->now ? ts : c->now;
 	p = proc_new(c, pid, 0);
-	if (!p) {
-		free(buf);
+	if (!p)
 		return -ENOMEM;
-	}
-	p->names = names_new(buf, len, argv && argv[0] ? util_basename(argv[0]) : "");
-	free(buf);
+	p->names = names__from_argv(argv);
 	if (!p->names)
 		return -ENOMEM;
-	q = p->names->argv[0] ? (char *)util_basename(p->names->argv[0]) : p->names->comm;
-	p->names->cmd = command_index(c, q);
+	q = p->names->argv[0] ? util_basename(p->names->argv[0]) : p->names->comm;
+	p->names->cmd = tallies__command(&c->t, q);
 	if (p->names->cmd < 0)
 		return -ENOMEM;
 	c->have_root = 1;
 	c->root_pid = pid;
-	name_default_stage(c, q);
+	tallies__name_default(&c->t, q);
 	count_new_proc(c, p, 0);
 	return 0;
 }
@@ -1175,165 +876,62 @@ size_t collector__alive(const struct collector *c)
 	return c->alive;
 }
 
-static int cmp_peak_proc(const void *a, const void *b)
+void collector__now(struct collector *c, struct bmt_now *now)
 {
-	const struct bmt_peak_proc *x = a, *y = b;
-
-	if (x->bytes != y->bytes)
-		return x->bytes < y->bytes ? 1 : -1;
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
+	*now = (struct bmt_now){
+		.tree_bytes = sum3(c->tree),
+		.anon_bytes = c->tree[M_ANON] + c->tree[M_SHMEM],
+		.peak = c->peak,
+		.alive = c->alive,
+		.processes_total = c->processes_total,
+		.events = c->events,
+		.rejected = c->rejected,
+		.first_ts = c->first_ts,
+		.last_ts = c->last_ts,
+	};
+	tallies__levels(&c->t, now);
 }
 
-static int cmp_cmd(const void *a, const void *b)
+/* The processes alive now, for the result; NULL on allocation failure. */
+static struct live_proc *live_procs(const struct collector *c)
 {
-	const struct bmt_command_result *x = a, *y = b;
+	struct live_proc *live = calloc(c->alive + 1, sizeof(*live));
+	size_t n = 0;
 
-	if (x->bytes_at_peak != y->bytes_at_peak)
-		return x->bytes_at_peak < y->bytes_at_peak ? 1 : -1;
-	if (x->peak_bytes != y->peak_bytes)
-		return x->peak_bytes < y->peak_bytes ? 1 : -1;
-	return strcmp(x->name, y->name);
-}
+	for (size_t i = 0; live && i < c->procs.cap; i++) {
+		const struct proc *p = c->procs.vals[i];
 
-static int cmp_alive(const void *a, const void *b)
-{
-	const struct bmt_alive_proc *x = a, *y = b;
-
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
-/* The q-quantile of a command's per-process peaks: a bucket's top, capped at the true max. */
-static uint64_t quantile(const struct tally *t, double q, uint64_t max)
-{
-	uint64_t rank, seen = 0;
-
-	if (!t->samples || !t->hist)
-		return 0;
-	rank = (uint64_t)(q * t->samples + 0.999999);
-	rank = rank ? rank : 1;
-	for (size_t i = 0; i < HIST_BUCKETS; i++) {
-		seen += t->hist[i];
-		if (seen >= rank)
-			return hist_top(i) < max ? hist_top(i) : max;
+		if (p && p->alive)
+			live[n++] = (struct live_proc){ p->pid, p->names, p->cmd_peak };
 	}
-	return max;
-}
-
-/* Fill res_cmds; processes still running count with their peak so far. */
-static void command_sizing(struct collector *c)
-{
-	for (size_t i = 0; i < c->procs.cap; i++) {
-		struct proc *p = c->procs.vals[i];
-
-		if (p && p->alive && p->names && p->names->cmd >= 0)
-			hist_add(&c->cmds[p->names->cmd], p->cmd_peak, +1);
-	}
-	for (size_t i = 0; i < c->n_cmds; i++) {
-		const struct tally *t = &c->cmds[i];
-		uint64_t max = t->max_proc_peak, at_peak = 0;
-
-		for (size_t j = 0; j < c->procs.cap; j++) {
-			struct proc *p = c->procs.vals[j];
-
-			if (p && p->alive && p->names && p->names->cmd == (int)i && p->cmd_peak > max)
-				max = p->cmd_peak;
-		}
-		for (size_t j = 0; j < c->n_snap; j++)
-			at_peak += c->snap[j].names->cmd == (int)i;
-		c->res_cmds[i] = (struct bmt_command_result){
-			.name = t->name,
-			.bytes_at_peak = i < c->n_snap_cmd ? c->snap_cmd[i] : 0,
-			.peak_bytes = t->peak_bytes,
-			.peak_ts = t->peak_ts,
-			.processes = t->processes,
-			.max_proc_peak = max,
-			.max_instances = t->max_live,
-			.instances_at_peak = at_peak,
-			.bytes_now = t->bytes,
-		};
-		c->res_cmds[i].p50_proc_peak = quantile(t, 0.50, max);
-		c->res_cmds[i].p95_proc_peak = quantile(t, 0.95, max);
-	}
-	for (size_t i = 0; i < c->procs.cap; i++) {
-		struct proc *p = c->procs.vals[i];
-
-		if (p && p->alive && p->names && p->names->cmd >= 0)
-			hist_add(&c->cmds[p->names->cmd], p->cmd_peak, -1);
-	}
+	return live;
 }
 
 const struct bmt_result *collector__result(struct collector *c)
 {
-	struct bmt_result *r = &c->res;
-	size_t n = 0;
+	struct result_src src;
+	struct live_proc *live;
 
-	free_result(c);
-	if (c->peak_live && snapshot(c))
-		goto nomem;
-	c->res_peak = calloc(c->n_snap + 1, sizeof(*c->res_peak));
-	c->res_stages = calloc(c->n_stages, sizeof(*c->res_stages));
-	c->res_cmds = calloc(c->n_cmds + 1, sizeof(*c->res_cmds));
-	c->res_alive = calloc(c->alive + 1, sizeof(*c->res_alive));
-	if (!c->res_peak || !c->res_stages || !c->res_cmds || !c->res_alive)
-		goto nomem;
-	for (size_t i = 0; i < c->n_snap; i++) {
-		const struct snap_row *s = &c->snap[i];
-
-		c->res_peak[i] = peak_proc(c, s->pid, s->ppid, s->names, s->stage, s->bytes);
+	if (c->res_gen == c->gen)
+		return c->built;
+	c->built = NULL;
+	live = c->peak_live && snapshot(c) ? NULL : live_procs(c);
+	if (!live) {
+		errno = ENOMEM;
+		return NULL;
 	}
-	qsort(c->res_peak, c->n_snap, sizeof(*c->res_peak), cmp_peak_proc);
-	for (size_t i = 0; i < c->n_stages; i++) {
-		const struct tally *t = &c->stages[i];
-
-		/* the default stage is left out when nobody stayed in it */
-		if (i == (size_t)c->default_stage && !t->processes && stages__count(c->rules))
-			continue;
-		c->res_stages[n++] = (struct bmt_stage_result){ t->name, c->snap_stage[i],
-								t->peak_bytes, t->peak_ts,
-								t->processes, t->bytes };
-	}
-	/* the root's default stage first, then the rules in order */
-	if (n && c->res_stages[n - 1].name == c->stages[c->default_stage].name) {
-		struct bmt_stage_result d = c->res_stages[n - 1];
-
-		memmove(c->res_stages + 1, c->res_stages, (n - 1) * sizeof(d));
-		c->res_stages[0] = d;
-	}
-	command_sizing(c);
-	qsort(c->res_cmds, c->n_cmds, sizeof(*c->res_cmds), cmp_cmd);
-	r->n_alive = 0;
-	for (size_t i = 0; i < c->procs.cap; i++) {
-		struct proc *p = c->procs.vals[i];
-
-		if (p && p->alive)
-			c->res_alive[r->n_alive++] = (struct bmt_alive_proc){
-				p->pid, p->names && p->names->cmd >= 0 ? c->cmds[p->names->cmd].name :
-									 (p->names ? p->names->comm : "")
-			};
-	}
-	qsort(c->res_alive, r->n_alive, sizeof(*c->res_alive), cmp_alive);
-	r->peak = c->peak;
-	r->peak_procs = c->res_peak;
-	r->n_peak_procs = c->n_snap;
-	r->anon_peak = c->anon_peak;
-	r->raw_peak = c->raw_peak;
-	r->swap_at_peak = c->swap_at_peak;
-	r->swap_peak = c->swap_peak;
-	r->stages = c->res_stages;
-	r->n_stages = n;
-	r->commands = c->res_cmds;
-	r->n_commands = c->n_cmds;
-	r->alive = c->res_alive;
-	r->processes_total = c->processes_total;
-	r->events = c->events;
-	r->rejected = c->rejected;
-	r->first_ts = c->first_ts;
-	r->last_ts = c->last_ts;
-	r->tree_bytes_now = sum3(c->tree);
-	r->anon_bytes_now = c->tree[M_ANON] + c->tree[M_SHMEM];
-	return r;
-nomem:
-	free_result(c);
-	errno = ENOMEM;
-	return NULL;
+	src = (struct result_src){ .anon_peak = c->anon_peak,
+				   .raw_peak = c->raw_peak,
+				   .swap_at_peak = c->swap_at_peak,
+				   .swap_peak = c->swap_peak,
+				   .stages = c->t.stages,
+				   .shown = c->t.shown,
+				   .cmds = c->t.cmds,
+				   .peak = &c->snap,
+				   .alive = live };
+	collector__now(c, &src.now);
+	c->built = result__build(c->res, &src);
+	free(live);
+	c->res_gen = c->built ? c->gen : 0;
+	return c->built;
 }

@@ -148,9 +148,42 @@ int collector__feed(struct collector *c, const void *rec, size_t len);
 /* Number of traced processes alive now (for --wait-all). */
 size_t collector__alive(const struct collector *c);
 
+/* A stage or a command now, in the live view. */
+struct bmt_level {
+	const char *name;
+	uint64_t bytes;      /* now */
+	uint64_t peak_bytes; /* its own maximum so far */
+	uint64_t peak_ts;
+};
+
 /*
- * Compute the result. Valid until the next feed or free. NULL with errno set on
- * allocation failure.
+ * The live view: the current values only, for pages refreshed while tracing (/metrics).
+ * Every field equals the one of the full result computed at the same moment: tree and anon
+ * bytes now, the peak so far, the processes alive, seen and events; stages as result.stages
+ * (same order, same names); commands in the order they first appeared.
+ */
+struct bmt_now {
+	uint64_t tree_bytes, anon_bytes; /* = result.tree_bytes_now, anon_bytes_now */
+	struct bmt_peak peak;            /* so far */
+	uint64_t alive;                  /* = result.n_alive */
+	uint64_t processes_total, events, rejected;
+	uint64_t first_ts, last_ts;
+	const struct bmt_level *stages;
+	size_t n_stages;
+	const struct bmt_level *commands;
+	size_t n_commands;
+};
+
+/*
+ * Fill now. O(stages + commands), no allocation, no copy of the processes: cheap enough
+ * for every publish. Its arrays are valid until the next feed, collector__now or free.
+ */
+void collector__now(struct collector *c, struct bmt_now *now);
+
+/*
+ * The full result: the processes at the peak, the sizing, the tables. Computed once per
+ * change: a call without a record fed since returns the same result at no cost. Valid
+ * until the next feed or free. NULL with errno set on allocation failure.
  */
 const struct bmt_result *collector__result(struct collector *c);
 

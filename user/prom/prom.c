@@ -280,31 +280,38 @@ static void put_trees(FILE *f, const struct view *v, size_t n)
 	}
 }
 
-static void put_stages(FILE *f, const struct view *v, size_t n)
-{
-	put_family(f, "bmtrace_stage_rss_bytes", "gauge",
-		   "Resident memory of the processes of each build stage now.");
-	for (size_t t = 0; t < n; t++)
-		for (size_t i = 0; i < v[t].n_stages; i++)
-			put_sample(f, "bmtrace_stage_rss_bytes", &v[t], "stage",
-				   v[t].stages[i].name, v[t].stages[i].a);
-	put_family(f, "bmtrace_stage_rss_peak_bytes", "gauge",
-		   "Highest resident memory of each build stage since tracing started.");
-	for (size_t t = 0; t < n; t++)
-		for (size_t i = 0; i < v[t].n_stages; i++)
-			put_sample(f, "bmtrace_stage_rss_peak_bytes", &v[t], "stage",
-				   v[t].stages[i].name, v[t].stages[i].b);
-}
+/* The families with one sample per stage or per command of each tree. */
+static const struct item_family {
+	const char *name, *help, *label;
+	bool commands; /* else stages */
+	bool peak;     /* the item's b (peak), else its a (now) */
+} item_families[] = {
+	{ "bmtrace_stage_rss_bytes", "Resident memory of the processes of each build stage now.",
+	  "stage", false, false },
+	{ "bmtrace_stage_rss_peak_bytes",
+	  "Highest resident memory of each build stage since tracing started.", "stage", false,
+	  true },
+	{ "bmtrace_command_rss_bytes",
+	  "Resident memory of the processes running each command now: the largest commands, the "
+	  "rest summed as command=\"other\".",
+	  "command", true, false },
+};
 
-static void put_commands(FILE *f, const struct view *v, size_t n)
+static void put_items(FILE *f, const struct view *v, size_t n)
 {
-	put_family(f, "bmtrace_command_rss_bytes", "gauge",
-		   "Resident memory of the processes running each command now: the largest "
-		   "commands, the rest summed as command=\"other\".");
-	for (size_t t = 0; t < n; t++)
-		for (size_t i = 0; i < v[t].n_commands; i++)
-			put_sample(f, "bmtrace_command_rss_bytes", &v[t], "command",
-				   v[t].commands[i].name, v[t].commands[i].a);
+	for (size_t k = 0; k < sizeof(item_families) / sizeof(item_families[0]); k++) {
+		const struct item_family *fam = &item_families[k];
+
+		put_family(f, fam->name, "gauge", fam->help);
+		for (size_t t = 0; t < n; t++) {
+			const struct item *it = fam->commands ? v[t].commands : v[t].stages;
+			size_t count = fam->commands ? v[t].n_commands : v[t].n_stages;
+
+			for (size_t i = 0; i < count; i++)
+				put_sample(f, fam->name, &v[t], fam->label, it[i].name,
+					   fam->peak ? it[i].b : it[i].a);
+		}
+	}
 }
 
 /* --cgroup: the peak of the run's own memory cgroup, what the OOM killer counts. */
@@ -355,8 +362,7 @@ int prom_render(FILE *f, const struct prom_snapshot *trees, size_t n)
 		err = view_init(&v[made], &trees[made]);
 	if (!err) {
 		put_trees(f, v, n);
-		put_stages(f, v, n);
-		put_commands(f, v, n);
+		put_items(f, v, n);
 		put_cgroup(f, v, n);
 		put_last_success(f, v, n);
 		put_family(f, "bmtrace_build_info", "gauge",
@@ -430,31 +436,32 @@ int prom_write_file(const char *path, const struct prom_snapshot *s)
 	return util_write_atomic(path, write_one, (void *)s);
 }
 
-int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
-		       const struct bmt_run *run)
+int prom_snapshot_now(struct prom_snapshot *s, const struct bmt_now *now,
+		      const struct bmt_run *run)
 {
-	struct prom_stage *stages = calloc(r->n_stages + 1, sizeof(*stages));
-	struct prom_command *commands = calloc(r->n_commands + 1, sizeof(*commands));
+	struct prom_stage *stages = calloc(now->n_stages + 1, sizeof(*stages));
+	struct prom_command *commands = calloc(now->n_commands + 1, sizeof(*commands));
 
 	if (!stages || !commands) {
 		free(stages);
 		free(commands);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < r->n_stages; i++)
-		stages[i] = (struct prom_stage){ r->stages[i].name, r->stages[i].bytes_now,
-						 r->stages[i].peak_bytes };
-	for (size_t i = 0; i < r->n_commands; i++)
-		commands[i] = (struct prom_command){ r->commands[i].name, r->commands[i].bytes_now };
+	for (size_t i = 0; i < now->n_stages; i++)
+		stages[i] = (struct prom_stage){ now->stages[i].name, now->stages[i].bytes,
+						 now->stages[i].peak_bytes };
+	for (size_t i = 0; i < now->n_commands; i++)
+		commands[i] =
+			(struct prom_command){ now->commands[i].name, now->commands[i].bytes };
 	s->stages = stages;
-	s->n_stages = r->n_stages;
+	s->n_stages = now->n_stages;
 	s->commands = commands;
-	s->n_commands = r->n_commands;
-	s->tree_bytes = r->tree_bytes_now;
-	s->anon_bytes = r->anon_bytes_now;
-	s->tree_peak_bytes = r->peak.bytes;
-	s->processes = r->n_alive;
-	s->processes_started = r->processes_total;
+	s->n_commands = now->n_commands;
+	s->tree_bytes = now->tree_bytes;
+	s->anon_bytes = now->anon_bytes;
+	s->tree_peak_bytes = now->peak.bytes;
+	s->processes = now->alive;
+	s->processes_started = now->processes_total;
 	s->events = run->stats.events;
 	s->lost_events = run->stats.lost;
 	s->oom_kills = run->deaths ? deaths__oom_kills(run->deaths) : 0;
@@ -463,6 +470,39 @@ int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
 	s->has_cgroup = run->cgroup.version != 0;
 	s->cgroup_peak_bytes = run->cgroup.peak_bytes;
 	return 0;
+}
+
+/* The final result's current values are the live view at its end: one mapping to metrics. */
+int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
+		       const struct bmt_run *run)
+{
+	struct bmt_level *lv = calloc(r->n_stages + r->n_commands + 1, sizeof(*lv));
+	struct bmt_now now = {
+		.tree_bytes = r->tree_bytes_now,
+		.anon_bytes = r->anon_bytes_now,
+		.peak = r->peak,
+		.alive = r->n_alive,
+		.processes_total = r->processes_total,
+		.stages = lv,
+		.n_stages = r->n_stages,
+		.commands = lv ? lv + r->n_stages : NULL,
+		.n_commands = r->n_commands,
+	};
+	int rc;
+
+	if (!lv)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n_stages; i++)
+		lv[i] = (struct bmt_level){ r->stages[i].name, r->stages[i].bytes_now,
+					    r->stages[i].peak_bytes, r->stages[i].peak_ts };
+	for (size_t i = 0; i < r->n_commands; i++)
+		lv[r->n_stages + i] = (struct bmt_level){ r->commands[i].name,
+							  r->commands[i].bytes_now,
+							  r->commands[i].peak_bytes,
+							  r->commands[i].peak_ts };
+	rc = prom_snapshot_now(s, &now, run);
+	free(lv);
+	return rc;
 }
 
 void prom_snapshot_clear(struct prom_snapshot *s)

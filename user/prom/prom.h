@@ -94,14 +94,17 @@ int prom_sample(FILE *f, const char *name, const char *lname, const char *lvalue
 int prom_write_file(const char *path, const struct prom_snapshot *s);
 
 /*
- * Fill s from a run's result (live while tracing: the collector's result carries the bytes
- * now of the tree, of each stage and of each command): peak, processes started and alive,
- * events and lost events (run->stats, as the JSON result), OOM kills (run->deaths, or the
- * run cgroup's count when larger) and the run cgroup's peak. s->stages and s->commands are
- * allocated (free them with prom_snapshot_clear); names point into r: valid until the
- * collector's next feed. Labels, top_commands and last_success_time are left as the caller
- * set them. Returns 0 or -ENOMEM.
+ * Fill s with one tree's values: from the live view (prom_snapshot_now: pages refreshed
+ * while tracing, no full result needed) or from the final result (prom_snapshot_fill); both
+ * give the same snapshot at the same moment. Tree bytes, anon and peak, processes started and
+ * alive, stages and commands now, events and lost events (run->stats, as the JSON result),
+ * OOM kills (run->deaths, or the run cgroup's count when larger) and the run cgroup's peak.
+ * s->stages and s->commands are allocated (free them with prom_snapshot_clear); names point
+ * into the collector: valid until its next feed. Labels, top_commands and last_success_time
+ * are left as the caller set them. Returns 0 or -ENOMEM.
  */
+int prom_snapshot_now(struct prom_snapshot *s, const struct bmt_now *now,
+		      const struct bmt_run *run);
 int prom_snapshot_fill(struct prom_snapshot *s, const struct bmt_result *r,
 		       const struct bmt_run *run);
 void prom_snapshot_clear(struct prom_snapshot *s);
