@@ -47,7 +47,7 @@ OBJS        := $(patsubst %.c,$(BUILD)/%.o,$(notdir $(SRCS)))
 vpath %.c user $(USER_DIRS)
 # modules NAME...: their source files
 mod_srcs     = $(foreach m,$(1),$(firstword $(wildcard user/$(m).c user/*/$(m).c) user/$(m).c))
-HDRS        := $(wildcard user/*.h user/*/*.h) bpf/bmtrace.h
+HDRS        := $(wildcard user/*.h user/*/*.h) bpf/bmtrace.h bpf/pcpu_sum.h
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-san/%)
@@ -81,7 +81,7 @@ DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-d
 
 all: bmtrace
 
-$(BUILD)/bmtrace.bpf.o: bpf/bmtrace.bpf.c bpf/bmtrace.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+$(BUILD)/bmtrace.bpf.o: bpf/bmtrace.bpf.c bpf/bmtrace.h bpf/pcpu_sum.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -3,11 +3,17 @@
  * bmtrace.bpf.c - follow a process tree and stream every RSS counter change
  * of its address spaces.
  *
- * Two programs see each rss_stat event: the classic tracepoint (exact counter
- * value, but only a hashed mm_id) and the BTF raw tracepoint (the mm pointer,
- * but no exact value). Both run back to back on one CPU with preemption off,
- * so a per-CPU slot pairs them: whichever runs first stashes its half, the
- * second completes the event. Halves that find no partner are counted.
+ * The counters come from one of two sources, chosen at start-up (user/kernel/tracer.c):
+ *   btf-percpu  only the BTF raw tracepoint, rss_stat_exact: it has the mm pointer and reads
+ *               the counter's exact value itself, in O(1) loads for the common event
+ *               (pcpu_sum.h). The per-CPU offsets it needs are found once by the self-test
+ *               program, rss_stat_check, which also compares its values with the kernel's.
+ *   tracepoint  the fallback: the classic tracepoint (exact value, but only a hashed mm_id)
+ *               paired with the BTF one (the mm pointer). Both run back to back on one CPU
+ *               with preemption off, so a per-CPU slot pairs them: whichever runs first
+ *               stashes its half, the second completes the event. Halves that find no
+ *               partner are counted. The kernel sums every CPU's slot under the counter's
+ *               lock and builds the classic record on every change: the cost of this path.
  *
  * Tree membership is decided here, at fork, before the child can run: only
  * processes in `procs` and address spaces in `mms` produce records. Anything
@@ -18,6 +24,51 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "bmtrace.h"
+#include "pcpu_sum.h"
+
+/* The loads pcpu_sum.h reads a counter with: direct, through bpf_rdonly_cast. */
+struct bmt_pc_src {
+	__u64 fbc;   /* struct percpu_counter * */
+	__u64 slots; /* its counters: the per-CPU pointer, before a CPU's offset is added */
+};
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/*
+ * The per-CPU offsets (the kernel's __per_cpu_offset[]), found once by rss_stat_check. The
+ * BTF has no __percpu tags and the per-CPU symbols are not exported without
+ * CONFIG_KALLSYMS_ALL, so bpf_per_cpu_ptr cannot be used: see find_cpu_offsets.
+ */
+__u64 cpu_off[BMT_PC_MAX_CPUS];
+__u32 cpu_off_ready;
+const volatile __u32 nr_cpus = 1;
+const volatile __u32 page_shift = 12;
+
+static __always_inline __s64 bmt_pc_count(const struct bmt_pc_src *s)
+{
+	const struct percpu_counter *fbc =
+		bpf_rdonly_cast((void *)s->fbc, bpf_core_type_id_kernel(struct percpu_counter));
+
+	return fbc->count;
+}
+
+static __always_inline int bmt_pc_locked(const struct bmt_pc_src *s)
+{
+	const struct percpu_counter *fbc =
+		bpf_rdonly_cast((void *)s->fbc, bpf_core_type_id_kernel(struct percpu_counter));
+
+	return fbc->lock.raw_lock.val.counter != 0; /* held, or wanted: a flush under way */
+}
+
+static __always_inline __s32 bmt_pc_slot(const struct bmt_pc_src *s, __u32 cpu)
+{
+	/* the kfunc wants a named struct: refcount_struct is one s32 */
+	const struct refcount_struct *slot =
+		bpf_rdonly_cast((void *)(s->slots + cpu_off[cpu & (BMT_PC_MAX_CPUS - 1)]),
+				bpf_core_type_id_kernel(struct refcount_struct));
+
+	return slot->refs.counter;
+}
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -32,6 +83,8 @@ struct mm_state {
 	__u32 creator; /* tgid whose context met it first, for MM_PENDING */
 	__u32 flags;
 	__s64 bytes[BMT_NR_MEMBERS];
+	__u64 addr; /* the mm_struct's address as a number (the verifier keeps the key a pointer) */
+	struct bmt_pc_cache pc[BMT_NR_MEMBERS]; /* btf-percpu: each counter's cache */
 };
 
 struct {
@@ -74,7 +127,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct bmt_stats);
+	__type(value, struct bmt_stats_val);
 } stats SEC(".maps");
 
 #define EXEC_REC_MAX (sizeof(struct bmt_exec) + BMT_FILENAME_MAX + BMT_ARGV_MAX)
@@ -87,6 +140,8 @@ struct {
 } exec_scratch SEC(".maps");
 
 __u32 next_key; /* last mm key handed out */
+/* 1 once a process was adopted (-p, serve): its mm is bound at its first event */
+__u32 adopting;
 
 /*
  * serve: trees start in the kernel, so no child of one is ever missed. A tree is a process
@@ -130,9 +185,16 @@ __u64 trees_dropped; /* trees not followed: max_trees were alive */
 
 static const __u32 zero;
 
-static __always_inline struct bmt_stats *stat(void)
+static __always_inline struct bmt_stats_val *stats_val(void)
 {
 	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+static __always_inline struct bmt_stats *stat(void)
+{
+	struct bmt_stats_val *v = stats_val();
+
+	return v ? &v->s : NULL;
 }
 
 #define STAT_INC(field)                                                                            \
@@ -184,6 +246,7 @@ static __always_inline struct mm_state *register_mm(__u64 mm, __u32 creator, __u
 		.key = __sync_fetch_and_add(&next_key, 1) + 1,
 		.creator = creator,
 		.flags = flags,
+		.addr = mm,
 	};
 
 	if (bpf_map_update_elem(&mms, &mm, &fresh, BPF_ANY)) {
@@ -248,18 +311,26 @@ static __always_inline struct mm_state *bind_mm(__u32 tgid, struct bmt_proc *p, 
  * before switching to it): keep it pending until fork or exec binds it. An adopted process
  * (-p) meets its own mm here the first time it faults.
  */
-static __always_inline struct mm_state *unknown_mm(__u64 mm, __u64 ts)
+static __always_inline struct mm_state *unknown_mm(__u64 mm)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tgid = current_tgid();
-	struct bmt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
 	struct mm_struct *mmp = (struct mm_struct *)mm;
+	struct bmt_proc *p;
 
+	/*
+	 * Most events on the machine are other processes faulting their own pages: without an
+	 * adopted process waiting for its mm, such an event is never ours, and the procs
+	 * lookup (~40 ns here) is skipped.
+	 */
+	if ((__u64)task->mm == mm && !adopting)
+		return NULL;
+	p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return NULL;
 	if ((__u64)task->mm == mm) {
 		if (p->flags & BMT_PROC_ADOPTED)
-			return bind_mm(tgid, p, mm, ts);
+			return bind_mm(tgid, p, mm, bpf_ktime_get_ns());
 		return NULL; /* the root's own pre-exec copy of bmtrace: not the command's */
 	}
 	if (!BPF_CORE_READ(mmp, mm_users.counter))
@@ -361,6 +432,9 @@ static __always_inline struct bmt_proc *join(__u32 tgid, __u32 tree, __u32 proc_
 	struct bmt_proc v = { .flags = proc_flags, .tree = tree };
 	struct bmt_join *r;
 
+	if (proc_flags & BMT_PROC_ADOPTED)
+		adopting = 1; /* before it is in procs: its first event must look it up */
+
 	if (bpf_map_update_elem(&procs, &tgid, &v, BPF_NOEXIST)) {
 		STAT_INC(procs_full);
 		return NULL;
@@ -377,30 +451,42 @@ static __always_inline struct bmt_proc *join(__u32 tgid, __u32 tree, __u32 proc_
 	return bpf_map_lookup_elem(&procs, &tgid);
 }
 
-static __always_inline void rss_event(__u64 mm, __u32 member, __s64 bytes)
+/*
+ * The state of an rss_stat event's address space when it is ours; NULL otherwise. *known:
+ * it was followed already (its counter caches are valid).
+ */
+static __always_inline struct mm_state *rss_mm(__u64 mm, int *known)
 {
-	__u64 ts = bpf_ktime_get_ns();
 	struct mm_state *m = bpf_map_lookup_elem(&mms, &mm);
+
+	*known = !!m;
+	return m ? m : unknown_mm(mm);
+}
+
+/* exec just switched to the mm it built: bind it before the ELF load counts. */
+static __always_inline struct mm_state *claim_pending(struct mm_state *m, __u64 mm, __u64 ts)
+{
+	struct task_struct *task;
+	struct bmt_proc *p;
+	__u32 tgid;
+
+	if (!(m->flags & MM_PENDING) || m->creator != current_tgid())
+		return m;
+	task = bpf_get_current_task_btf();
+	tgid = current_tgid();
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p && (__u64)task->mm == mm)
+		return bind_mm(tgid, p, mm, ts);
+	return m;
+}
+
+/* Counter member of m is bytes now: keep it, send it, forget m once its teardown is done. */
+static __always_inline void rss_emit(struct mm_state *m, __u64 mm, __u32 member, __s64 bytes,
+				     __u64 ts)
+{
 	struct bmt_rss *r;
 
-	if (member >= BMT_NR_MEMBERS)
-		return;
-	if (!m) {
-		m = unknown_mm(mm, ts);
-		if (!m)
-			return;
-	} else if (m->flags & MM_PENDING && m->creator == current_tgid()) {
-		/* exec just switched to the mm it built: bind it before the ELF load counts */
-		struct task_struct *task = bpf_get_current_task_btf();
-		__u32 tgid = current_tgid();
-		struct bmt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
-
-		if (p && (__u64)task->mm == mm)
-			m = bind_mm(tgid, p, mm, ts);
-		if (!m)
-			return;
-	}
-	barrier_var(member); /* keep the mask: the verifier loses the range check above */
+	barrier_var(member); /* keep the mask: the verifier loses the caller's range check */
 	m->bytes[member & (BMT_NR_MEMBERS - 1)] = bytes;
 	STAT_INC(events);
 	r = reserve(sizeof(*r), BMT_REC_RSS, ts);
@@ -413,6 +499,154 @@ static __always_inline void rss_event(__u64 mm, __u32 member, __s64 bytes)
 	if (!bytes && !m->nr_procs && all_zero(m) &&
 	    !BPF_CORE_READ((struct mm_struct *)mm, mm_users.counter))
 		bpf_map_delete_elem(&mms, &mm); /* teardown done: the pointer may now be reused */
+}
+
+/* tracepoint source: the kernel's own value, from the classic record. */
+static __always_inline void rss_event(__u64 mm, __u32 member, __s64 bytes)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	struct mm_state *m;
+	int known;
+
+	if (member >= BMT_NR_MEMBERS)
+		return;
+	m = rss_mm(mm, &known);
+	if (m)
+		m = claim_pending(m, mm, ts);
+	if (m)
+		rss_emit(m, mm, member, bytes, ts);
+}
+
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+
+/* mm's counter member, in pages, through its cache c (pcpu_sum.h). */
+static __always_inline __s64 exact_pages(struct bmt_pc_cache *c, __u64 mm, __u32 member,
+					 enum bmt_pc_path *path)
+{
+	const struct percpu_counter *fbc;
+	struct bmt_pc_src src;
+	__u32 cpu = bpf_get_smp_processor_id();
+	/* a kernel thread (khugepaged) may change a counter on one CPU and trace on another */
+	int may_cache = !(bpf_get_current_task_btf()->flags & PF_KTHREAD);
+
+	src.fbc = mm + bpf_core_field_offset(struct mm_struct, rss_stat) +
+		  member * bpf_core_type_size(struct percpu_counter);
+	fbc = bpf_rdonly_cast((void *)src.fbc, bpf_core_type_id_kernel(struct percpu_counter));
+	src.slots = (__u64)fbc->counters;
+	return bmt_pc_read(c, &src, cpu, nr_cpus, may_cache, path);
+}
+
+/*
+ * btf-percpu source: the whole event, from the BTF raw tracepoint alone. Every event of a
+ * followed counter goes through its cache, emitted or not: the cache relies on seeing them.
+ */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_stat_exact, struct mm_struct *mm, int member)
+{
+	__u64 ts, key = (__u64)mm;
+	struct bmt_stats_val *sv;
+	enum bmt_pc_path path;
+	struct mm_state *m;
+	__s64 pages;
+	__u32 mb = member;
+	int known;
+
+	if (mb >= BMT_NR_MEMBERS || !cpu_off_ready)
+		return 0;
+	m = rss_mm(key, &known);
+	if (!m)
+		return 0;
+	ts = bpf_ktime_get_ns(); /* ours: the clock costs ~70 ns here, only ours pay it */
+	barrier_var(mb); /* keep the mask: the verifier loses the range check above */
+	mb &= BMT_NR_MEMBERS - 1;
+	pages = exact_pages(&m->pc[mb], m->addr, mb, &path);
+	sv = stats_val();
+	if (sv)
+		sv->pc_path[path & 3]++;
+	if (known)
+		m = claim_pending(m, key, ts);
+	if (m)
+		rss_emit(m, key, mb, pages << page_shift, ts);
+	return 0;
+}
+
+/* ---- the btf-percpu self-test (user/kernel/tracer.c runs it before anything is traced) ---- */
+
+__u32 check_tgid;  /* the process whose own events are compared: bmtrace */
+__u32 check_layout; /* 1: the kernel's counters are laid out as this file reads them; 2: not */
+__u64 check_equal, check_differ, check_fast;
+struct bmt_pc_cache check_pc[BMT_NR_MEMBERS];
+
+/* A pointer's value as a number (root-only programs may read it). */
+static __always_inline __u64 addr_of(const void *p)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
+/*
+ * bpf_map_lookup_percpu_elem(map, 0, cpu) is the map's raw per-CPU pointer plus cpu's
+ * offset; the raw pointer is struct bpf_array's pptrs[0]. The verifier refuses reading that
+ * flexible array through the map pointer, so it is read by address.
+ */
+static __noinline int find_cpu_offsets(void)
+{
+	__u64 base = 0, map = addr_of(&stats);
+
+	if (bpf_probe_read_kernel(&base, sizeof(base),
+				  (void *)(map + bpf_core_field_offset(struct bpf_array, pptrs))))
+		return -1;
+	for (__u32 c = 0; c < BMT_PC_MAX_CPUS && c < nr_cpus; c++) {
+		void *p = bpf_map_lookup_percpu_elem(&stats, &zero, c);
+
+		if (!p)
+			return -1;
+		cpu_off[c] = addr_of(p) - base;
+	}
+	return 0;
+}
+
+/* The layout the exact reads assume: rss_stat[] an array of percpu_counter with counters. */
+static __always_inline int layout_ok(void)
+{
+	return bpf_core_field_exists(struct percpu_counter, counters) &&
+	       bpf_core_field_exists(struct bpf_array, pptrs) &&
+	       bpf_core_field_size(struct mm_struct, rss_stat) ==
+		       BMT_NR_MEMBERS * bpf_core_type_size(struct percpu_counter);
+}
+
+/* bmtrace's own faults: the exact value, through the same cache logic, vs the kernel's. */
+SEC("tp/kmem/rss_stat")
+int rss_stat_check(struct trace_event_raw_rss_stat *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 member = ctx->member;
+	enum bmt_pc_path path;
+	__s64 bytes;
+
+	if (current_tgid() != check_tgid || !ctx->curr || member >= BMT_NR_MEMBERS)
+		return 0;
+	if (!check_layout)
+		check_layout = layout_ok() ? 1 : 2;
+	if (check_layout != 1)
+		return 0;
+	if (!cpu_off_ready) {
+		if (find_cpu_offsets())
+			return 0;
+		cpu_off_ready = 1;
+	}
+	barrier_var(member);
+	member &= BMT_NR_MEMBERS - 1;
+	bytes = exact_pages(&check_pc[member], addr_of(task->mm), member, &path) << page_shift;
+	if (bytes == ctx->size)
+		__sync_fetch_and_add(&check_equal, 1);
+	else
+		__sync_fetch_and_add(&check_differ, 1);
+	if (path == BMT_PC_FAST)
+		__sync_fetch_and_add(&check_fast, 1);
+	return 0;
 }
 
 static __always_inline struct pair_slot *slot(void)

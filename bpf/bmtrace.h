@@ -168,4 +168,30 @@ struct bmt_stats {
 	__u64 mms_full;     /* address spaces not traced: mms map full */
 };
 
+/*
+ * btf-percpu (bpf/pcpu_sum.h): the cache of one counter of one address space, zeroed when
+ * the address space is first followed, and how a read went.
+ */
+#define BMT_PC_MAX_CPUS 1024 /* possible CPUs the BTF path reads; more: the classic path */
+
+struct bmt_pc_cache {
+	__u32 seq;     /* tickets handed out */
+	__u32 pad;
+	__u64 sum_tag; /* tag << 32 | (u32)others */
+	__u64 cpu_tag; /* tag << 32 | (cpu + 1); 0: nothing saved */
+	__u64 cnt_tag; /* tag << 32 | (u32)count */
+};
+
+enum bmt_pc_path {
+	BMT_PC_FAST = 0,  /* two loads and the cache */
+	BMT_PC_FULL = 1,  /* every slot */
+	BMT_PC_MOVED = 2, /* every slot; count moved (or its lock was held) each try: a snapshot */
+};
+
+/* The value of the BPF stats map (per CPU): bmt_stats, and how btf-percpu read counters. */
+struct bmt_stats_val {
+	struct bmt_stats s;
+	__u64 pc_path[3]; /* reads by enum bmt_pc_path (bpf/pcpu_sum.h): fast, full, moved */
+};
+
 #endif /* BMTRACE_H */

@@ -18,6 +18,7 @@
 #   BENCH_OUT           results, logs, build trees [build/bench/out]
 #   BENCH_PAIRS         rounds of untraced + bmtrace per workload [5]
 #   BENCH_PEER_ROUNDS   of those, rounds that also run the peers [3]
+#   BENCH_BPF_RUNS      runs per workload with kernel.bpf_stats_enabled=1 (BPF ns/event) [2]
 #   BENCH_SIZE          full | smoke (tiny sizes, seconds; checks that it all runs) [full]
 #   BENCH_BUILD         libiberty (GNU libiberty from Debian's binutils-source) | self
 #                       (bmtrace's own sources) [libiberty when installed, else self]
@@ -31,6 +32,7 @@ BENCH_BIN=$(realpath "${BENCH_BIN:-build/bench}")
 BENCH_OUT=${BENCH_OUT:-build/bench/out}
 PAIRS=${BENCH_PAIRS:-5}
 PEER_ROUNDS=${BENCH_PEER_ROUNDS:-3}
+BPF_RUNS=${BENCH_BPF_RUNS:-2}
 SIZE=${BENCH_SIZE:-full}
 RUNSTAT=$BENCH_BIN/runstat
 SAMPLER=$BENCH_BIN/sampler
@@ -222,6 +224,38 @@ bench_workload() {
 
 for wl in fault fork build deep; do bench_workload "$wl"; done
 
+# ---- BPF run time -------------------------------------------------------------------
+
+# What bmtrace's programs cost per rss event, as the kernel measures it
+# (kernel.bpf_stats_enabled=1: run_time_ns of every program of bmtrace's, which bmtrace -v
+# sums at exit, divided by the events it handled). Separate runs: the statistics add their
+# own clock reads to every program run, so the timed rounds above run without them. The
+# figure counts every run, other processes' events included (~55 ns each for an empty
+# program here), so a busy machine raises it.
+BPF=$BENCH_OUT/bpf.tsv # workload round ns runs events source
+: >"$BPF"
+stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+restore_stats() { sysctl -q kernel.bpf_stats_enabled="$stats_was"; }
+trap restore_stats EXIT
+sysctl -q kernel.bpf_stats_enabled=1
+note "BPF run time per event: $BPF_RUNS runs per workload"
+for wl in fault fork build deep; do
+	eval 'cmd=("${CMD_'"$wl"'[@]}")'
+	for ((r = 0; r < BPF_RUNS; r++)); do
+		prepare "$wl"
+		"$BMTRACE" -v -q --json "$TMP/bpf.json" -- "${cmd[@]}" </dev/null >/dev/null \
+			2>"$TMP/bpf.err" || die "$wl: bmtrace -v failed (see $TMP/bpf.err)"
+		grep '^bmtrace: \(counter source\|BPF run time\|btf-percpu reads\)' "$TMP/bpf.err" \
+			>>"$LOG" || true
+		awk -v wl="$wl" -v r="$r" '
+			/^bmtrace: counter source: / { src = $4 }
+			/^bmtrace: BPF run time: / { ns = $5; runs = $8; ev = $15; sub(/^\(/, "", ev) }
+			END { if (ns != "") printf "%s\t%s\t%s\t%s\t%s\t%s\n", wl, r, ns, runs, ev,
+				src == "" ? "tracepoint" : src }' "$TMP/bpf.err" >>"$BPF"
+	done
+done
+restore_stats
+
 # ---- the checks --------------------------------------------------------------------
 
 CHECKS=$BENCH_OUT/checks.tsv # check round tool wall_s own_rss_kib peak raw lost lower_bound
@@ -315,4 +349,5 @@ elapsed=$((SECONDS - start_s))
 	printf 'spike\t%s\n' "${SPIKE[*]}"
 	printf 'fork_small\t%s\n' "${FORK_SMALL[0]}"
 } >"$BENCH_OUT/info.tsv"
-awk -f "$here/table.awk" "$BENCH_OUT/info.tsv" "$META" "$RUNS" "$CHECKS" | tee "$BENCH_OUT/table.txt"
+awk -f "$here/table.awk" "$BENCH_OUT/info.tsv" "$META" "$RUNS" "$CHECKS" "$BPF" |
+	tee "$BENCH_OUT/table.txt"

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 #include "harness.h"
 #include "reports.h"
+#include "counters.h"
 
 /*
  * Tolerance of the accounting cases, in MiB: the touched memory is resident for certain,
@@ -807,5 +808,5 @@ int main(void)
 		       "recorded traces and options run\n",
 		       geteuid() ? "not root" : "no /sys/kernel/btf/vmlinux");
 	failed = cmocka_run_group_tests_name("integration", tests, NULL, NULL);
-	return failed + reports_run();
+	return failed + reports_run() + counters_run();
 }

@@ -55,6 +55,7 @@ static struct bmt_run sample_run(void)
 		.start_realtime_ns = 1700000000123456789ull,
 		.page_size = 4096,
 		.kernel = "6.1.0-28-amd64",
+		.counter_source = "btf-percpu",
 		.stats = { .events = 11, .lost = 22, .unpaired = 33, .procs_full = 44,
 			   .mms_full = 55 },
 		.ring_bytes = 1u << 24,
@@ -243,6 +244,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(out.start_realtime_ns, in.start_realtime_ns);
 	assert_int_equal(out.page_size, 4096);
 	assert_string_equal(out.kernel, "6.1.0-28-amd64");
+	assert_string_equal(out.counter_source, "btf-percpu");
 	for (k = 0; odd_argv[k]; k++)
 		assert_string_equal(out.argv[k], odd_argv[k]);
 	assert_null(out.argv[k]);
@@ -717,6 +719,46 @@ static void test_header_room_for_more(void **state)
 	free(raw);
 }
 
+/* A trace written before the counter source was recorded: read, with the source empty. */
+static void test_header_without_counter_source(void **state)
+{
+	const char *path = tmp("nosource.bmt");
+	size_t len, hdr_len, cut = strlen("btf-percpu") + 1;
+	struct tracefile_reader *r;
+	unsigned char *raw, *longer;
+	struct bmt_run out;
+	char err[256], **sp;
+
+	raw = sample_raw(3, &len);
+	hdr_len = le32(raw + 12);
+	assert_memory_equal(raw + hdr_len - cut, "btf-percpu", cut);
+	memmove(raw + hdr_len - cut, raw + hdr_len, len - hdr_len);
+	set_le32(raw + 12, hdr_len - cut);
+	gz_spit(path, raw, len - cut);
+	memset(&out, 0xa5, sizeof(out));
+	r = tracefile__open(path, &out, &sp, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(out.counter_source, "");
+	assert_string_equal(out.kernel, "6.1.0-28-amd64");
+	tracefile__close_reader(r);
+	free(raw);
+
+	/* a source longer than any bmtrace writes is corruption */
+	raw = sample_raw(1, &len);
+	hdr_len = le32(raw + 12);
+	memset(raw + hdr_len - cut, 'x', cut - 1);
+	longer = realloc(raw, len + 8);
+	assert_non_null(longer);
+	raw = longer;
+	memmove(raw + hdr_len + 8, raw + hdr_len, len - hdr_len);
+	memset(raw + hdr_len - 1, 'y', 8);
+	raw[hdr_len + 7] = '\0';
+	set_le32(raw + 12, hdr_len + 8);
+	gz_spit(path, raw, len + 8);
+	assert_open_fails(path, "corrupt header");
+	free(raw);
+}
+
 static void test_empty_file(void **state)
 {
 	const char *path = tmp("empty.bmt");
@@ -773,6 +815,7 @@ int main(void)
 		cmocka_unit_test(test_bad_version),
 		cmocka_unit_test(test_corrupt_header),
 		cmocka_unit_test(test_header_room_for_more),
+		cmocka_unit_test(test_header_without_counter_source),
 		cmocka_unit_test(test_empty_file),
 		cmocka_unit_test(test_missing_file),
 	};

@@ -347,6 +347,8 @@ static int setup(struct live *lv, struct tracer_opts *topts)
 		esc_say(stderr, "%s", err);
 		return -BMT_EXIT_BMTRACE;
 	}
+	snprintf(lv->s.run.counter_source, sizeof(lv->s.run.counter_source), "%s",
+		 tracer__counter_source(lv->tracer));
 	loop__add_fd(lv->loop, tracer__fd(lv->tracer), on_ring, lv);
 	if (cfg->listen) {
 		lv->http = http__start(&(struct http_opts){ .listen = cfg->listen }, err, sizeof(err));

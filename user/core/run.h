@@ -46,6 +46,9 @@ struct bmt_run {
 	uint32_t page_size;
 	char kernel[BMT_KERNEL_LEN]; /* uname -r of the machine that traced */
 	struct bmt_stats stats; /* from the BPF side */
+	/* where the counters came from: "btf-percpu" or "tracepoint"; empty in a trace recorded
+	 * before bmtrace had a choice (the source was then the tracepoint) */
+	char counter_source[16];
 	uint64_t ring_bytes;
 	/* not recorded in a trace: given again to `bmtrace report` */
 	uint64_t budget_bytes;   /* --max-peak or --budget; 0: none */

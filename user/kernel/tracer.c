@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* tracer - load, attach and drain the BPF side (see tracer.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -31,12 +33,24 @@
 #define RING_PER_CPU (1ull << 20)
 #define RING_MAX (256ull << 20)
 
+enum source {
+	SRC_AUTO,       /* btf-percpu when its self-test passes, else tracepoint */
+	SRC_BTF,        /* rss_stat_exact alone (bpf/bmtrace.bpf.c) */
+	SRC_TRACEPOINT, /* the classic tracepoint paired with the BTF one */
+};
+
+static const char *const source_names[] = {
+	[SRC_BTF] = "btf-percpu",
+	[SRC_TRACEPOINT] = "tracepoint",
+};
+
 struct tracer {
 	struct bmtrace *skel;
 	struct ring_buffer *rb;
 	tracer_record_fn fn;
 	void *ctx;
 	int stop;
+	enum source source;
 };
 
 static int verbose;
@@ -185,6 +199,55 @@ uint64_t tracer__trees_dropped(const struct tracer *t)
 	return t->skel->bss->trees_dropped;
 }
 
+/* BMTRACE_COUNTER_SOURCE (README, "Development"): force a source, for tests. */
+static int source_wanted(enum source *src, char *err, size_t errlen)
+{
+	const char *v = getenv("BMTRACE_COUNTER_SOURCE");
+
+	*src = SRC_AUTO;
+	if (!v || !*v)
+		return 0;
+	for (enum source i = SRC_BTF; i <= SRC_TRACEPOINT; i++)
+		if (!strcmp(v, source_names[i])) {
+			*src = i;
+			return 0;
+		}
+	snprintf(err, errlen, "BMTRACE_COUNTER_SOURCE is btf-percpu or tracepoint, not '%s'", v);
+	return -EINVAL;
+}
+
+/*
+ * The possible CPUs, when they are 0..N-1 (N <= BMT_PC_MAX_CPUS): the CPUs btf-percpu sums.
+ * 0 otherwise (a hole in the mask, or more CPUs than it reads), with the reason in why.
+ */
+static int possible_cpus(char *why, size_t len)
+{
+	char buf[64] = "", *end = buf;
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+	unsigned long last = 0;
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	if (!strcmp(buf, "0\n"))
+		return 1;
+	if (!strncmp(buf, "0-", 2))
+		last = strtoul(buf + 2, &end, 10);
+	if (end == buf || end == buf + 2 || *end != '\n') {
+		snprintf(why, len, "the possible CPUs are not 0..N-1 (%.*s)", (int)strcspn(buf, "\n"),
+			 buf);
+		return 0;
+	}
+	if (last + 1 > BMT_PC_MAX_CPUS) {
+		snprintf(why, len, "%lu possible CPUs, more than the %d it reads", last + 1,
+			 BMT_PC_MAX_CPUS);
+		return 0;
+	}
+	return (int)last + 1;
+}
+
 /*
  * Does this kernel's BTF raw tracepoint mark_victim pass the victim's task (its first
  * argument after the context a pointer)? Older kernels pass the pid.
@@ -208,10 +271,136 @@ static int mark_victim_has_task(void)
 	return ok;
 }
 
+/* Open and load the BPF object for source src (SRC_BTF or SRC_TRACEPOINT). */
+static int load(struct tracer *t, const struct tracer_opts *opts, enum source src, int ncpu,
+		char *err, size_t errlen)
+{
+	struct bmtrace *sk = bmtrace__open();
+	int btf = src == SRC_BTF, rc;
+
+	t->skel = sk;
+	if (!sk) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	sk->rodata->wakeup_bytes = ring_size(opts->ring_bytes) / 4;
+	sk->rodata->nr_cpus = ncpu;
+	sk->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+	if (opts->serve) {
+		sk->rodata->targ_serve = true;
+		sk->rodata->max_trees = opts->serve->max_trees;
+	} else {
+		bpf_program__set_autoload(sk->progs.cgroup_attach_task, false);
+	}
+	bpf_program__set_autoload(sk->progs.rss_stat_exact, btf);
+	bpf_program__set_autoload(sk->progs.rss_stat_check, btf);
+	bpf_program__set_autoattach(sk->progs.rss_stat_check, false);
+	bpf_program__set_autoload(sk->progs.rss_stat_btf, !btf);
+	bpf_program__set_autoload(sk->progs.rss_stat_tp, !btf);
+	/* the OOM killer's victims: one of two programs, as the kernel passes them */
+	bpf_program__set_autoload(mark_victim_has_task() ? sk->progs.mark_victim_tp
+							 : sk->progs.mark_victim,
+				  false);
+	bpf_map__set_max_entries(sk->maps.rb, ring_size(opts->ring_bytes));
+	if (opts->max_procs) {
+		bpf_map__set_max_entries(sk->maps.procs, opts->max_procs);
+		bpf_map__set_max_entries(sk->maps.mms, opts->max_procs);
+	}
+	rc = bmtrace__load(sk);
+	if (rc)
+		snprintf(err, errlen,
+			 "the kernel refused bmtrace's BPF programs (%s); rerun with -v for the "
+			 "verifier's log",
+			 strerror(-rc));
+	return rc;
+}
+
+#define CHECK_PAGES 64
+
+/*
+ * btf-percpu's self-test: with rss_stat_check on the classic tracepoint, fault in and free
+ * CHECK_PAGES pages of our own; every value the BTF path computes (cache included) must be
+ * the kernel's. 0, or -1 with the reason in why.
+ */
+static int self_test(struct tracer *t, char *why, size_t len)
+{
+	struct bmtrace__bss *bss = t->skel->bss;
+	long page = sysconf(_SC_PAGESIZE);
+	struct bpf_link *link;
+	uint64_t equal, differ, fast;
+	char *mem;
+
+	bss->check_tgid = getpid();
+	link = bpf_program__attach(t->skel->progs.rss_stat_check);
+	if (!link) {
+		snprintf(why, len, "its self-test cannot attach to kmem:rss_stat: %s",
+			 strerror(errno));
+		return -1;
+	}
+	mem = mmap(NULL, CHECK_PAGES * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	if (mem != MAP_FAILED) {
+		for (int i = 0; i < CHECK_PAGES; i++)
+			((volatile char *)mem)[i * page] = 1;
+		munmap(mem, CHECK_PAGES * page);
+	}
+	bpf_link__destroy(link);
+	equal = __atomic_load_n(&bss->check_equal, __ATOMIC_SEQ_CST);
+	differ = __atomic_load_n(&bss->check_differ, __ATOMIC_SEQ_CST);
+	fast = __atomic_load_n(&bss->check_fast, __ATOMIC_SEQ_CST);
+	if (bss->check_layout == 2)
+		snprintf(why, len, "this kernel's mm_struct.rss_stat is not an array of percpu_counter");
+	else if (!bss->cpu_off_ready)
+		snprintf(why, len, "the per-CPU offsets were not found");
+	else if (differ)
+		snprintf(why, len, "its self-test: %" PRIu64 " of %" PRIu64
+			 " values differed from the kernel's", differ, differ + equal);
+	else if (equal < CHECK_PAGES)
+		snprintf(why, len, "its self-test saw %" PRIu64 " of %d page faults", equal,
+			 CHECK_PAGES);
+	else
+		snprintf(why, len, "self-test: %" PRIu64 " values equal to the kernel's, %" PRIu64
+			 " of them from the per-counter cache", equal, fast);
+	return bss->check_layout == 1 && bss->cpu_off_ready && !differ && equal >= CHECK_PAGES ?
+		       0 : -1;
+}
+
+/*
+ * Load the counter source wanted: btf-percpu when it loads and passes its self-test (or is
+ * forced), else the classic tracepoint. -v says which, and why.
+ */
+static int load_source(struct tracer *t, const struct tracer_opts *opts, char *err,
+		       size_t errlen)
+{
+	char why[256] = "BMTRACE_COUNTER_SOURCE=tracepoint";
+	int ncpu = libbpf_num_possible_cpus();
+	enum source want;
+
+	if (source_wanted(&want, err, errlen))
+		return -EINVAL;
+	t->source = SRC_TRACEPOINT;
+	if (want != SRC_TRACEPOINT && possible_cpus(why, sizeof(why)) == ncpu) {
+		if (load(t, opts, SRC_BTF, ncpu, why, sizeof(why)) == 0 &&
+		    self_test(t, why, sizeof(why)) == 0)
+			t->source = SRC_BTF;
+		if (t->source != SRC_BTF) {
+			bmtrace__destroy(t->skel);
+			t->skel = NULL;
+		}
+	}
+	if (want == SRC_BTF && t->source != SRC_BTF) {
+		snprintf(err, errlen, "BMTRACE_COUNTER_SOURCE=btf-percpu, but the BTF path cannot "
+			 "be used: %s", why);
+		return -ENOTSUP;
+	}
+	if (verbose)
+		esc_say(stderr, "counter source: %s (%s)", source_names[t->source], why);
+	return t->source == SRC_BTF ? 0 : load(t, opts, SRC_TRACEPOINT, ncpu, err, errlen);
+}
+
 struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t errlen)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
-	uint64_t ring = ring_size(opts->ring_bytes);
 	int rc;
 
 	if (!t) {
@@ -230,37 +419,8 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 			 "kernel built with CONFIG_DEBUG_INFO_BTF=y");
 		goto fail;
 	}
-	if (ensure_tracefs(err, errlen))
+	if (ensure_tracefs(err, errlen) || load_source(t, opts, err, errlen))
 		goto fail;
-	t->skel = bmtrace__open();
-	if (!t->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		goto fail;
-	}
-	t->skel->rodata->wakeup_bytes = ring / 4;
-	if (opts->serve) {
-		t->skel->rodata->targ_serve = true;
-		t->skel->rodata->max_trees = opts->serve->max_trees;
-	} else {
-		bpf_program__set_autoload(t->skel->progs.cgroup_attach_task, false);
-	}
-	/* the OOM killer's victims: one of two programs, as the kernel passes them */
-	bpf_program__set_autoload(mark_victim_has_task() ? t->skel->progs.mark_victim_tp
-							 : t->skel->progs.mark_victim,
-				  false);
-	bpf_map__set_max_entries(t->skel->maps.rb, ring);
-	if (opts->max_procs) {
-		bpf_map__set_max_entries(t->skel->maps.procs, opts->max_procs);
-		bpf_map__set_max_entries(t->skel->maps.mms, opts->max_procs);
-	}
-	rc = bmtrace__load(t->skel);
-	if (rc) {
-		snprintf(err, errlen,
-			 "the kernel refused bmtrace's BPF programs (%s); rerun with -v for the "
-			 "verifier's log",
-			 strerror(-rc));
-		goto fail;
-	}
 	if (opts->serve && fill_serve_maps(t, opts->serve, err, errlen))
 		goto fail;
 	rc = bmtrace__attach(t->skel);
@@ -282,13 +442,9 @@ fail:
 	return NULL;
 }
 
-void tracer__close(struct tracer *t)
+const char *tracer__counter_source(const struct tracer *t)
 {
-	if (!t)
-		return;
-	ring_buffer__free(t->rb);
-	bmtrace__destroy(t->skel);
-	free(t);
+	return source_names[t->source];
 }
 
 int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags, uint32_t tree)
@@ -296,6 +452,8 @@ int tracer__add_pid(struct tracer *t, uint32_t pid, uint32_t flags, uint32_t tre
 	struct bmt_proc v = { .flags = flags, .tree = tree };
 	struct bmt_tree_state ts;
 
+	if (flags & BMT_PROC_ADOPTED) /* before it is in procs: its first event must find it */
+		__atomic_store_n(&t->skel->bss->adopting, 1, __ATOMIC_SEQ_CST);
 	if (bpf_map__update_elem(t->skel->maps.procs, &pid, sizeof(pid), &v, sizeof(v),
 				 BPF_NOEXIST))
 		return -errno;
@@ -330,10 +488,11 @@ int tracer__drain(struct tracer *t)
 	return ring_buffer__consume(t->rb);
 }
 
-void tracer__stats(const struct tracer *t, struct bmt_stats *out)
+/* The stats map summed over CPUs; zero when it cannot be read. */
+static void stats_sum(const struct tracer *t, struct bmt_stats_val *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct bmt_stats *per;
+	struct bmt_stats_val *per;
 	__u32 zero = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -345,12 +504,66 @@ void tracer__stats(const struct tracer *t, struct bmt_stats *out)
 	if (!bpf_map__lookup_elem(t->skel->maps.stats, &zero, sizeof(zero), per,
 				  sizeof(*per) * ncpu, 0)) {
 		for (int i = 0; i < ncpu; i++) {
-			out->events += per[i].events;
-			out->lost += per[i].lost;
-			out->unpaired += per[i].unpaired;
-			out->procs_full += per[i].procs_full;
-			out->mms_full += per[i].mms_full;
+			out->s.events += per[i].s.events;
+			out->s.lost += per[i].s.lost;
+			out->s.unpaired += per[i].s.unpaired;
+			out->s.procs_full += per[i].s.procs_full;
+			out->s.mms_full += per[i].s.mms_full;
+			for (int p = 0; p < 3; p++)
+				out->pc_path[p] += per[i].pc_path[p];
 		}
 	}
 	free(per);
+}
+
+void tracer__stats(const struct tracer *t, struct bmt_stats *out)
+{
+	struct bmt_stats_val v;
+
+	stats_sum(t, &v);
+	*out = v.s;
+}
+
+/*
+ * -v, at the end: how btf-percpu read its counters, and with kernel.bpf_stats_enabled=1 the
+ * run time of every attached program per rss event (what `make bench` reports).
+ */
+static void say_costs(const struct tracer *t)
+{
+	uint64_t ns = 0, runs = 0, fast, full, moved;
+	struct bmt_stats_val v;
+	struct bpf_program *p;
+
+	stats_sum(t, &v);
+	fast = v.pc_path[BMT_PC_FAST];
+	full = v.pc_path[BMT_PC_FULL];
+	moved = v.pc_path[BMT_PC_MOVED];
+	if (t->source == SRC_BTF)
+		esc_say(stderr, "btf-percpu reads: %" PRIu64 " from the cache, %" PRIu64
+			" full sums, %" PRIu64 " snapshots of a moving counter", fast, full, moved);
+	bpf_object__for_each_program(p, t->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (p == t->skel->progs.rss_stat_check || bpf_program__fd(p) < 0 ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		ns += info.run_time_ns;
+		runs += info.run_cnt;
+	}
+	if (runs && v.s.events)
+		esc_say(stderr, "BPF run time: %" PRIu64 " ns in %" PRIu64 " runs, %.1f ns per "
+			"rss event (%" PRIu64 " events)", ns, runs, (double)ns / v.s.events,
+			(uint64_t)v.s.events);
+}
+
+void tracer__close(struct tracer *t)
+{
+	if (!t)
+		return;
+	if (verbose && t->rb)
+		say_costs(t);
+	ring_buffer__free(t->rb);
+	bmtrace__destroy(t->skel);
+	free(t);
 }

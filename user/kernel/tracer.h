@@ -44,11 +44,23 @@ struct tracer_opts {
 
 /*
  * Check privileges and the kernel (BTF, tracefs, the tracepoints), mount tracefs when
- * absent, load and attach. NULL on failure with a one-line reason in err that says what
- * to do; missing capabilities are all named at once, before anything is loaded.
+ * absent, choose the counter source, load and attach. NULL on failure with a one-line
+ * reason in err that says what to do; missing capabilities are all named at once, before
+ * anything is loaded.
+ *
+ * The counter source is "btf-percpu" (the BTF raw tracepoint alone, reading each counter's
+ * exact value itself) when its programs load and its self-test agrees with the kernel on
+ * 64 page faults of bmtrace's own; "tracepoint" (the classic tracepoint, paired) otherwise.
+ * BMTRACE_COUNTER_SOURCE=btf-percpu|tracepoint forces one (btf-percpu fails when it cannot
+ * be used). verbose says which, and why.
  */
 struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t errlen);
+/* verbose: also says how the counters were read and, with kernel.bpf_stats_enabled=1, the
+ * programs' run time per rss event. */
 void tracer__close(struct tracer *t);
+
+/* The counter source in use: "btf-percpu" or "tracepoint" (the JSON's counter_source). */
+const char *tracer__counter_source(const struct tracer *t);
 
 /*
  * Add pid to the traced set (flags: BMT_PROC_*), in serve's tree (0 in the tracing modes).

@@ -313,6 +313,8 @@ static void add_extras(struct json *j, cJSON *root)
 	snprintf(kernel, sizeof(kernel), "%.*s", BMT_KERNEL_LEN, run->kernel);
 	put(j, root, "kernel", str_item(kernel));
 	put(j, root, "page_size", u64_item(run->page_size));
+	put(j, root, "counter_source",
+	    str_item(run->counter_source[0] ? run->counter_source : "tracepoint"));
 	add_budget(j, root);
 	add_killed(j, root);
 	add_cgroup(j, root);

@@ -18,6 +18,8 @@
  *       44       kernel release, NUL-terminated (at most BMT_KERNEL_LEN bytes with the NUL)
  *                u32 argc, then argc NUL-terminated strings
  *                u32 number of stage specs, then that many NUL-terminated strings
+ *                the counter source ("btf-percpu", "tracepoint"), NUL-terminated; absent
+ *                from traces written before it was added (their source: the tracepoint)
  *                (a reader skips any bytes left before "header bytes": room for fields a
  *                later writer may append without breaking version-1 readers)
  *
@@ -165,7 +167,9 @@ static void put_strv(char **p, char *const *v)
 static char *header_build(const struct bmt_run *run, char *const specs[], size_t *lenp)
 {
 	size_t klen = strnlen(run->kernel, BMT_KERNEL_LEN - 1);
-	size_t len = TRACE_FIXED_LEN + klen + 1 + strv_bytes(run->argv) + strv_bytes(specs);
+	size_t slen = strnlen(run->counter_source, sizeof(run->counter_source) - 1);
+	size_t len = TRACE_FIXED_LEN + klen + 1 + strv_bytes(run->argv) + strv_bytes(specs) +
+		     slen + 1;
 	char *hdr, *p;
 
 	/* the same limits the reader enforces: never write a file bmtrace refuses to read */
@@ -189,6 +193,7 @@ static char *header_build(const struct bmt_run *run, char *const specs[], size_t
 	put_str(&p, run->kernel, klen);
 	put_strv(&p, run->argv);
 	put_strv(&p, specs);
+	put_str(&p, run->counter_source, slen);
 	*lenp = len;
 	return hdr;
 }
@@ -456,6 +461,14 @@ static int header_parse(struct tracefile_reader *r, size_t len, struct bmt_run *
 	if (!r->specs)
 		return -1;
 	run->argv = r->argv;
+	if (c.p < c.end) { /* absent before the counter source was recorded */
+		const char *src = get_str(&c);
+
+		if (!src || strlen(src) >= sizeof(run->counter_source))
+			return -1;
+		/* NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy): length checked */
+		strcpy(run->counter_source, src);
+	}
 	return 0;
 }
 
