@@ -61,7 +61,7 @@ WORKLOADS   := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard te
 ITEST_SRCS  := $(wildcard tests/integration/*.c)
 
 # What a fresh Debian 12 needs to build and test (make deps, as root). The tests run a real
-# Prometheus, Pushgateway and promtool on loopback, and curl and jq in tests/integration/*.sh;
+# Prometheus, Pushgateway, node_exporter and promtool on loopback, and curl and jq in tests/integration/*.sh;
 # headless Chromium renders the SVG chart for its screenshot test; tmux gives the wrapper tests
 # a terminal; capsh, xmllint, strace, valgrind, cppcheck and clang-tidy serve the reliability
 # checks.
@@ -69,7 +69,7 @@ ITEST_SRCS  := $(wildcard tests/integration/*.c)
 # GitHub does.
 DEB_PACKAGES := make gcc clang pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
                 libcjson-dev libcmocka-dev libclang-rt-14-dev libmicrohttpd-dev libcurl4-openssl-dev \
-                prometheus prometheus-pushgateway curl jq \
+                prometheus prometheus-pushgateway prometheus-node-exporter curl jq \
                 chromium fonts-dejavu-core \
                 tmux libcap2-bin libxml2-utils valgrind cppcheck clang-tidy strace \
                 python3 cmark-gfm
@@ -282,8 +282,14 @@ fixtures: bmtrace $(BUILD)/itest
 	$(Q)BMT_UPDATE_GOLDEN=1 BMTRACE=$(CURDIR)/bmtrace WORKLOADS=$(CURDIR)/$(BUILD)/workloads \
 		FIXTURES=$(CURDIR)/tests/fixtures $(BUILD)/itest
 
+# Grafana's dashboard schema (tests/grafana: @grafana/grafana-foundation-sdk, pinned in its
+# package-lock.json) for deploy_check's check of user/grafana/bmtrace.json; Debian's npm when
+# there is no npm yet (a nodejs from elsewhere brings its own, and conflicts with Debian's).
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+	command -v npm >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
+	npm ci --prefix tests/grafana --no-audit --no-fund
 
 demo: bmtrace $(BUILD)/workloads/memhog
 	./bmtrace -- $(BUILD)/workloads/memhog demo

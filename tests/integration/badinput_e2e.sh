@@ -82,6 +82,8 @@ trace_opts=(
 	"--linger|--linger||-1|abc|86401|1e3"
 	"--pushgateway|--pushgateway||notaurl|ftp://x"
 	"--job|--job|"
+	"--instance|--instance|"
+	"--label|--label||x|=v|a-b=v|__x=v|stage=v|1a=v|a\nb=v"
 	"--max-peak|--max-peak||0|4X|-5|99999999999999999999|1.5.5G|G"
 	"--budget|--budget||0|4X|-5|99999999999999999999"
 	"--memory-max|--memory-max||0|4X|-5|100|4095|99999999999999999999"
@@ -109,6 +111,8 @@ serve_opts=(
 	"-u|-u|no_such_user_xyz"
 	"--user|-u|no_such_user_xyz"
 	"--stage|--stage||x|a=("
+	"--label-env|--label-env||x|=V|a=|a=1X|tree=V|root=V|a-b=V|a=B-C"
+	"--min-peak|--min-peak||0|4X|-5"
 )
 # Options that take no value, and what the list above leaves to other checks.
 flags=" -q --quiet -v --verbose -h --help -V --version --wait-all --cgroup "
@@ -170,6 +174,11 @@ combos() {
 	expect_bad "--job" --pushgateway http://127.0.0.1:9/ -- touch "$marker"
 	expect_bad "--pushgateway" --job j -- touch "$marker"
 	expect_bad "--linger" --linger 3 -- touch "$marker"
+	expect_bad "--instance" --instance runner-1 -- touch "$marker"
+	expect_bad "--label" --pushgateway http://127.0.0.1:9/ --job j --label job=x -- touch "$marker"
+	expect_bad "--label" --label a=1 --label a=2 -- touch "$marker"
+	expect_bad "--label-env" serve --root x --label-env job=A --label-env job=B
+	expect_bad "--label" serve --root x --label a=b
 	expect_bad "--max-peak" --max-peak 1G --budget 1G -- touch "$marker"
 	expect_bad "--gate cgroup" --gate cgroup --max-peak 1G -- touch "$marker"
 	expect_bad "--cgroup" --cgroup -p 1

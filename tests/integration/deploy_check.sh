@@ -11,8 +11,12 @@
 #      unit's ExecStart naming the installed binary, and `make uninstall` removing both;
 #   4. user/systemd/bmtrace.service: `systemd-analyze verify` (on a copy whose ExecStart is
 #      this bmtrace, which must exist), and its exposure score for the log;
-#   5. the README shows the same alert expression and scrape target as the fixtures.
-# Each part prints "SKIP: ..." without its tool (promtool: make deps; systemd-analyze).
+#   5. the README shows the same alert expression and scrape target as the fixtures;
+#   6. user/grafana/bmtrace.json against Grafana's dashboard schema (tests/grafana/
+#      check_dashboard.js: each panel type's options and field config, the Prometheus
+#      queries, no property Grafana's types do not have).
+# Each part prints "SKIP: ..." without its tool (promtool: make deps; systemd-analyze; node
+# and tests/grafana/node_modules: make deps).
 #
 #   BMTRACE=./bmtrace bash tests/integration/deploy_check.sh
 set -euo pipefail
@@ -97,6 +101,14 @@ if [[ -z $missing && -n $expr ]]; then
 	ok "README shows the alert expression and the scrape target of the fixtures"
 else
 	bad "README lacks, from $FIXTURES:$missing"
+fi
+
+# The Grafana dashboard, against Grafana's own schema (no Grafana server is packaged here).
+if command -v node >/dev/null && [[ -d tests/grafana/node_modules ]]; then
+	run "user/grafana/bmtrace.json: valid by Grafana's dashboard schema" \
+		node tests/grafana/check_dashboard.js user/grafana/bmtrace.json
+else
+	say "SKIP: no node or tests/grafana/node_modules (make deps): the dashboard is not checked"
 fi
 
 echo "deploy_check: $passed passed, $failed failed"

@@ -7,7 +7,7 @@
 # test scrapes /metrics:
 #   0. the command line: no tree source, a --cgroup-parent off cgroup2: exit 125, one line;
 #   1. --root: two trees at once (a fork+exec child after the root's exec, 50 + 100 MiB;
-#      and 300 MiB), each labelled tree="NAME:PID", root="NAME", at its size (+-8% or
+#      and 300 MiB), each labelled tree="NAME#0" (no pid), root="NAME", at its size (+-8% or
 #      +-24 MiB), every per-tree family present, stages and commands per tree, promtool
 #      clean; a child forked before the root's exec, holding memory already, is in the tree;
 #      a root started inside another tree stays in the outer tree; when a tree ends,
@@ -25,6 +25,11 @@
 #      already running in a cgroup when serve (re)starts is followed; a cgroup used again
 #      while its ended tree still lingers shows the new tree, never two series alike;
 #   6. a --root NAME longer than the kernel's 15-character comm: matched, or refused;
+#   7. labels without a pid (issue 14): two trees of one name at once are NAME#0 and NAME#1,
+#      each with its --label-env labels read from its root's environment; the same job run
+#      again once the first expired gets the same label set; no label holds a pid; the
+#      histogram is by root and those labels; a hostile value stays one escaped label, cut
+#      to 128 bytes; a tree under --min-peak is exported neither live nor in the histogram;
 # and every serve exits 0 promptly on SIGTERM.
 #
 # Enabled by the CLI: until `bmtrace --help` names `serve`, it prints "SKIP: ..." and exits
@@ -85,12 +90,12 @@ tmp=$(mktemp -d /tmp/bmt-serve-e2e-XXXXXX)
 # Program names unique to this run (another run of this test may be tracing at once), each
 # at most 15 characters, the kernel's comm: a symlink to memhog, or to sh for the outer tree.
 tag=$(($$ % 100000))
-A=jobA$tag B=jobB$tag C=jobC$tag E=jobE$tag F=jobF$tag U=jobU$tag
+A=jobA$tag B=jobB$tag C=jobC$tag E=jobE$tag F=jobF$tag U=jobU$tag J=jobJ$tag
 OUTER=outer$tag INNER=inner$tag
 LONG=longjobname-$tag-0123456789 # > 15 characters: its comm is the first 15
 bin=$tmp/bin
 mkdir "$bin"
-for n in "$A" "$B" "$C" "$E" "$F" "$U" "$INNER" "$LONG"; do
+for n in "$A" "$B" "$C" "$E" "$F" "$U" "$J" "$INNER" "$LONG"; do
 	ln -s "$memhog" "$bin/$n"
 done
 ln -s "$(command -v sh)" "$bin/$OUTER"
@@ -443,7 +448,7 @@ part_cli() {
 
 # --- 1. --root trees -----------------------------------------------------------------------
 part_roots() {
-	local s=$tmp/roots.prom pa pb pc po treeA treeB treeC v w
+	local s=$tmp/roots.prom pa pb pc treeA treeB treeC v w
 	serve_up roots --root "$A" --root "$B" --root "$C" --root "$OUTER" --root "$INNER" \
 		--expire $EXPIRE --stage 'child=^memhog hold' || return 1
 
@@ -451,7 +456,7 @@ part_roots() {
 	start_job A "$bin/$A" forkexec 50 100
 	start_job B "$bin/$B" hold 300
 	pa=$(wait_peak A) && pb=$(wait_peak B) || return 1
-	treeA=$A:$pa treeB=$B:$pb
+	treeA=$A#0 treeB=$B#0
 	if until_true 5 eval 'tree_near "$s" "$treeA" 150 && tree_near "$s" "$treeB" 300'; then
 		ok "two trees at once: $treeA $(mib "$(q1 "$s" bmtrace_tree_rss_bytes tree="$treeA")"),\
  $treeB $(mib "$(q1 "$s" bmtrace_tree_rss_bytes tree="$treeB")") (~150, ~300)"
@@ -462,8 +467,9 @@ part_roots() {
 	fi
 	cp "$s" "$tmp/two-trees.prom"
 	v=$(ql "$s" tree bmtrace_tree_rss_bytes | cut -f1 | sort -u | tr '\n' ' ')
-	if [[ $v == "$(printf '%s\n' "$treeA" "$treeB" | sort | tr '\n' ' ')" ]]; then
-		ok "tree labels: $v(NAME:PID of each root)"
+	if [[ $v == "$(printf '%s\n' "$treeA" "$treeB" | sort | tr '\n' ' ')" && $v != *$pa* &&
+		$v != *$pb* ]]; then
+		ok "tree labels: $v(NAME#SLOT, no pid)"
 	else
 		bad "tree labels: '$v', want $treeA and $treeB"
 	fi
@@ -535,7 +541,7 @@ part_roots() {
 		while [ ! -s "$2" ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
 		exec "$4" hold 100' sh "$tmp/C0.fifo" "$tmp/C0.pids" "$memhog" "$bin/$C"
 	pc=$(wait_peak C) || return 1
-	treeC=$C:$pc
+	treeC=$C#0
 	if until_true 5 tree_near "$s" "$treeC" 160; then
 		ok "$treeC: the child forked before the root's exec counts: $(mib "$(q1 "$s" \
 			bmtrace_tree_rss_bytes tree="$treeC")") (~100 + 60)"
@@ -555,14 +561,13 @@ part_roots() {
 	# A root inside another tree starts none: outer (sh) runs inner (memhog hold 40).
 	start_job N "$bin/$OUTER" -c '"$1" hold 40; exit $?' "$OUTER" "$bin/$INNER"
 	wait_peak N >/dev/null || return 1
-	po=$(job_pid N)
-	if until_true 5 tree_near "$s" "$OUTER:$po" 40 &&
+	if until_true 5 tree_near "$s" "$OUTER#0" 40 &&
 		[[ -z $(q "$s" '*' root="$INNER") ]]; then
-		ok "$INNER inside $OUTER:$po starts no tree of its own: $OUTER:$po has it,\
- $(mib "$(q1 "$s" bmtrace_tree_rss_bytes tree="$OUTER:$po")")"
+		ok "$INNER inside $OUTER#0 starts no tree of its own: $OUTER#0 has it,\
+ $(mib "$(q1 "$s" bmtrace_tree_rss_bytes tree="$OUTER#0")")"
 	else
-		bad "nested roots: $OUTER:$po $(mib "$(q1 "$s" bmtrace_tree_rss_bytes \
-			tree="$OUTER:$po")") (~40); series of root $INNER: $(q "$s" '*' root="$INNER" |
+		bad "nested roots: $OUTER#0 $(mib "$(q1 "$s" bmtrace_tree_rss_bytes \
+			tree="$OUTER#0")") (~40); series of root $INNER: $(q "$s" '*' root="$INNER" |
 			wc -l)"
 	fi
 	release N
@@ -692,11 +697,11 @@ part_user() {
 	fi
 	start_job E "$bin/$E" hold 80
 	pe=$(wait_peak E) || return 1
-	if until_true 5 tree_near "$s" "$E:$pe" 80; then
-		ok "as nobody: a new tree $E:$pe is followed, $(mib "$(q1 "$s" bmtrace_tree_rss_bytes \
-			tree="$E:$pe")") (~80)"
+	if until_true 5 tree_near "$s" "$E#0" 80; then
+		ok "as nobody: a new tree $E#0 is followed, $(mib "$(q1 "$s" bmtrace_tree_rss_bytes \
+			tree="$E#0")") (~80)"
 	else
-		bad "as nobody: tree $E:$pe $(mib "$(q1 "$s" bmtrace_tree_rss_bytes tree="$E:$pe")")\
+		bad "as nobody: tree $E#0 $(mib "$(q1 "$s" bmtrace_tree_rss_bytes tree="$E#0")")\
  (~80); $(tail -2 "$serr")"
 	fi
 	if ((cg_ok)); then
@@ -712,7 +717,7 @@ part_user() {
 		fi
 		release G3
 	fi
-	end_tree E "$E:$pe" "$E"
+	end_tree E "$E#0" "$E"
 	serve_stop
 }
 
@@ -722,7 +727,7 @@ part_max_trees() {
 	serve_up max --root "$F" --max-trees 1 --expire 1 || return 1
 	start_job F1 "$bin/$F" hold 30
 	p1=$(wait_peak F1) || return 1
-	until_true 5 tree_near "$s" "$F:$p1" 30 || bad "the first tree $F:$p1 was not followed"
+	until_true 5 tree_near "$s" "$F#0" 30 || bad "the first tree $F#0 was not followed"
 	start_job F2 "$bin/$F" hold 30
 	p2=$(wait_peak F2) || return 1
 	if until_true 5 eval 'scrape "$s" && ge "$(q1 "$s" bmtrace_trees_dropped_total)" 1'; then
@@ -733,20 +738,20 @@ part_max_trees() {
 			bmtrace_trees_dropped_total)' with two trees"
 	fi
 	if same "$(q1 "$s" bmtrace_trees)" 1 &&
-		[[ $(ql "$s" tree bmtrace_tree_rss_bytes | cut -f1) == "$F:$p1" ]]; then
-		ok "--max-trees 1: only the first, $F:$p1, is followed; bmtrace_trees 1"
+		[[ $(ql "$s" tree bmtrace_tree_rss_bytes | cut -f1) == "$F#0" ]]; then
+		ok "--max-trees 1: only the first, $F#0, is followed; bmtrace_trees 1"
 	else
 		bad "--max-trees 1: bmtrace_trees '$(q1 "$s" bmtrace_trees)', trees\
  $(ql "$s" tree bmtrace_tree_rss_bytes | cut -f1 | tr '\n' ' ')"
 	fi
 	release F2
-	end_tree F1 "$F:$p1" "$F"
+	end_tree F1 "$F#0" "$F"
 	start_job F3 "$bin/$F" hold 30
 	p3=$(wait_peak F3) || return 1
-	if until_true 5 tree_near "$s" "$F:$p3" 30; then
-		ok "--max-trees 1: once the first expired, a new tree $F:$p3 is followed"
+	if until_true 5 tree_near "$s" "$F#0" 30; then
+		ok "--max-trees 1: once the first expired, a new tree $F#0 is followed"
 	else
-		bad "--max-trees 1: after the first expired, $F:$p3 is not followed:\
+		bad "--max-trees 1: after the first expired, $F#0 is not followed:\
  $(ql "$s" tree bmtrace_tree_rss_bytes | tr '\t\n' '= ')"
 	fi
 	release F3
@@ -782,12 +787,12 @@ part_unit() {
 	serve_prefix=()
 	start_job U "$bin/$U" hold 50
 	pu=$(wait_peak U) || return 1
-	if until_true 5 tree_near "$s" "$U:$pu" 50 && dropped "$bpid"; then
+	if until_true 5 tree_near "$s" "$U#0" 50 && dropped "$bpid"; then
 		ok "with the unit's CapabilityBoundingSet ($caps) and NoNewPrivileges=$nnp:\
- serve dropped to nobody and follows $U:$pu"
+ serve dropped to nobody and follows $U#0"
 	else
-		bad "with the unit's privileges: tree $U:$pu $(mib "$(q1 "$s" bmtrace_tree_rss_bytes \
-			tree="$U:$pu")") (~50); $(tail -2 "$serr")"
+		bad "with the unit's privileges: tree $U#0 $(mib "$(q1 "$s" bmtrace_tree_rss_bytes \
+			tree="$U#0")") (~50); $(tail -2 "$serr")"
 	fi
 	release U
 	if ((cg_ok)); then
@@ -843,8 +848,8 @@ part_long_name() {
 	fi
 	start_job L "$bin/$LONG" hold 30
 	pl=$(wait_peak L) || return 1
-	if until_true 5 tree_near "$s" "${LONG:0:15}:$pl" 30; then
-		v=$(q1 "$s" bmtrace_tree_rss_bytes tree="${LONG:0:15}:$pl")
+	if until_true 5 tree_near "$s" "${LONG:0:15}#0" 30; then
+		v=$(q1 "$s" bmtrace_tree_rss_bytes tree="${LONG:0:15}#0")
 		ok "--root $LONG (${#LONG} characters) follows its program, comm ${LONG:0:15}: $(mib "$v")"
 	else
 		bad "--root $LONG (${#LONG} characters) accepted, but its program (comm\
@@ -854,7 +859,107 @@ part_long_name() {
 	serve_stop
 }
 
+# --- 7. labels without a pid: slots, --label-env, --min-peak --------------------------------
+# series FILE TREE: the name and labels of TREE's bmtrace_tree_rss_peak_bytes, as written.
+series() { grep "^bmtrace_tree_rss_peak_bytes{tree=\"$2\"" "$1" | sed 's/ [^ ]*$//'; }
+
+# no_pid FILE PID...: no series of FILE has any of the pids in its labels.
+no_pid() {
+	local f=$1 p
+	shift
+	for p in "$@"; do
+		grep -v '^#' "$f" | sed 's/ [^ ]*$//' | grep -qE "[^0-9]$p([^0-9]|$)" && return 1
+	done
+	return 0
+}
+
+part_labels() {
+	local s=$tmp/labels.prom p1 p2 first v w hostile prefix raw n_x
+	serve_up labels --root "$J" --label-env job=BMT_E2E_JOB --label-env ref=BMT_E2E_REF \
+		--min-peak 16M --expire $EXPIRE || return 1
+
+	# (a) two at once, each its own job
+	start_job J1 env BMT_E2E_JOB=build BMT_E2E_REF=main "$bin/$J" hold 40
+	p1=$(wait_peak J1) || return 1
+	start_job J2 env BMT_E2E_JOB=test "$bin/$J" hold 60
+	p2=$(wait_peak J2) || return 1
+	if until_true 5 eval 'scrape "$s" &&
+		near "$(q1 "$s" bmtrace_tree_rss_bytes tree="$J#0" job=build ref=main)" 40 &&
+		near "$(q1 "$s" bmtrace_tree_rss_bytes tree="$J#1" job=test ref=)" 60'; then
+		ok "two $J at once: tree=\"$J#0\" job=\"build\" ref=\"main\", tree=\"$J#1\"\
+ job=\"test\" (--label-env, from each root's environment)"
+	else
+		bad "two $J at once: $(grep '^bmtrace_tree_rss_bytes{' "$s" | tr '\n' ' ')"
+	fi
+	first=$(series "$s" "$J#0")
+	if no_pid "$s" "$p1" "$p2" "$(job_pid J1)" "$(job_pid J2)" && promtool_ok "$s"; then
+		ok "no label holds a pid ($p1, $p2); promtool check metrics passes"
+	else
+		bad "a pid in a label, or promtool: $(grep -E "$p1|$p2" "$s" | head -2)"
+	fi
+	say "serve's labels of the first run of job build: $first"
+	release J1
+	release J2
+	if until_true 15 eval 'scrape "$s" && [[ -z $(q "$s" bmtrace_tree_rss_bytes root="$J") ]] &&
+		same "$(q1 "$s" bmtrace_tree_peak_bytes_count root="$J" job=build ref=main)" 1 &&
+		same "$(q1 "$s" bmtrace_tree_peak_bytes_count root="$J" job=test ref=)" 1'; then
+		ok "both ended and expired; the histogram has root=\"$J\" job=\"build\" and job=\"test\",\
+ one each, no tree label"
+	else
+		bad "histogram by job: $(grep "^bmtrace_tree_peak_bytes_count" "$s" | tr '\n' ' ')"
+	fi
+
+	# (b) the same job again, once the first expired: the same label set
+	start_job J3 env BMT_E2E_JOB=build BMT_E2E_REF=main "$bin/$J" hold 30
+	p1=$(wait_peak J3) || return 1
+	if until_true 5 eval 'scrape "$s" && [[ -n $(series "$s" "$J#0") ]]' &&
+		[[ $(series "$s" "$J#0") == "$first" ]] && no_pid "$s" "$p1"; then
+		ok "job build run again: the same label set, $first"
+		say "serve's labels of the second run of job build: $(series "$s" "$J#0")"
+	else
+		bad "job build run again: '$(series "$s" "$J#0")', the first run: '$first'"
+	fi
+	release J3
+	until_true 10 series_gone "$s" "$J#0" || bad "$J#0 (job build, again) did not expire"
+
+	# (c) a hostile value: one label, escaped, cut to 128 bytes
+	prefix=$'evil"} 1\nbmtrace_pwned 1\n\\ \e[2J\xff'
+	hostile=$prefix$(printf 'x%.0s' $(seq 1 300))
+	start_job J4 env BMT_E2E_JOB="$hostile" "$bin/$J" hold 30
+	wait_peak J4 >/dev/null || return 1
+	until_true 5 eval 'scrape "$s" && [[ -n $(series "$s" "$J#0") ]]' || true
+	raw=$(grep "^bmtrace_tree_rss_bytes{tree=\"$J#0\"" "$s" | sed 's/.*,job="//; s/",ref=.*//')
+	n_x=$(tr -cd x <<<"$raw" | wc -c)
+	if promtool_ok "$s" && ! grep -q '^bmtrace_pwned' "$s" &&
+		[[ $(grep -c "^bmtrace_tree_rss_bytes{tree=\"$J#0\"" "$s") == 1 ]] &&
+		[[ $n_x == $((128 - $(LC_ALL=C; echo ${#prefix}))) ]]; then
+		ok "a hostile --label-env value stays one label, escaped (promtool passes), cut to\
+ 128 bytes: job=\"${raw:0:40}...\""
+	else
+		bad "a hostile --label-env value: $(grep -c "^bmtrace_tree_rss_bytes{tree=\"$J#0\"" "$s")\
+ series, $n_x x of 300 kept; $(grep -m1 '^bmtrace_pwned' "$s")"
+	fi
+	release J4
+
+	# (d) under --min-peak: not exported, live or ended
+	start_job J5 env BMT_E2E_JOB=small "$bin/$J" hold 1
+	wait_peak J5 >/dev/null || return 1
+	until_true 5 eval 'scrape "$s" && ge "$(q1 "$s" bmtrace_trees)" 1' || true
+	v=$(q "$s" '*' job=small | wc -l)
+	release J5
+	sleep 2.5 # ended (1 s quiet) and expired
+	scrape "$s" || true
+	w=$(q "$s" '*' job=small | wc -l)
+	if [[ $v == 0 && $w == 0 ]] && ge "$(q1 "$s" bmtrace_trees_started_total)" 5; then
+		ok "a tree under --min-peak 16M: no series while it ran, none in the histogram"
+	else
+		bad "--min-peak 16M: $v series of job=small while it ran, $w after"
+	fi
+	serve_stop
+}
+
 part_cli
+part_labels || bad "part 7 (labels) stopped early"
 part_roots || bad "part 1 (--root) stopped early"
 cg_ok=0
 if cg_setup; then

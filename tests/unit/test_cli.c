@@ -1,4 +1,4 @@
-// modules: cli budget escape stages util
+// modules: cli budget deaths escape prom stages util
 /* Options into the config struct; every bad value a one-line error naming the option. */
 #include <errno.h>
 #include <setjmp.h>
@@ -142,7 +142,7 @@ static void test_help_version(void **state)
 static void test_bad_options(void **state)
 {
 	static const struct {
-		char *argv[8];
+		char *argv[10];
 		const char *says;
 	} bad[] = {
 		{ { "bmtrace", "--no-such-option", "--", "true" }, "--no-such-option" },
@@ -187,6 +187,23 @@ static void test_bad_options(void **state)
 		{ { "bmtrace", "diff", "--fail-if-peak-grows", "-5", "a", "b" }, "'-5'" },
 		{ { "bmtrace", "diff", "a", "b", "--fail-if-peak-grows" }, "--fail-if-peak-grows" },
 		{ { "bmtrace", "diff", "--stage", "x=y", "a", "b" }, "--stage" },
+		{ { "bmtrace", "--label", "novalue", "--", "true" }, "--label 'novalue'" },
+		{ { "bmtrace", "--label", "=v", "--", "true" }, "--label '=v'" },
+		{ { "bmtrace", "--label", "a-b=v", "--", "true" }, "not a label name" },
+		{ { "bmtrace", "--label", "__name__=v", "--", "true" }, "not a label name" },
+		{ { "bmtrace", "--label", "stage=v", "--", "true" }, "not a label name" },
+		{ { "bmtrace", "--label", "a=1", "--label", "a=2", "--", "true" }, "twice" },
+		{ { "bmtrace", "--instance", "i", "--", "true" }, "--pushgateway" },
+		{ { "bmtrace", "--pushgateway", "http://h", "--job", "j", "--instance", "" },
+		  "--instance" },
+		{ { "bmtrace", "--pushgateway", "http://h", "--job", "j", "--label", "job=x", "--",
+		    "true" }, "--label job" },
+		{ { "bmtrace", "serve", "--root", "x", "--label-env", "job" }, "NAME=VAR" },
+		{ { "bmtrace", "serve", "--root", "x", "--label-env", "job=1X" }, "VAR" },
+		{ { "bmtrace", "serve", "--root", "x", "--label-env", "tree=A" }, "own" },
+		{ { "bmtrace", "serve", "--root", "x", "--min-peak", "0" }, "--min-peak '0'" },
+		{ { "bmtrace", "serve", "--root", "x", "--label", "a=b" }, "--label" },
+		{ { "bmtrace", "serve", "--root", "x", "--min-peak", "2Q" }, "--min-peak '2Q'" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -235,6 +252,33 @@ static void test_memory_limits(void **state)
 	cli_free(&cfg);
 }
 
+/* --label and --instance in the tracing modes; --label-env and --min-peak in serve. */
+static void test_labels(void **state)
+{
+	char **a = ARGS("--label", "team=nightly", "--label", "branch=a=b\"c", "--pushgateway",
+			"http://h", "--job", "j", "--instance", "runner-7", "--", "make");
+	char **srv = ARGS("serve", "--root", "make", "--label-env", "job=CI_JOB_NAME",
+			  "--label-env", "branch=GITHUB_REF_NAME", "--min-peak", "64M");
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(a, 13, &cfg, err), 0);
+	assert_int_equal(cfg.n_labels, 2);
+	assert_string_equal(cfg.labels[0].name, "team");
+	assert_string_equal(cfg.labels[0].value, "nightly");
+	assert_string_equal(cfg.labels[1].name, "branch");
+	assert_string_equal(cfg.labels[1].value, "a=b\"c");
+	assert_string_equal(cfg.instance, "runner-7");
+	cli_free(&cfg);
+	assert_null(cfg.labels);
+	assert_int_equal(parse(srv, 10, &cfg, err), 0);
+	assert_int_equal(cfg.n_label_envs, 2);
+	assert_string_equal(cfg.label_envs[1].name, "branch");
+	assert_string_equal(cfg.label_envs[1].value, "GITHUB_REF_NAME");
+	assert_int_equal(cfg.min_peak, 64ull << 20);
+	cli_free(&cfg);
+}
+
 static void test_stage_rules(void **state)
 {
 	char *good[] = { "cc=(^| )(cc|gcc)( |$)", "ld=ld", NULL };
@@ -277,11 +321,16 @@ static void test_stage_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_run_mode),        cmocka_unit_test(test_command_options_untouched),
-		cmocka_unit_test(test_pid_and_report_modes), cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_bad_options),     cmocka_unit_test(test_stage_rules),
-		cmocka_unit_test(test_memory_limits),
-		cmocka_unit_test(test_report_options),  cmocka_unit_test(test_diff_mode),
+	    cmocka_unit_test(test_run_mode),
+	    cmocka_unit_test(test_command_options_untouched),
+	    cmocka_unit_test(test_pid_and_report_modes),
+	    cmocka_unit_test(test_help_version),
+	    cmocka_unit_test(test_bad_options),
+	    cmocka_unit_test(test_stage_rules),
+	    cmocka_unit_test(test_labels),
+	    cmocka_unit_test(test_report_options),
+	    cmocka_unit_test(test_diff_mode),
+	    cmocka_unit_test(test_memory_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

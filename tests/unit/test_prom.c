@@ -29,6 +29,14 @@ static const char *const families[] = {
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 
+/* Those of a live page without any stage. */
+static const char *const no_stage_families[] = {
+    "bmtrace_tree_rss_bytes",	 "bmtrace_tree_rss_peak_bytes", "bmtrace_tree_anon_bytes",
+    "bmtrace_command_rss_bytes", "bmtrace_processes",		"bmtrace_processes_started_total",
+    "bmtrace_events_total",	 "bmtrace_lost_events_total",	"bmtrace_build_info",
+};
+#define N_NO_STAGE (sizeof(no_stage_families) / sizeof(no_stage_families[0]))
+
 #define HOSTILE "evil\"} 1\nbmtrace_pwned 1\n# \\ \x1b[2J\xff"
 
 /* A build: two stages, four commands, one of them hostile. */
@@ -112,11 +120,12 @@ static void check_unique_series(const char *text)
 }
 
 /*
- * Each family once, HELP then TYPE then all its samples, every sample line of the form
- * name[{...}] value, every series once; returns the number of samples of the family named
- * want.
+ * Each family once, HELP then TYPE then all its samples (at least one), every sample line
+ * of the form name[{...}] value, every series once, each of fams[0..n_fams) there; returns
+ * the number of samples of the family named want.
  */
-static int check_structure(const char *text, const char *want)
+static int check_page(const char *text, const char *want, const char *const *fams,
+		      size_t n_fams)
 {
 	char cur[128] = "", seen[4096] = " ";
 	const char *line = text, *nl;
@@ -142,6 +151,8 @@ static int check_structure(const char *text, const char *want)
 			assert_true(!strcmp(kind, "gauge") || !strcmp(kind, "counter"));
 			assert_true(!strcmp(kind, "counter") == (strstr(help, "_total") != NULL));
 			nl = strchr(nl + 1, '\n');
+			/* a sample of it follows */
+			assert_memory_equal(nl + 1, help, strlen(help));
 			continue;
 		}
 		assert_true(line[0] != '#');
@@ -152,13 +163,20 @@ static int check_structure(const char *text, const char *want)
 		if (!strcmp(cur, want))
 			want_samples++;
 	}
-	for (size_t i = 0; i < N_FAMILIES; i++) {
+	for (size_t i = 0; i < n_fams; i++) {
 		char key[130];
 
-		snprintf(key, sizeof(key), " %s ", families[i]);
-		assert_non_null(strstr(seen, key));
+		snprintf(key, sizeof(key), " %s ", fams[i]);
+		if (!strstr(seen, key))
+			fail_msg("no family %s in:\n%s", fams[i], text);
 	}
 	return want_samples;
+}
+
+/* check_page of a live page: every family of a live page is there. */
+static int check_structure(const char *text, const char *want)
+{
+	return check_page(text, want, families, N_FAMILIES);
 }
 
 static void assert_line(const char *text, const char *line)
@@ -169,6 +187,31 @@ static void assert_line(const char *text, const char *line)
 	if (!strstr(text, want))
 		fail_msg("missing line: %s\n--- in:\n%s", line, text);
 	free(want);
+}
+
+/* What a final page always has. */
+static const char *const final_families[] = {
+	"bmtrace_tree_rss_peak_bytes",	   "bmtrace_tree_anon_peak_bytes",
+	"bmtrace_processes_started_total", "bmtrace_events_total",
+	"bmtrace_lost_events_total",	   "bmtrace_duration_seconds",
+	"bmtrace_build_info",
+};
+#define N_FINAL (sizeof(final_families) / sizeof(final_families[0]))
+
+/* The fixture once everything ended: nothing now, each command with its own peak. */
+static void make_final(struct fixture *fx)
+{
+	fx->s.final = true;
+	fx->s.tree_bytes = fx->s.anon_bytes = fx->s.processes = 0;
+	fx->s.anon_peak_bytes = 4000 * MiB;
+	fx->s.duration_s = 35.25;
+	fx->s.exit_code = 0;
+	fx->stages[0].bytes = fx->stages[1].bytes = 0;
+	fx->stages[1].peak_bytes = 0; /* a stage that never held memory */
+	for (int i = 0; i < 4; i++) {
+		fx->commands[i].peak_bytes = fx->commands[i].bytes * 4;
+		fx->commands[i].bytes = 0;
+	}
 }
 
 static void test_every_family(void **state)
@@ -216,7 +259,7 @@ static void test_oom_and_cgroup(void **state)
 	assert_int_equal(deaths__event((void *)run.deaths, &oom), 0);
 	assert_int_equal(prom_snapshot_fill(&s, &r, &run), 0);
 	out = render(&s, 1);
-	check_structure(out, "");
+	check_page(out, "", no_stage_families, N_NO_STAGE); /* no stage: none shown */
 	assert_line(out, "bmtrace_oom_kills_total 1");
 	assert_line(out, "# TYPE bmtrace_cgroup_peak_bytes gauge");
 	assert_line(out, "bmtrace_cgroup_peak_bytes 134217728");
@@ -300,7 +343,8 @@ static void test_top_n_and_other(void **state)
 			rest += (uint64_t)i * MiB;
 	}
 	out = render(&s, 1);
-	assert_int_equal(check_structure(out, "bmtrace_command_rss_bytes"), 4);
+	assert_int_equal(check_page(out, "bmtrace_command_rss_bytes", no_stage_families,
+				    N_NO_STAGE), 4);
 	assert_line(out, "bmtrace_command_rss_bytes{command=\"c24\"} 25165824");
 	assert_line(out, "bmtrace_command_rss_bytes{command=\"c23\"} 24117248");
 	assert_line(out, "bmtrace_command_rss_bytes{command=\"c22\"} 23068672");
@@ -313,7 +357,8 @@ static void test_top_n_and_other(void **state)
 		cmds[i].bytes = 1;
 	s.top_commands = 0;
 	out = render(&s, 1);
-	assert_int_equal(check_structure(out, "bmtrace_command_rss_bytes"), PROM_TOP_COMMANDS + 1);
+	assert_int_equal(check_page(out, "bmtrace_command_rss_bytes", no_stage_families,
+				    N_NO_STAGE), PROM_TOP_COMMANDS + 1);
 	assert_line(out, "bmtrace_command_rss_bytes{command=\"c09\"} 1");
 	assert_null(strstr(out, "\"c10\""));
 	assert_line(out, "bmtrace_command_rss_bytes{command=\"other\"} 15");
@@ -380,7 +425,7 @@ static void test_bad_label_names(void **state)
 {
 	struct fixture *fx = *state;
 	static const char *const bad[] = { "", "1x", "__x", "a-b", "stage", "command",
-					   "version", "é" };
+					   "version", "le", "é" };
 	struct prom_label dup[2] = { { "tree", "a" }, { "tree", "b" } };
 	size_t len;
 
@@ -403,7 +448,10 @@ static void test_empty(void **state)
 	struct prom_snapshot s = { 0 };
 	char *out = render(&s, 1);
 
-	assert_int_equal(check_structure(out, "bmtrace_stage_rss_bytes"), 0);
+	/* no stage at all: those families are not written, not even their HELP */
+	assert_int_equal(check_page(out, "bmtrace_stage_rss_bytes", no_stage_families, N_NO_STAGE),
+			 0);
+	assert_null(strstr(out, "bmtrace_stage_rss"));
 	assert_line(out, "bmtrace_command_rss_bytes{command=\"other\"} 0");
 	assert_line(out, "bmtrace_tree_rss_peak_bytes 0");
 	free(out);
@@ -442,6 +490,13 @@ static void test_promtool(void **state)
 	out = render(&empty, 1);
 	promtool_ok(out);
 	free(out);
+	make_final(fx); /* a final page of a run, labelled */
+	fx->s.run_page = true;
+	fx->s.labels = &la;
+	fx->s.n_labels = 1;
+	out = render(&fx->s, 1);
+	promtool_ok(out);
+	free(out);
 }
 
 /*
@@ -469,6 +524,7 @@ static void test_promtool_catches(void **state)
 static void test_write_file(void **state)
 {
 	struct fixture *fx = *state;
+	struct prom_label run = { PROM_RUN_LABEL, "bmtrace" };
 	char dir[] = "/tmp/bmt-test-prom-XXXXXX", path[64], *want, *got;
 	size_t len;
 	FILE *f;
@@ -476,7 +532,11 @@ static void test_write_file(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/bmtrace.prom", dir);
 	assert_int_equal(prom_write_file(path, &fx->s), 0);
+	/* its series carry run="bmtrace", the file's name */
+	fx->s.labels = &run;
+	fx->s.n_labels = 1;
 	want = render(&fx->s, 1);
+	fx->s.n_labels = 0;
 	f = fopen(path, "r");
 	assert_non_null(f);
 	got = calloc(1, strlen(want) + 2);
@@ -553,6 +613,200 @@ static void test_fill_from_result(void **state)
 	free(out);
 	prom_snapshot_clear(&s);
 	assert_null(s.stages);
+}
+
+
+/*
+ * A final page: the peaks, anon peak, duration, exit code, each command's own peak (largest
+ * first, no "other"); no series whose only news is a zero, no family without a sample.
+ */
+static void test_final_page(void **state)
+{
+	static const char *const gone[] = { "bmtrace_tree_rss_bytes", "bmtrace_tree_anon_bytes",
+					    "bmtrace_processes ", "bmtrace_processes{",
+					    "bmtrace_stage_rss_bytes", "bmtrace_command_rss_bytes",
+					    "stage=\"link\"", "command=\"other\"",
+					    "command=\"ld\"" };
+	struct fixture *fx = *state;
+	char *out;
+
+	make_final(fx);
+	fx->s.top_commands = 2;
+	out = render(&fx->s, 1);
+	assert_int_equal(check_page(out, "bmtrace_command_rss_peak_bytes", final_families,
+				    N_FINAL), 2);
+	assert_line(out, "bmtrace_tree_rss_peak_bytes 4556062720");
+	assert_line(out, "bmtrace_tree_anon_peak_bytes 4194304000");
+	assert_line(out, "bmtrace_duration_seconds 35.250");
+	assert_line(out, "bmtrace_exit_code 0");
+	assert_line(out, "bmtrace_lost_events_total 3");
+	assert_line(out, "# TYPE bmtrace_command_rss_peak_bytes gauge\n"
+			 "bmtrace_command_rss_peak_bytes{command=\"clang\"} 2936012800\n"
+			 "bmtrace_command_rss_peak_bytes{command=\"skc\"} 838860800");
+	assert_line(out, "bmtrace_stage_rss_peak_bytes{stage=\"compile\"} 4613734400");
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (strstr(out, gone[i]))
+			fail_msg("%s in a final page:\n%s", gone[i], out);
+	free(out);
+
+	/* all commands (bound 10): the one that never held memory is left out all the same */
+	fx->s.top_commands = 0;
+	fx->s.exit_code = -1; /* -p: unknown */
+	out = render(&fx->s, 1);
+	assert_int_equal(check_page(out, "bmtrace_command_rss_peak_bytes", final_families,
+				    N_FINAL), 3);
+	assert_null(strstr(out, "command=\"ld\""));
+	assert_null(strstr(out, "bmtrace_exit_code"));
+	free(out);
+}
+
+/* Something left running at the end (no --wait-all): its "now" values are news. */
+static void test_final_page_left_running(void **state)
+{
+	struct fixture *fx = *state;
+	char *out;
+
+	make_final(fx);
+	fx->s.tree_bytes = fx->s.anon_bytes = 3 * MiB;
+	fx->s.processes = 1;
+	fx->commands[1].bytes = 3 * MiB;
+	fx->stages[0].bytes = 3 * MiB;
+	fx->s.exit_code = 137;
+	out = render(&fx->s, 1);
+	check_page(out, "", final_families, N_FINAL);
+	assert_line(out, "bmtrace_tree_rss_bytes 3145728");
+	assert_line(out, "bmtrace_processes 1");
+	assert_int_equal(check_page(out, "bmtrace_command_rss_bytes", final_families, N_FINAL), 1);
+	assert_line(out, "bmtrace_command_rss_bytes{command=\"skc\"} 3145728");
+	assert_int_equal(check_page(out, "bmtrace_stage_rss_bytes", final_families, N_FINAL), 1);
+	assert_line(out, "bmtrace_stage_rss_bytes{stage=\"compile\"} 3145728");
+	assert_line(out, "bmtrace_exit_code 137");
+	free(out);
+}
+
+/*
+ * A traced run's page: its labels on every series, bmtrace_build_info and the last success
+ * included, so two runs' pages share none; only a page of one tree can be one.
+ */
+static void test_run_page(void **state)
+{
+	struct fixture *fx = *state;
+	struct prom_label labels[2] = { { "job", "nightly" }, { "run", "a\"b" } };
+	struct prom_snapshot two[2];
+	char *a, *b;
+
+	fx->s.labels = labels;
+	fx->s.n_labels = 2;
+	fx->s.run_page = true;
+	fx->s.last_success_time = 1700000000.5;
+	a = render(&fx->s, 1);
+	check_structure(a, "");
+	for (const char *l = a; *l; l = strchr(l, '\n') + 1)
+		if (*l != '#' && !strstr(l, "{job=\"nightly\",run=\"a\\\"b\""))
+			fail_msg("a series without the run's labels: %.*s",
+				 (int)(strchr(l, '\n') - l), l);
+	assert_line(a, "bmtrace_build_info{job=\"nightly\",run=\"a\\\"b\",version=\"" BMT_VERSION
+		       "\"} 1");
+	labels[1].value = "b";
+	b = render(&fx->s, 1);
+	for (const char *l = b; *l; l = strchr(l, '\n') + 1) {
+		size_t len = series_len(l) + 1;
+
+		if (*l != '#' && memmem(a, strlen(a), l, len))
+			fail_msg("a series of both runs: %.*s", (int)len, l);
+	}
+	free(a);
+	free(b);
+	two[0] = two[1] = fx->s;
+	assert_int_equal(prom_render(stdout, two, 2), -EINVAL);
+	fx->s.run_page = false; /* serve's trees: build_info is the exporter's, unlabelled */
+	a = render(&fx->s, 1);
+	assert_line(a, "bmtrace_build_info{version=\"" BMT_VERSION "\"} 1");
+	free(a);
+}
+
+/* A whole file, malloc'd and NUL-terminated. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t size = 0;
+
+	assert_non_null(f);
+	assert_int_not_equal(getdelim(&buf, &size, '\0', f), -1);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Two runs' textfiles in one directory: each series carries run="NAME" of its file (or the
+ * run's own --label run=...); none is in both files. "-" (stdout) has no file name.
+ */
+static void test_textfiles_coexist(void **state)
+{
+	struct fixture *fx = *state;
+	struct prom_label own = { PROM_RUN_LABEL, "mine" };
+	char dir[] = "/tmp/bmt-test-prom-XXXXXX", pa[64], pb[64], *a, *b;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(pa, sizeof(pa), "%s/a.prom", dir);
+	snprintf(pb, sizeof(pb), "%s/build.b.prom", dir);
+	make_final(fx);
+	fx->s.run_page = true;
+	assert_int_equal(prom_write_file(pa, &fx->s), 0);
+	assert_int_equal(prom_write_file(pb, &fx->s), 0);
+	a = slurp(pa);
+	b = slurp(pb);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_line(a, "bmtrace_tree_rss_peak_bytes{run=\"a\"} 4556062720");
+	assert_line(b, "bmtrace_tree_rss_peak_bytes{run=\"build.b\"} 4556062720");
+	assert_line(b, "bmtrace_build_info{run=\"build.b\",version=\"" BMT_VERSION "\"} 1");
+	for (const char *l = b; *l; l = strchr(l, '\n') + 1)
+		if (*l != '#' && memmem(a, strlen(a), l, series_len(l) + 1))
+			fail_msg("a series of both files: %.*s", (int)series_len(l), l);
+	free(a);
+	free(b);
+	fx->s.labels = &own;
+	fx->s.n_labels = 1;
+	assert_int_equal(prom_write_file(pa, &fx->s), 0);
+	a = slurp(pa);
+	assert_line(a, "bmtrace_tree_rss_peak_bytes{run=\"mine\"} 4556062720");
+	assert_null(strstr(a, "run=\"a\""));
+	free(a);
+	assert_int_equal(unlink(pa), 0);
+	assert_int_equal(unlink(pb), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_final_from_result(void **state)
+{
+	struct bmt_command_result cmds[2] = {
+		{ .name = "cc1", .peak_bytes = 150 * MiB },
+		{ .name = "make", .peak_bytes = 2 * MiB, .bytes_now = MiB },
+	};
+	struct bmt_result r = { .peak = { .bytes = 400 * MiB }, .anon_peak = { .bytes = 300 * MiB },
+				.commands = cmds, .n_commands = 2 };
+	struct bmt_run run = { .start_ts = 1000000000ull, .end_ts = 3500000000ull,
+			       .exit_code = -1, .signal = 9 };
+	struct prom_snapshot s = { .top_commands = 7 };
+
+	assert_int_equal(prom_snapshot_final(&s, &r, &run), 0);
+	assert_true(s.final);
+	assert_int_equal(s.anon_peak_bytes, 300 * MiB);
+	assert_true(s.duration_s == 2.5);
+	assert_int_equal(s.exit_code, 128 + 9);
+	assert_int_equal(s.n_commands, 2);
+	assert_int_equal(s.commands[0].peak_bytes, 150 * MiB);
+	assert_int_equal(s.commands[1].peak_bytes, 2 * MiB);
+	assert_int_equal(s.commands[1].bytes, MiB);
+	assert_int_equal(s.top_commands, 7);
+	prom_snapshot_clear(&s);
+	run.signal = 0;
+	run.exit_code = 3;
+	assert_int_equal(prom_snapshot_final(&s, &r, &run), 0);
+	assert_int_equal(s.exit_code, 3);
+	prom_snapshot_clear(&s);
 }
 
 /* The page of c now: rendered from the live view and from the result, which must agree. */
@@ -646,6 +900,11 @@ int main(void)
 		T(test_write_file),
 		T(test_write_error),
 		T(test_fill_from_result),
+		T(test_final_page),
+		T(test_final_page_left_running),
+		T(test_run_page),
+		T(test_textfiles_coexist),
+		T(test_final_from_result),
 		T(test_live_page_equals_final),
 	};
 

@@ -29,6 +29,8 @@
 #define GATEWAY	      "prometheus-pushgateway"
 #define READY_WAIT_MS 15000
 
+static const struct push_group ci_a = { "ci-build", "runner-a" };
+
 struct fixture {
 	pid_t gateway;
 	int port;
@@ -194,21 +196,25 @@ static void test_push_and_read_back(void **state)
 	int rc;
 
 	need_gateway(fx);
-	if (push_add(fx->url, "ci-build", &fx->s, true, 5, err, sizeof(err)))
+	if (push_add(fx->url, &ci_a, &fx->s, true, 5, err, sizeof(err)))
 		fail_msg("push_add: %s", err);
 	m = gateway_metrics(fx);
-	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"", (char *)NULL) ==
-		    4345.0 * MiB);
-	assert_true(sample(m, "bmtrace_events_total", "job=\"ci-build\"", (char *)NULL) == 1052113);
-	assert_true(sample(m, "bmtrace_lost_events_total", "job=\"ci-build\"", (char *)NULL) == 3);
+	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"",
+			   "instance=\"runner-a\"", (char *)NULL) == 4345.0 * MiB);
+	assert_true(sample(m, "bmtrace_events_total", "job=\"ci-build\"", "instance=\"runner-a\"",
+			   (char *)NULL) == 1052113);
+	assert_true(sample(m, "bmtrace_lost_events_total", "job=\"ci-build\"",
+			   "instance=\"runner-a\"", (char *)NULL) == 3);
 	assert_true(sample(m, "bmtrace_stage_rss_peak_bytes", "job=\"ci-build\"",
-			   "stage=\"li\\\"nk\\n\"", (char *)NULL) == 900.0 * MiB);
+			   "instance=\"runner-a\"", "stage=\"li\\\"nk\\n\"",
+			   (char *)NULL) == 900.0 * MiB);
 	assert_false(isnan(sample(m, "bmtrace_command_rss_bytes", "job=\"ci-build\"",
-				  "command=\"evil\\\"}\\n\xef\xbf\xbd\"", (char *)NULL)));
-	assert_true(sample(m, "bmtrace_build_info", "job=\"ci-build\"",
+				  "instance=\"runner-a\"", "command=\"evil\\\"}\\n\xef\xbf\xbd\"",
+				  (char *)NULL)));
+	assert_true(sample(m, "bmtrace_build_info", "job=\"ci-build\"", "instance=\"runner-a\"",
 			   "version=\"" BMT_VERSION "\"", (char *)NULL) == 1);
 	last = sample(m, "bmtrace_last_success_timestamp_seconds", "job=\"ci-build\"",
-		      (char *)NULL);
+		      "instance=\"runner-a\"", (char *)NULL);
 	assert_true(last >= before && last <= (double)time(NULL) + 1);
 	if (promtest_have("promtool")) {
 		ours = bmtrace_families(m);
@@ -222,12 +228,12 @@ static void test_push_and_read_back(void **state)
 
 	/* a failed run: its values replace the group's, the last success stays */
 	fx->s.tree_peak_bytes = 5000 * MiB;
-	if (push_add(fx->url, "ci-build", &fx->s, false, 5, err, sizeof(err)))
+	if (push_add(fx->url, &ci_a, &fx->s, false, 5, err, sizeof(err)))
 		fail_msg("push_add: %s", err);
 	m = gateway_metrics(fx);
-	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"", (char *)NULL) ==
+	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"", "instance=\"runner-a\"", (char *)NULL) ==
 		    5000.0 * MiB);
-	assert_true(sample(m, "bmtrace_last_success_timestamp_seconds", "job=\"ci-build\"",
+	assert_true(sample(m, "bmtrace_last_success_timestamp_seconds", "job=\"ci-build\"", "instance=\"runner-a\"",
 			   (char *)NULL) == last);
 	free(m);
 }
@@ -237,21 +243,68 @@ static void test_job_names(void **state)
 {
 	struct fixture *fx = *state;
 	static const char *const jobs[] = { "a/b c", "x", "é?#%", "ab", "abc", "build.main~1-x" };
-	char err[256], want[64];
+	char err[256], want[64], inst[64];
 	char *m;
 
 	need_gateway(fx);
 	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
 		fx->s.events = i + 1;
-		if (push_add(fx->url, jobs[i], &fx->s, true, 5, err, sizeof(err)))
+		if (push_add(fx->url, &(struct push_group){ jobs[i], jobs[i] }, &fx->s, true, 5,
+			     err, sizeof(err)))
 			fail_msg("push_add job '%s': %s", jobs[i], err);
 	}
 	m = gateway_metrics(fx);
 	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
 		snprintf(want, sizeof(want), "job=\"%s\"", jobs[i]);
-		if (sample(m, "bmtrace_events_total", want, (char *)NULL) != (double)(i + 1))
-			fail_msg("job '%s' not read back", jobs[i]);
+		snprintf(inst, sizeof(inst), "instance=\"%s\"", jobs[i]);
+		if (sample(m, "bmtrace_events_total", want, inst, (char *)NULL) != (double)(i + 1))
+			fail_msg("job and instance '%s' not read back", jobs[i]);
 	}
+	free(m);
+}
+
+/*
+ * Runners of one job, each its own instance: both groups are kept, each with its own values
+ * and its own last success (a failed run of one leaves the other's untouched); an empty
+ * instance is a group of its own too.
+ */
+static void test_instances(void **state)
+{
+	struct fixture *fx = *state;
+	static const struct push_group b = { "ci-build", "runner-b" }, none = { "ci-build", "" };
+	char err[256];
+	double last_a;
+	char *m;
+
+	need_gateway(fx);
+	fx->s.tree_peak_bytes = 100;
+	if (push_add(fx->url, &ci_a, &fx->s, true, 5, err, sizeof(err)))
+		fail_msg("push_add a: %s", err);
+	fx->s.tree_peak_bytes = 200;
+	if (push_add(fx->url, &b, &fx->s, false, 5, err, sizeof(err)) ||
+	    push_add(fx->url, &none, &fx->s, true, 5, err, sizeof(err)))
+		fail_msg("push_add b: %s", err);
+	m = gateway_metrics(fx);
+	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"",
+			   "instance=\"runner-a\"", (char *)NULL) == 100);
+	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"",
+			   "instance=\"runner-b\"", (char *)NULL) == 200);
+	assert_true(sample(m, "bmtrace_tree_rss_peak_bytes", "job=\"ci-build\"",
+			   "instance=\"\"", (char *)NULL) == 200);
+	last_a = sample(m, "bmtrace_last_success_timestamp_seconds", "instance=\"runner-a\"",
+			(char *)NULL);
+	assert_false(isnan(last_a));
+	assert_true(isnan(sample(m, "bmtrace_last_success_timestamp_seconds",
+				 "instance=\"runner-b\"", (char *)NULL)));
+	free(m);
+	/* b succeeds later: a's last success is still its own */
+	if (push_add(fx->url, &b, &fx->s, true, 5, err, sizeof(err)))
+		fail_msg("push_add b: %s", err);
+	m = gateway_metrics(fx);
+	assert_true(sample(m, "bmtrace_last_success_timestamp_seconds", "instance=\"runner-a\"",
+			   (char *)NULL) == last_a);
+	assert_false(isnan(sample(m, "bmtrace_last_success_timestamp_seconds",
+				  "instance=\"runner-b\"", (char *)NULL)));
 	free(m);
 }
 
@@ -271,7 +324,7 @@ static void test_refused(void **state)
 	if (!strstr(out, " 200 "))
 		fail_msg("seeding the gateway: %s", out);
 	free(out);
-	assert_int_equal(push_add(fx->url, "ci", &fx->s, true, 5, err, sizeof(err)), -1);
+	assert_int_equal(push_add(fx->url, &ci_a, &fx->s, true, 5, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "pushgateway answered HTTP 400: pushed metrics are invalid"));
 	assert_null(strchr(err, '\n'));
 }
@@ -283,7 +336,7 @@ static void test_nobody_listening(void **state)
 	int port = promtest_free_port();
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	assert_int_equal(push_add(url, "ci", &fx->s, true, 2, err, sizeof(err)), -1);
+	assert_int_equal(push_add(url, &ci_a, &fx->s, true, 2, err, sizeof(err)), -1);
 	assert_memory_equal(err, "pushgateway: ", 13);
 	assert_null(strchr(err, '\n'));
 }
@@ -305,7 +358,7 @@ static void test_silent_server(void **state)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
 	t0 = time(NULL);
-	assert_int_equal(push_add(url, "ci", &fx->s, true, 1, err, sizeof(err)), -1);
+	assert_int_equal(push_add(url, &ci_a, &fx->s, true, 1, err, sizeof(err)), -1);
 	assert_true(time(NULL) - t0 <= 3);
 	assert_non_null(strstr(err, "pushgateway: "));
 	assert_non_null(strcasestr(err, "timeout") ?: strcasestr(err, "timed out"));
@@ -317,14 +370,16 @@ static void test_bad_arguments(void **state)
 	struct fixture *fx = *state;
 	char err[256];
 
-	assert_int_equal(push_add("ftp://127.0.0.1:1", "ci", &fx->s, true, 1, err, sizeof(err)),
+	assert_int_equal(push_add("ftp://127.0.0.1:1", &ci_a, &fx->s, true, 1, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "http://"));
-	assert_int_equal(push_add("127.0.0.1:9091", "ci", &fx->s, true, 1, err, sizeof(err)), -1);
-	assert_int_equal(push_add("http://127.0.0.1:1", "", &fx->s, true, 1, err, sizeof(err)),
+	assert_int_equal(push_add("127.0.0.1:9091", &ci_a, &fx->s, true, 1, err, sizeof(err)), -1);
+	assert_int_equal(push_add("http://127.0.0.1:1", &(struct push_group){"", "a"}, &fx->s, true,
+				  1, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "job"));
-	assert_int_equal(push_add("http://127.0.0.1:1", NULL, &fx->s, true, 1, err, sizeof(err)),
+	assert_int_equal(push_add("http://127.0.0.1:1", &(struct push_group){NULL, "a"}, &fx->s,
+				  true, 1, err, sizeof(err)),
 			 -1);
 }
 
@@ -333,7 +388,7 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_push_and_read_back), T(test_job_names),	   T(test_refused),
+		T(test_push_and_read_back), T(test_job_names),	   T(test_instances), T(test_refused),
 		T(test_nobody_listening),   T(test_silent_server), T(test_bad_arguments),
 	};
 

@@ -64,6 +64,9 @@ struct world {
 	char ended[8][64];
 	uint64_t ended_peak[8];
 	size_t n_ended;
+	/* read_env(): the environment of each pid this world pretends to have */
+	const char *env_of[8][2];
+	size_t env_reads;
 };
 
 static void name_cgroup(void *ctx, uint64_t id, char *label, size_t len, const char **family)
@@ -118,6 +121,17 @@ static void ended(void *ctx, struct router_tree *t)
 	w->ended_peak[w->n_ended++] = res->peak.bytes;
 }
 
+/* Two --label-env values: those of env_of[pid / 100], else none. */
+static void read_env(void *ctx, uint32_t pid, char **values)
+{
+	struct world *w = ctx;
+
+	w->env_reads++;
+	for (int i = 0; i < 2 && pid / 100 < 8; i++)
+		if (w->env_of[pid / 100][i])
+			values[i] = strdup(w->env_of[pid / 100][i]);
+}
+
 static struct world *world_new(size_t max_trees)
 {
 	struct world *w = calloc(1, sizeof(*w));
@@ -125,6 +139,8 @@ static struct world *world_new(size_t max_trees)
 
 	assert_non_null(w);
 	o.ops.ctx = w;
+	o.ops.read_env = read_env;
+	o.n_env = 2;
 	w->r = router__new(&o);
 	assert_non_null(w->r);
 	w->ts = 1000 * MSEC;
@@ -231,19 +247,77 @@ static void test_oom_kill_per_tree(void **state)
 	assert_int_equal(n, 1);
 }
 
-/* A --root tree is named after the command and its pid; a cgroup not found, by its id. */
+/* A --root tree is named after the command and a slot; a cgroup not found, by its id. */
 static void test_labels(void **state)
 {
 	struct world *w = *state = world_new(100);
 
 	FEED(w, rec_tree, BMT_TREE_ROOT, 1, 4242, 0, "make");
 	FEED(w, rec_tree, BMT_TREE_CGROUP, 2, 4343, 123, "sh");
-	assert_string_equal(tree(w, 1)->label, "make:4242");
+	assert_string_equal(tree(w, 1)->label, "make#0");
 	assert_string_equal(tree(w, 1)->family, "make");
 	assert_int_equal(tree(w, 1)->run.root_pid, 4242);
 	assert_int_equal(tree(w, 1)->run.start_ts, w->ts - MSEC);
 	assert_string_equal(tree(w, 2)->label, "cgroup:123");
 	assert_string_equal(tree(w, 2)->family, "cgroup");
+}
+
+/* A --root tree of the same name as another kept one: the smallest free slot. */
+static void root_job(struct world *w, uint32_t id, uint32_t pid, const char *comm)
+{
+	FEED(w, rec_tree, BMT_TREE_ROOT, id, pid, 0, comm);
+	FEED(w, rec_join, 0, pid, id, comm);
+}
+
+/*
+ * Slots: two makes at once are make#0 and make#1, another name starts at #0; a slot is held
+ * while its tree is kept (live or ended) and comes back once that tree is dropped, so the
+ * same job run again later has the same label, never a pid.
+ */
+static void test_slots(void **state)
+{
+	struct world *w = *state = world_new(100);
+	uint64_t t0;
+
+	root_job(w, 1, 100, "make");
+	root_job(w, 2, 200, "make");
+	root_job(w, 3, 300, "cargo");
+	assert_string_equal(tree(w, 1)->label, "make#0");
+	assert_string_equal(tree(w, 2)->label, "make#1");
+	assert_string_equal(tree(w, 3)->label, "cargo#0");
+	assert_string_equal(tree(w, 2)->family, "make");
+	FEED(w, rec_exit, 100, 0);
+	t0 = w->ts;
+	router__tick(w->r, t0);
+	router__tick(w->r, t0 + SEC);
+	assert_int_equal(w->n_ended, 1);
+	root_job(w, 4, 400, "make"); /* make#0 lingers: not its slot yet */
+	assert_string_equal(tree(w, 4)->label, "make#2");
+	router__tick(w->r, t0 + SEC + EXPIRE);
+	assert_null(tree(w, 1));
+	root_job(w, 5, 500, "make"); /* make#0 expired: its slot again */
+	assert_string_equal(tree(w, 5)->label, "make#0");
+	assert_int_equal(router__count(w->r), 4);
+}
+
+/* The root's environment is read once, when its tree starts; unset values stay NULL. */
+static void test_env(void **state)
+{
+	struct world *w = *state = world_new(100);
+
+	w->env_of[1][0] = "build";
+	w->env_of[1][1] = "main";
+	w->env_of[2][0] = "test";
+	root_job(w, 1, 100, "make");
+	root_job(w, 2, 200, "make");
+	cgroup_job(w, 3, 7, 300, 30);
+	FEED(w, rec_fork, 0, 100, 101, 10, 11, "cc");
+	assert_int_equal(w->env_reads, 3);
+	assert_string_equal(tree(w, 1)->env[0], "build");
+	assert_string_equal(tree(w, 1)->env[1], "main");
+	assert_string_equal(tree(w, 2)->env[0], "test");
+	assert_null(tree(w, 2)->env[1]);
+	assert_null(tree(w, 3)->env[0]);
 }
 
 /* ---- joins: a process moved into a tree's cgroup, a --root's older children ---- */
@@ -537,6 +611,8 @@ int main(void)
 		TEST(test_two_trees),
 		TEST(test_oom_kill_per_tree),
 		TEST(test_labels),
+		TEST(test_slots),
+		TEST(test_env),
 		TEST(test_join_moves_process),
 		TEST(test_root_adopts_children),
 		TEST(test_pending_fork_copy),

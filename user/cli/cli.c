@@ -42,7 +42,13 @@ static const char usage[] =
 "                        last scrape sees them (Ctrl-C ends it early)\n"
 "      --prometheus FILE the final metrics as a node_exporter textfile\n"
 "      --pushgateway URL --job NAME  push-add the final metrics (the batch-job\n"
-"                        pattern for CI), with a last-success timestamp\n"
+"                        pattern for CI), with a last-success timestamp, grouped by\n"
+"                        job and instance\n"
+"      --instance NAME   the push's instance (default: the host name), so runners\n"
+"                        never overwrite each other\n"
+"      --label NAME=VALUE  a label on every series of --listen, --prometheus and\n"
+"                        --pushgateway (repeatable); a textfile's series also carry\n"
+"                        run=\"FILE's name without .prom\" unless --label run=... is given\n"
 "Budget:\n"
 "      --max-peak SIZE   CI gate: exit 98 when the peak tree RSS exceeds SIZE (4G,\n"
 "                        3500M, 512K, bytes) and COMMAND succeeded; the last line\n"
@@ -89,6 +95,10 @@ static const char usage[] =
 "      --expire SECONDS  ended trees stay in /metrics this long (default 300)\n"
 "      --max-trees N     trees followed at once (default 1000); more are counted in\n"
 "                        bmtrace_trees_dropped_total\n"
+"      --label-env NAME=VAR  label each tree NAME=\"the value of VAR in its root's\n"
+"                        environment\" (e.g. job=CI_JOB_NAME; read at the tree's start,\n"
+"                        at most 128 bytes; repeatable)\n"
+"      --min-peak SIZE   a tree whose peak stayed under SIZE is not exported\n"
 "      --max-processes N  processes followed at once over all trees (default 65536)\n"
 "  -u, --user USER       once attached, run as USER keeping only CAP_BPF\n"
 "      --stage NAME=REGEX  as when tracing, within each tree\n"
@@ -107,8 +117,8 @@ static const char usage[] =
 
 enum {
 	OPT_JSON = 256, OPT_STAGE, OPT_WAIT_ALL, OPT_RING, OPT_MAX_PEAK, OPT_BUDGET, OPT_FAIL_GROWS,
-	OPT_LISTEN, OPT_LINGER, OPT_PUSH, OPT_JOB, OPT_MAX_PROCS, OPT_CGROUP, OPT_MEMORY_MAX,
-	OPT_GATE,
+	OPT_LISTEN, OPT_LINGER, OPT_PUSH, OPT_JOB, OPT_MAX_PROCS, OPT_INSTANCE, OPT_LABEL,
+	OPT_LABEL_ENV, OPT_MIN_PEAK, OPT_CGROUP, OPT_MEMORY_MAX, OPT_GATE,
 	OPT_OUT, /* OPT_OUT + enum bmt_output: the outputs without a short option */
 };
 
@@ -144,6 +154,8 @@ static const struct option options[] = {
 	{ "linger", required_argument, NULL, OPT_LINGER },
 	{ "pushgateway", required_argument, NULL, OPT_PUSH },
 	{ "job", required_argument, NULL, OPT_JOB },
+	{ "instance", required_argument, NULL, OPT_INSTANCE },
+	{ "label", required_argument, NULL, OPT_LABEL },
 	{ "verbose", no_argument, NULL, 'v' },       { "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },       {}
 };
@@ -329,6 +341,75 @@ static int parse_max_procs(struct config *cfg, char *err, size_t errlen)
 	return rc;
 }
 
+/* [A-Za-z_][A-Za-z0-9_]*: a name the shell can export. */
+static int env_name_ok(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return 0;
+	for (; *s; s++)
+		if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9')))
+			return 0;
+	return 1;
+}
+
+/* Why label NAME=VALUE cannot be added to list[0..n) (taken: names of bmtrace's own), or NULL. */
+static const char *label_refused(const char *name, const char *value, int env,
+				 const struct prom_label *list, size_t n, const char *const *taken)
+{
+	if (!prom_label_name_ok(name))
+		return "%s '%s': NAME is not a label name bmtrace can use ([a-zA-Z_][a-zA-Z0-9_]*, "
+		       "not __..., not stage, command, version or le)";
+	for (size_t i = 0; taken && taken[i]; i++)
+		if (!strcmp(name, taken[i]))
+			return "%s '%s': NAME is a label of bmtrace's own here";
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(name, list[i].name))
+			return "%s '%s': NAME is given twice";
+	if (env && !env_name_ok(value))
+		return "%s '%s': VAR is not an environment variable's name";
+	return NULL;
+}
+
+/*
+ * --label NAME=VALUE (env 0) or --label-env NAME=VAR (env 1) onto list. The name and its
+ * value share one allocation, split at the first '=': free the name only.
+ */
+static int add_label(struct prom_label **list, size_t *n, const char *arg, int env,
+		     const char *const *taken, char *err, size_t errlen)
+{
+	const char *opt = env ? "--label-env" : "--label", *why;
+	char *name = strdup(arg), *eq = name ? strchr(name, '=') : NULL;
+	struct prom_label *l;
+
+	if (!name)
+		return -ENOMEM;
+	if (!eq || eq == name) {
+		free(name);
+		return fail(err, errlen, env ? "%s '%s': expected NAME=VAR" :
+					       "%s '%s': expected NAME=VALUE", opt, arg);
+	}
+	*eq = '\0';
+	why = label_refused(name, eq + 1, env, *list, *n, taken);
+	l = why ? NULL : realloc(*list, (*n + 1) * sizeof(*l));
+	if (!l) {
+		free(name);
+		return why ? fail(err, errlen, why, opt, arg) : -ENOMEM;
+	}
+	l[(*n)++] = (struct prom_label){ name, eq + 1 };
+	*list = l;
+	return 0;
+}
+
+static void free_labels(struct prom_label **list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((char *)(*list)[i].name);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
 #define NOT_COMMON 2
 
 /*
@@ -361,6 +442,9 @@ static const struct option serve_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "expire", required_argument, NULL, 'e' },
 	{ "max-trees", required_argument, NULL, 'm' },
+	{ "label-env", required_argument, NULL, OPT_LABEL_ENV },
+	{ "label", required_argument, NULL, OPT_LABEL }, /* not an abbreviation of --label-env */
+	{ "min-peak", required_argument, NULL, OPT_MIN_PEAK },
 	{ "max-processes", required_argument, NULL, OPT_MAX_PROCS },
 	{ "user", required_argument, NULL, 'u' },
 	{ "stage", required_argument, NULL, OPT_STAGE },
@@ -408,6 +492,20 @@ static int parse_serve(int argc, char **argv, struct config *cfg, FILE *out, cha
 			rc = parse_count("--max-trees", optarg, 65536, &cfg->max_trees, err, errlen);
 			if (!rc && !cfg->max_trees)
 				return fail(err, errlen, "--max-trees must be at least 1%s%s", "", "");
+			break;
+		case OPT_LABEL_ENV:
+			rc = add_label(&cfg->label_envs, &cfg->n_label_envs, optarg, 1,
+				       (const char *const[]){ "tree", "root", NULL }, err, errlen);
+			break;
+		case OPT_LABEL:
+			return fail(err, errlen, "serve: --label is for a traced run: label trees "
+				    "with --label-env NAME=VAR%s%s", "", "");
+		case OPT_MIN_PEAK:
+			if (util_parse_size(optarg, &cfg->min_peak) || !cfg->min_peak)
+				return fail(err, errlen,
+					    "--min-peak '%s': expected a size above 0 such "
+					    "as 64M or 1G%s",
+					    optarg, "");
 			break;
 		case ':':
 			return fail(err, errlen, "serve: %s needs a value%s", argv[optind - 1], "");
@@ -500,6 +598,16 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 				return fail(err, errlen, "--job needs a NAME%s%s", "", "");
 			cfg->job = optarg;
 			break;
+		case OPT_INSTANCE:
+			if (!*optarg)
+				return fail(err, errlen, "--instance needs a NAME%s%s", "", "");
+			cfg->instance = optarg;
+			break;
+		case OPT_LABEL:
+			if ((rc = add_label(&cfg->labels, &cfg->n_labels, optarg, 0, NULL, err,
+					    errlen)))
+				return rc;
+			break;
 		case 'q':
 			cfg->quiet = 1;
 			break;
@@ -549,6 +657,13 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			    "label)%s%s", "", "");
 	if (cfg->job && !cfg->pushgateway)
 		return fail(err, errlen, "--job names the job of --pushgateway URL%s%s", "", "");
+	if (cfg->instance && !cfg->pushgateway)
+		return fail(err, errlen, "--instance names the instance of --pushgateway URL%s%s",
+			    "", "");
+	for (size_t i = 0; cfg->pushgateway && i < cfg->n_labels; i++)
+		if (!strcmp(cfg->labels[i].name, "job") || !strcmp(cfg->labels[i].name, "instance"))
+			return fail(err, errlen, "--label %s: the Pushgateway groups by job and "
+				    "instance: give --job or --instance%s", cfg->labels[i].name, "");
 	if (cfg->linger && !cfg->listen)
 		return fail(err, errlen, "--linger keeps --listen serving: give --listen too%s%s",
 			    "", "");
@@ -593,6 +708,8 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 
 void cli_free(struct config *cfg)
 {
+	free_labels(&cfg->labels, &cfg->n_labels);
+	free_labels(&cfg->label_envs, &cfg->n_label_envs);
 	stages__free(cfg->stages);
 	cfg->stages = NULL;
 	free(cfg->stage_specs);

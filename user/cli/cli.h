@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "outputs.h"
+#include "prom.h"
 #include "stages.h"
 
 enum bmt_mode {
@@ -35,6 +36,11 @@ struct config {
 	const char *listen;   /* --listen ADDR:PORT: Prometheus /metrics while tracing */
 	unsigned int linger;  /* --linger SECONDS: keep serving the final values */
 	const char *pushgateway, *job; /* --pushgateway URL --job NAME: push-add at the end */
+	const char *instance; /* --instance NAME: the push's group (NULL: the host name) */
+	/* --label NAME=VALUE, in order: on every series of --listen, --prometheus, --push;
+	 * each name is malloc'd with its value after it (free the name only) */
+	struct prom_label *labels;
+	size_t n_labels;
 	uint64_t budget_bytes; /* --max-peak or --budget; 0 = none */
 	int budget_gate;      /* it is --max-peak: exceeding it fails a successful run */
 	int gate;             /* --gate: enum bmt_gate (run.h), which peak the budget judges */
@@ -47,6 +53,9 @@ struct config {
 	size_t n_cg_parents;
 	unsigned int expire_s; /* --expire: ended trees stay this long in /metrics */
 	unsigned int max_trees;
+	struct prom_label *label_envs; /* --label-env NAME=VAR (value: VAR), as labels above */
+	size_t n_label_envs;
+	uint64_t min_peak;    /* --min-peak SIZE: ended trees under it are not exported; 0: off */
 	/* MODE_DIFF: -o is the output (out[BMT_OUT_SUMMARY]), --json a flag */
 	const char *before, *after;
 	int diff_json;

@@ -50,11 +50,10 @@ struct live {
  * Render the metrics for /metrics. The page is built here, in the tracing thread, and handed
  * over whole: a scrape always sees one consistent moment and never waits for tracing.
  */
-static void publish(struct live *lv, int force)
+static void publish(struct live *lv, int force, int final)
 {
-	struct prom_snapshot snap = { 0 };
+	struct prom_snapshot snap;
 	uint64_t now = procscan__now();
-	struct bmt_now view;
 	size_t len;
 	char *page;
 
@@ -65,8 +64,7 @@ static void publish(struct live *lv, int force)
 		tracer__stats(lv->tracer, &lv->s.run.stats);
 	if (lv->cg && cgroup__read(lv->cg, &lv->s.run.cgroup))
 		lv->s.run.cgroup.version = 0; /* not readable now: left out of this page */
-	collector__now(lv->s.coll, &view); /* the live view: no full result per page */
-	if (prom_snapshot_now(&snap, &view, &lv->s.run))
+	if (session__prom_snapshot(&lv->s, &snap, final))
 		return;
 	page = prom_render_alloc(&snap, 1, &len);
 	if (page)
@@ -107,7 +105,7 @@ static void on_tick(struct loop *l, void *ctx)
 	struct live *lv = ctx;
 
 	drain(lv);
-	publish(lv, 0);
+	publish(lv, 0, 0);
 	if (lv->job.stop ||
 	    (lv->job.root_done && (!lv->s.cfg->wait_all || !collector__alive(lv->s.coll))))
 		loop__stop(l, 0);
@@ -356,7 +354,7 @@ static int setup(struct live *lv, struct tracer_opts *topts)
 			esc_say(stderr, "%s", err);
 			return -BMT_EXIT_BMTRACE;
 		}
-		publish(lv, 1);
+		publish(lv, 1, 0);
 	}
 	rc = cfg->mode == MODE_RUN ? start_command(lv) : attach_pid(lv);
 	if (!rc)
@@ -405,7 +403,7 @@ int cmd_trace(struct config *cfg)
 	code = cfg->mode == MODE_RUN ? status_of_wait(&lv.s.run, lv.job.status) : 0;
 	code = session__finish(&lv.s, code);
 	if (lv.http) {
-		publish(&lv, 1); /* the final values, for the last scrape */
+		publish(&lv, 1, 1); /* the final values, for the last scrape */
 		if (cfg->linger)
 			http__linger(lv.http, cfg->linger, loop__signal_fd(lv.loop));
 	}

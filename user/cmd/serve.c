@@ -35,6 +35,8 @@
 #include "util.h"
 
 #define PUBLISH_NS 500000000ull  /* a new /metrics page at most this often */
+#define LABEL_ENV_MAX 128         /* bytes of a --label-env value kept */
+#define ENVIRON_MAX (1 << 20)     /* bytes of /proc/PID/environ read */
 #define TICK_MS 50
 
 /* Histogram buckets of ended trees' peaks: powers of two from 16 MiB to 64 GiB, then +Inf. */
@@ -43,7 +45,7 @@
 #define N_LE (LE_LAST - LE_FIRST + 1)
 
 struct family {
-	char *name;
+	char **values;          /* the root label, then each --label-env one ("" when unset) */
 	uint64_t buckets[N_LE]; /* cumulative counts per le */
 	uint64_t count;
 	double sum;
@@ -142,6 +144,31 @@ static int seed(void *ctx, struct router_tree *t, uint32_t pid, int root)
 	return 0;
 }
 
+/*
+ * --label-env: the values of the variables named, in pid's environment now (the tree's
+ * start), each cut to LABEL_ENV_MAX bytes; the page cleans and escapes them.
+ */
+static void read_env(void *ctx, uint32_t pid, char **values)
+{
+	struct server *sv = ctx;
+	char path[64], *buf;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%u/environ", pid);
+	if (procscan__read(path, &buf, &len, ENVIRON_MAX))
+		return; /* gone already, or not ours to read (--user): no value */
+	for (const char *p = buf; p < buf + len; p += strlen(p) + 1) {
+		for (size_t i = 0; i < sv->cfg->n_label_envs; i++) {
+			const char *var = sv->cfg->label_envs[i].value;
+			size_t n = strlen(var);
+
+			if (!values[i] && !strncmp(p, var, n) && p[n] == '=')
+				values[i] = strndup(p + n + 1, LABEL_ENV_MAX);
+		}
+	}
+	free(buf);
+}
+
 static void started(void *ctx, const struct router_tree *t)
 {
 	struct server *sv = ctx;
@@ -153,38 +180,69 @@ static void started(void *ctx, const struct router_tree *t)
 
 /* ---- the histogram of ended trees' peaks ---- */
 
-static struct family *family_of(struct server *sv, const char *name)
+static void family_free(struct family *f, size_t n_values)
 {
+	for (size_t i = 0; f->values && i < n_values; i++)
+		free(f->values[i]);
+	free(f->values);
+}
+
+/* A value of t's labels past tree: its root, then each --label-env ("" when unset). */
+static const char *label_value(const struct router_tree *t, size_t i)
+{
+	if (!i)
+		return t->family;
+	return t->env && t->env[i - 1] ? t->env[i - 1] : "";
+}
+
+static struct family *family_of(struct server *sv, const struct router_tree *t)
+{
+	size_t n = sv->cfg->n_label_envs + 1, i;
 	struct family *f;
 
-	for (size_t i = 0; i < sv->n_families; i++)
-		if (!strcmp(sv->families[i].name, name))
-			return &sv->families[i];
+	for (f = sv->families; f < sv->families + sv->n_families; f++) {
+		for (i = 0; i < n && !strcmp(f->values[i], label_value(t, i)); i++)
+			;
+		if (i == n)
+			return f;
+	}
 	f = realloc(sv->families, (sv->n_families + 1) * sizeof(*f));
 	if (!f)
 		return NULL;
 	sv->families = f;
 	f = &f[sv->n_families];
 	memset(f, 0, sizeof(*f));
-	f->name = strdup(name);
-	if (!f->name)
+	f->values = calloc(n, sizeof(*f->values));
+	for (i = 0; f->values && i < n; i++)
+		if (!(f->values[i] = strdup(label_value(t, i))))
+			break;
+	if (!f->values || i < n) {
+		family_free(f, n);
 		return NULL;
+	}
 	sv->n_families++;
 	return f;
 }
 
-/* A tree is over: its peak goes into its family's histogram. */
+/* Is a tree exported: its peak reached --min-peak (when given)? */
+static int exported(struct server *sv, const struct bmt_now *now)
+{
+	return now->peak.bytes >= sv->cfg->min_peak;
+}
+
+/* A tree is over: its peak goes into the histogram of its labels (not its slot). */
 static void ended(void *ctx, struct router_tree *t)
 {
 	struct server *sv = ctx;
-	struct family *f = family_of(sv, t->family);
+	struct family *f;
 	struct bmt_now now;
 
 	if (sv->cfg->verbose)
 		esc_say(stderr, "tree %s ended", t->label);
+	collector__now(t->coll, &now);
+	f = exported(sv, &now) ? family_of(sv, t) : NULL;
 	if (!f)
 		return;
-	collector__now(t->coll, &now);
 	for (int i = 0; i < N_LE; i++)
 		if (now.peak.bytes <= 1ull << (LE_FIRST + i))
 			f->buckets[i]++;
@@ -196,42 +254,49 @@ static void ended(void *ctx, struct router_tree *t)
 
 static void put_histogram(struct server *sv, FILE *f)
 {
+	size_t n = sv->cfg->n_label_envs + 1;
+	struct prom_label *l = calloc(n, sizeof(*l));
+
 	prom_family(f, "bmtrace_tree_peak_bytes", "histogram",
-		    "Peak tree RSS of each tree that ended, by its --root name or cgroup parent.");
-	for (size_t i = 0; i < sv->n_families; i++) {
+		    "Peak tree RSS of each tree that ended, by its --root name or cgroup parent "
+		    "and its --label-env labels.");
+	for (size_t i = 0; l && i < sv->n_families; i++) {
 		const struct family *fam = &sv->families[i];
 		char le[32];
 
+		for (size_t k = 0; k < n; k++)
+			l[k] = (struct prom_label){ k ? sv->cfg->label_envs[k - 1].name : "root",
+						    fam->values[k] };
 		for (int b = 0; b < N_LE; b++) {
 			snprintf(le, sizeof(le), "%llu", 1ull << (LE_FIRST + b));
-			prom_sample(f, "bmtrace_tree_peak_bytes_bucket", "root", fam->name, le,
+			prom_sample(f, "bmtrace_tree_peak_bytes_bucket", l, n, le,
 				    (double)fam->buckets[b]);
 		}
-		prom_sample(f, "bmtrace_tree_peak_bytes_bucket", "root", fam->name, "+Inf",
-			    (double)fam->count);
-		prom_sample(f, "bmtrace_tree_peak_bytes_sum", "root", fam->name, NULL, fam->sum);
-		prom_sample(f, "bmtrace_tree_peak_bytes_count", "root", fam->name, NULL,
-			    (double)fam->count);
+		prom_sample(f, "bmtrace_tree_peak_bytes_bucket", l, n, "+Inf", (double)fam->count);
+		prom_sample(f, "bmtrace_tree_peak_bytes_sum", l, n, NULL, fam->sum);
+		prom_sample(f, "bmtrace_tree_peak_bytes_count", l, n, NULL, (double)fam->count);
 	}
+	free(l);
 }
 
 static void put_totals(struct server *sv, FILE *f, size_t live)
 {
 	prom_family(f, "bmtrace_trees", "gauge", "Trees with a process alive.");
-	prom_sample(f, "bmtrace_trees", NULL, NULL, NULL, (double)live);
+	prom_sample(f, "bmtrace_trees", NULL, 0, NULL, (double)live);
 	prom_family(f, "bmtrace_trees_started_total", "counter", "Trees followed since start.");
-	prom_sample(f, "bmtrace_trees_started_total", NULL, NULL, NULL, (double)sv->trees_started);
+	prom_sample(f, "bmtrace_trees_started_total", NULL, 0, NULL, (double)sv->trees_started);
 	prom_family(f, "bmtrace_trees_dropped_total", "counter",
 		    "Trees not followed because --max-trees were alive.");
-	prom_sample(f, "bmtrace_trees_dropped_total", NULL, NULL, NULL,
+	prom_sample(f, "bmtrace_trees_dropped_total", NULL, 0, NULL,
 		    (double)tracer__trees_dropped(sv->tracer));
 }
 
 static void publish(struct server *sv, uint64_t now)
 {
 	size_t n_trees = router__count(sv->router), n = 0, live = 0, size = 0, pos = 0;
+	size_t n_labels = sv->cfg->n_label_envs + 2;
 	struct prom_snapshot *snaps = calloc(n_trees + 1, sizeof(*snaps));
-	struct prom_label (*labels)[2] = calloc(n_trees + 1, sizeof(*labels));
+	struct prom_label *labels = calloc((n_trees + 1) * n_labels, sizeof(*labels));
 	struct router_tree *t;
 	char *page = NULL;
 	FILE *f;
@@ -242,6 +307,9 @@ static void publish(struct server *sv, uint64_t now)
 		struct bmt_now view;
 
 		collector__now(t->coll, &view); /* the live view: no full result per page */
+		live += !t->ended;
+		if (!exported(sv, &view))
+			continue;
 		t->run.stats.events = view.events;
 		t->run.stats.lost = sv->stats.lost; /* the ring is shared: losses are everyone's */
 		if (!t->ended && t->label[0] == '/' &&
@@ -249,11 +317,13 @@ static void publish(struct server *sv, uint64_t now)
 			t->run.cgroup.version = 2; /* a --cgroup-parent tree: its cgroup's peak */
 		if (prom_snapshot_now(&snaps[n], &view, &t->run))
 			break;
-		labels[n][0] = (struct prom_label){ "tree", t->label };
-		labels[n][1] = (struct prom_label){ "root", t->family };
-		snaps[n].labels = labels[n];
-		snaps[n].n_labels = 2;
-		live += !t->ended;
+		snaps[n].labels = &labels[n * n_labels];
+		snaps[n].n_labels = n_labels;
+		labels[n * n_labels] = (struct prom_label){ "tree", t->label };
+		for (size_t k = 1; k < n_labels; k++)
+			labels[n * n_labels + k] =
+			    (struct prom_label){k > 1 ? sv->cfg->label_envs[k - 2].name : "root",
+						label_value(t, k - 1)};
 		n++;
 	}
 	f = open_memstream(&page, &size);
@@ -452,7 +522,8 @@ int cmd_serve(struct config *cfg)
 	signal(SIGPIPE, SIG_IGN); /* a scraper gone mid-answer is libmicrohttpd's to handle */
 	sv.stages = cfg->stages;
 	sv.loop = loop__new(TICK_MS, on_tick, &sv);
-	if (!sv.loop || loop__catch(sv.loop, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal, &sv)) {
+	if (!sv.loop ||
+	    loop__catch(sv.loop, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal, &sv)) {
 		snprintf(err, sizeof(err), "cannot set up signals: %s", strerror(errno));
 		goto fail;
 	}
@@ -460,7 +531,7 @@ int cmd_serve(struct config *cfg)
 		goto fail;
 	sv.router = router__new(&(struct router_opts){
 		sv.stages, cfg->expire_s * 1000000000ull, cfg->max_trees,
-		{ name_cgroup, seed, started, ended, &sv } });
+		{ name_cgroup, seed, started, ended, &sv, read_env }, cfg->n_label_envs });
 	if (!sv.router) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
@@ -496,7 +567,7 @@ out:
 	tracer__close(sv.tracer);
 	router__free(sv.router);
 	for (size_t i = 0; i < sv.n_families; i++)
-		free(sv.families[i].name);
+		family_free(&sv.families[i], cfg->n_label_envs + 1);
 	for (size_t i = 0; sv.parent_dirs && i < cfg->n_cg_parents; i++)
 		free(sv.parent_dirs[i]);
 	free(sv.families);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "budget.h"
 #include "escape.h"
 #include "push.h"
@@ -108,12 +109,19 @@ int session__writes_files(const struct config *cfg)
 	return 0;
 }
 
-int session__prom_snapshot(struct session *s, struct prom_snapshot *snap)
+int session__prom_snapshot(struct session *s, struct prom_snapshot *snap, int final)
 {
-	const struct bmt_result *r = collector__result(s->coll);
+	const struct bmt_result *r;
+	struct bmt_now view;
 
-	memset(snap, 0, sizeof(*snap));
-	return r ? prom_snapshot_fill(snap, r, &s->run) : -ENOMEM;
+	*snap = (struct prom_snapshot){ .labels = s->cfg->labels, .n_labels = s->cfg->n_labels,
+					.run_page = true };
+	if (!final) {
+		collector__now(s->coll, &view); /* the live view: no full result per page */
+		return prom_snapshot_now(snap, &view, &s->run);
+	}
+	r = collector__result(s->coll);
+	return r ? prom_snapshot_final(snap, r, &s->run) : -ENOMEM;
 }
 
 /* ---- the writers of the outputs table (outputs.h): 0 or -errno ---- */
@@ -163,7 +171,7 @@ static int write_markdown(struct session *s, const struct bmt_result *r, const c
 static int write_prometheus(struct session *s, const struct bmt_result *r, const char *path)
 {
 	struct prom_snapshot snap;
-	int rc = session__prom_snapshot(s, &snap);
+	int rc = session__prom_snapshot(s, &snap, 1);
 
 	if (!rc)
 		rc = prom_write_file(path, &snap);
@@ -180,16 +188,19 @@ static int push(struct session *s)
 {
 	const struct config *cfg = s->cfg;
 	struct prom_snapshot snap;
-	char err[512];
+	char err[512], host[256] = "";
+	struct push_group group = { cfg->job, cfg->instance ? cfg->instance : host };
 	int rc;
 
 	if (!cfg->pushgateway)
 		return 0;
-	if (session__prom_snapshot(s, &snap)) {
+	if (!cfg->instance && gethostname(host, sizeof(host) - 1))
+		snprintf(host, sizeof(host), "unknown");
+	if (session__prom_snapshot(s, &snap, 1)) {
 		esc_say(stderr, "cannot build the metrics: %s", strerror(ENOMEM));
 		return 1;
 	}
-	rc = push_add(cfg->pushgateway, cfg->job, &snap, s->run.exit_code == 0, 0, err,
+	rc = push_add(cfg->pushgateway, &group, &snap, s->run.exit_code == 0, 0, err,
 		      sizeof(err));
 	if (rc)
 		esc_say(stderr, "%s", err);

@@ -52,8 +52,12 @@ int session__check_outputs(const struct config *cfg);
 /* Does the run write a file (not stderr or stdout) that COMMAND's user should own? */
 int session__writes_files(const struct config *cfg);
 
-/* The final metrics of the run, from its result (live pages use collector__now). 0 or -ENOMEM. */
-int session__prom_snapshot(struct session *s, struct prom_snapshot *snap);
+/*
+ * The metrics of the run as they stand, with its --label labels: live while tracing (the
+ * collector's cheap view, collector__now), or (final) the final page of a run that is over,
+ * from its full result (prom.h). 0 or -ENOMEM.
+ */
+int session__prom_snapshot(struct session *s, struct prom_snapshot *snap, int final);
 
 /*
  * The end of the run: close the recording, write every output asked for, and return

@@ -8,6 +8,7 @@
  * binds it, before that record itself.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct tree {
 	uint32_t root_pid;      /* --root trees: the process whose exec started it */
 	int rooted;             /* the collector has its first process */
 	struct deaths *deaths;  /* its deaths, OOM kills counted (pub.run.deaths) */
+	int slot;               /* --root trees: the number in its label; -1 for cgroups */
 };
 
 struct pending {
@@ -45,8 +47,11 @@ struct router {
 
 /* ---- trees ---- */
 
-static void tree_free(struct tree *t)
+static void tree_free(struct tree *t, size_t n_env)
 {
+	for (size_t i = 0; t->pub.env && i < n_env; i++)
+		free(t->pub.env[i]);
+	free(t->pub.env);
 	collector__free(t->pub.coll);
 	deaths__free(t->deaths);
 	free((char *)t->pub.label);
@@ -72,7 +77,7 @@ static void drop_tree(struct router *r, struct tree *t)
 	table_del_if(&r->pids, routes_to, t);
 	table_del_if(&r->keys, routes_to, t);
 	table_del(&r->trees, t->pub.id);
-	tree_free(t);
+	tree_free(t, r->o.n_env);
 }
 
 static void end_tree(struct router *r, struct tree *t, uint64_t now)
@@ -102,12 +107,49 @@ static struct tree *tree_labelled(struct router *r, const char *label)
 	return NULL;
 }
 
+/* The smallest number no kept tree of family holds in its label; -1 (ENOMEM). */
+static int free_slot(struct router *r, const char *family)
+{
+	bool *used = calloc(r->trees.n + 1, sizeof(*used));
+	int slot = 0;
+
+	if (!used)
+		return -1;
+	for (size_t i = 0; i < r->trees.cap; i++) {
+		const struct tree *t = r->trees.vals[i];
+
+		if (t && t->slot >= 0 && (size_t)t->slot <= r->trees.n &&
+		    !strcmp(t->pub.family, family))
+			used[t->slot] = true;
+	}
+	while (used[slot])
+		slot++;
+	free(used);
+	return slot;
+}
+
+/* The root's environment, once, at the start (serve's --label-env). */
+static int read_env(struct router *r, struct tree *t, uint32_t pid)
+{
+	if (!r->o.n_env)
+		return 0;
+	t->pub.env = calloc(r->o.n_env, sizeof(*t->pub.env));
+	if (!t->pub.env)
+		return -ENOMEM;
+	if (r->o.ops.read_env)
+		r->o.ops.read_env(r->o.ops.ctx, pid, t->pub.env);
+	return 0;
+}
+
 static int on_tree(struct router *r, const struct bmt_tree *rec)
 {
 	char label[LABEL_MAX], comm[BMT_COMM_LEN + 1];
 	const char *family = comm;
-	struct tree *t;
+	struct tree *t = table_get(&r->trees, rec->tree);
+	int slot = -1;
 
+	if (t) /* the kernel's tree id used again */
+		retire(r, t, rec->hdr.ts);
 	snprintf(comm, sizeof(comm), "%.*s", BMT_COMM_LEN, rec->comm);
 	if (rec->hdr.flags == BMT_TREE_CGROUP) {
 		snprintf(label, sizeof(label), "cgroup:%llu", (unsigned long long)rec->cgroup_id);
@@ -116,18 +158,19 @@ static int on_tree(struct router *r, const struct bmt_tree *rec)
 			r->o.ops.name_cgroup(r->o.ops.ctx, rec->cgroup_id, label, sizeof(label),
 					     &family);
 	} else {
-		snprintf(label, sizeof(label), "%s:%u", comm, rec->pid);
+		slot = free_slot(r, comm);
+		if (slot < 0)
+			return -ENOMEM;
+		snprintf(label, sizeof(label), "%s#%d", comm, slot);
 	}
-	/* one series per label: a cgroup used again, a pid reused */
+	/* one series per label: a cgroup used again */
 	t = tree_labelled(r, label);
-	if (t)
-		retire(r, t, rec->hdr.ts);
-	t = table_get(&r->trees, rec->tree);
 	if (t)
 		retire(r, t, rec->hdr.ts);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->slot = slot;
 	t->pub.id = rec->tree;
 	t->pub.label = strdup(label);
 	t->pub.family = strdup(family);
@@ -142,8 +185,9 @@ static int on_tree(struct router *r, const struct bmt_tree *rec)
 	t->pub.run.root_pid = rec->pid;
 	t->pub.run.attached = 1;
 	if (!t->pub.label || !t->pub.family || !t->pub.coll || !t->deaths ||
+	    read_env(r, t, rec->pid) ||
 	    table_put(&r->trees, t->pub.id, t)) {
-		tree_free(t);
+		tree_free(t, r->o.n_env);
 		return -ENOMEM;
 	}
 	if (r->o.ops.started)
@@ -376,7 +420,7 @@ void router__free(struct router *r)
 		return;
 	for (size_t i = 0; i < r->trees.cap; i++)
 		if (r->trees.vals[i])
-			tree_free(r->trees.vals[i]);
+			tree_free(r->trees.vals[i], r->o.n_env);
 	for (size_t i = 0; i < r->pending.cap; i++)
 		free(r->pending.vals[i]);
 	table_free(&r->trees);

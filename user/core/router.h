@@ -14,6 +14,9 @@
  *   until the record that binds it names its tree, then are replayed into it first (the last
  *   value of each member, at the time of the last one), exactly as the collector would have
  *   seen them in a tracing run; unbound for 10 s, they are forgotten;
+ * - a --root tree is labelled NAME#SLOT, no pid: SLOT the smallest number no other kept tree
+ *   of that NAME holds, so two at once are make#0 and make#1, and a number comes back once
+ *   its tree is dropped: over months, as many labels as trees were ever kept at once;
  * - a tree ends when, its first process in, none is alive for a quiet period of 1 s (so
  *   teardown records land); ended, it stays (its collector frozen) for expire_ns, or until it
  *   is the oldest ended one and more than max_trees are kept; a new tree with the label of
@@ -37,11 +40,13 @@ struct router;
 /* A tree, as the router's user sees it; valid until it is dropped (expiry, eviction). */
 struct router_tree {
 	uint32_t id;          /* the kernel's tree id */
-	const char *label;    /* "make:4242" (--root name and pid), or the cgroup's path */
+	const char *label;    /* "make#0" (--root name and slot), or the cgroup's path */
 	const char *family;   /* "make", or the cgroup parent's name */
 	struct collector *coll;
 	struct bmt_run run;   /* start_ts (the TREE record's), root_pid; end_ts once ended */
 	uint64_t ended;       /* when it ended (router__tick's now); 0 while live */
+	/* opts.n_env values that ops.read_env gave at the tree's start (NULL: none) */
+	char **env;
 };
 
 struct router_ops {
@@ -71,6 +76,12 @@ struct router_ops {
 	 */
 	void (*ended)(void *ctx, struct router_tree *t);
 	void *ctx;
+	/*
+	 * A tree starts with process pid (its root, or the first of its cgroup): fill values[i]
+	 * (opts.n_env of them, NULL each) with malloc'd strings, read once, now; the router
+	 * frees them with the tree. May be NULL.
+	 */
+	void (*read_env)(void *ctx, uint32_t pid, char **values);
 };
 
 struct router_opts {
@@ -78,6 +89,7 @@ struct router_opts {
 	uint64_t expire_ns;          /* an ended tree is kept this long */
 	size_t max_trees;            /* past this many trees, the oldest ended one goes first */
 	struct router_ops ops;
+	size_t n_env; /* values per tree read by ops.read_env (serve's --label-env) */
 };
 
 /* NULL with errno set. */

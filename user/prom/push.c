@@ -55,32 +55,32 @@ static const char *first_line(struct answer *a)
 	return a->text;
 }
 
-static int safe_job_char(char c)
+static int safe_char(char c)
 {
 	return isalnum((unsigned char)c) || strchr("._~-", c);
 }
 
-/* "job/NAME", or "job@base64/..." (base64url, padded) for any other name. */
-static char *job_path(const char *job)
+/* "NAME/VALUE", or "NAME@base64/..." (base64url, padded) for any other value, "" too. */
+static char *group_path(const char *name, const char *value)
 {
 	static const char b64[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	const unsigned char *s = (const unsigned char *)job;
-	size_t n = strlen(job), i;
+	const unsigned char *s = (const unsigned char *)value;
+	size_t n = strlen(value), i;
 	char *out, *o;
 	const char *p;
 
-	for (p = job; *p && safe_job_char(*p); p++)
+	for (p = value; *p && safe_char(*p); p++)
 		;
 	if (!*p && n) {
-		if (asprintf(&out, "job/%s", job) < 0)
+		if (asprintf(&out, "%s/%s", name, value) < 0)
 			return NULL;
 		return out;
 	}
-	out = malloc(sizeof("job@base64/") + (n + 2) / 3 * 4);
+	out = malloc(strlen(name) + sizeof("@base64/=") + (n + 2) / 3 * 4);
 	if (!out)
 		return NULL;
-	o = out + sprintf(out, "job@base64/");
+	o = out + sprintf(out, "%s@base64/", name);
 	for (i = 0; i + 2 < n; i += 3, o += 4) {
 		o[0] = b64[s[i] >> 2];
 		o[1] = b64[(s[i] & 3) << 4 | s[i + 1] >> 4];
@@ -93,22 +93,26 @@ static char *job_path(const char *job)
 		o[2] = i + 1 < n ? b64[(s[i + 1] & 15) << 2] : '=';
 		o[3] = '=';
 		o += 4;
+	} else if (!n) {
+		*o++ = '='; /* the Pushgateway's spelling of an empty value */
 	}
 	*o = '\0';
 	return out;
 }
 
-/* URL/metrics/JOBPATH with the base's trailing slashes dropped. */
-static char *push_url(const char *url, const char *job)
+/* URL/metrics/job/JOB/instance/INSTANCE with the base's trailing slashes dropped. */
+static char *push_url(const char *url, const struct push_group *g)
 {
-	char *path = job_path(job), *out = NULL;
+	char *job = group_path("job", g->job), *inst = group_path("instance", g->instance);
+	char *out = NULL;
 	size_t n = strlen(url);
 
 	while (n && url[n - 1] == '/')
 		n--;
-	if (path && asprintf(&out, "%.*s/metrics/%s", (int)n, url, path) < 0)
+	if (job && inst && asprintf(&out, "%.*s/metrics/%s/%s", (int)n, url, job, inst) < 0)
 		out = NULL;
-	free(path);
+	free(job);
+	free(inst);
 	return out;
 }
 
@@ -159,8 +163,8 @@ static int post(const char *url, const char *body, size_t len, unsigned int time
 	return 0;
 }
 
-int push_add(const char *url, const char *job, const struct prom_snapshot *s, bool succeeded,
-	     unsigned int timeout_s, char *err, size_t errlen)
+int push_add(const char *url, const struct push_group *group, const struct prom_snapshot *s,
+	     bool succeeded, unsigned int timeout_s, char *err, size_t errlen)
 {
 	struct prom_snapshot copy = *s;
 	struct timespec ts;
@@ -172,7 +176,7 @@ int push_add(const char *url, const char *job, const struct prom_snapshot *s, bo
 		fail(err, errlen, "pushgateway: the URL must start with http:// or https://");
 		return -1;
 	}
-	if (!job || !*job) {
+	if (!group->job || !*group->job || !group->instance) {
 		fail(err, errlen, "pushgateway: the job name must not be empty");
 		return -1;
 	}
@@ -183,7 +187,7 @@ int push_add(const char *url, const char *job, const struct prom_snapshot *s, bo
 		fail(err, errlen, "pushgateway: cannot render the metrics: %s", strerror(errno));
 		return -1;
 	}
-	full = push_url(url, job);
+	full = push_url(url, group);
 	if (!full) {
 		fail(err, errlen, "pushgateway: out of memory");
 		free(body);
