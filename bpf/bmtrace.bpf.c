@@ -920,3 +920,38 @@ int BPF_PROG(cgroup_attach_task, struct cgroup *dst, const char *path, struct ta
 		join(tgid, tree, BMT_PROC_ADOPTED, task->comm, ts);
 	return 0;
 }
+
+static __always_inline void oom_victim(__u32 tgid)
+{
+	struct bmt_oom *r;
+
+	if (!bpf_map_lookup_elem(&procs, &tgid))
+		return;
+	r = reserve(sizeof(*r), BMT_REC_OOM, bpf_ktime_get_ns());
+	if (!r)
+		return;
+	r->pid = tgid;
+	r->pad = 0;
+	bpf_ringbuf_submit(r, wake_flags());
+}
+
+/*
+ * The OOM killer chose its victim (mark_oom_victim), before the SIGKILL is delivered and the
+ * OOM reaper frees its memory. Recent kernels pass the task (Linux 6.18:
+ * btf_trace_mark_victim(void *, struct task_struct *, uid_t)), older ones its pid alone:
+ * tracer.c loads whichever of these two programs the kernel's BTF calls for.
+ */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(mark_victim, struct task_struct *task)
+{
+	oom_victim(task->tgid);
+	return 0;
+}
+
+/* The classic tracepoint's pid is the victim thread's: its group leader's unless it exited. */
+SEC("tp/oom/mark_victim")
+int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
+{
+	oom_victim(ctx->pid);
+	return 0;
+}

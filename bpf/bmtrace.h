@@ -51,6 +51,7 @@ enum bmt_rec_type {
 	BMT_REC_ADOPT = 6, /* userspace only: a process already running at attach (-p) */
 	BMT_REC_TREE = 7,  /* serve: a tree starts (a --root exec, or a new child cgroup) */
 	BMT_REC_JOIN = 8,  /* serve: a process enters a tree other than by a traced fork */
+	BMT_REC_OOM = 9,   /* the OOM killer chose a traced process as its victim */
 	BMT_REC_MAX,
 };
 
@@ -129,6 +130,17 @@ struct bmt_adopt {
 	__u32 ppid;
 	__u64 bytes[BMT_NR_MEMBERS]; /* seeded from /proc/PID/status at attach */
 	char comm[BMT_COMM_LEN];     /* /proc/PID/comm; an EXEC record with its argv follows */
+};
+
+/*
+ * The OOM killer chose pid (a thread group) to kill: the kernel's oom/mark_victim, when it
+ * marks the victim, before SIGKILL is delivered and before the OOM reaper frees its memory.
+ * Its EXIT follows with signal 9.
+ */
+struct bmt_oom {
+	struct bmt_hdr hdr;
+	__u32 pid;
+	__u32 pad;
 };
 
 /* A traced process, the value of the BPF procs map (key: tgid); userspace adds the root. */

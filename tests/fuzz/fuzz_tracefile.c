@@ -1,8 +1,8 @@
-// modules: tracefile collector result names sizing tally record table stages escape util
+// modules: tracefile collector deaths result names sizing tally record table stages escape util
 /*
  * libFuzzer: any bytes as a recorded trace. `bmtrace report` must answer every file with
  * records or a one-line error, never a crash, an out-of-bounds read or a leak; every record
- * the reader hands out goes through the collector, as in a replay.
+ * the reader hands out goes through the collector and its deaths, as in a replay.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "collector.h"
+#include "deaths.h"
 #include "tracefile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -19,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd = memfd_create("trace", 0);
 	struct tracefile_reader *r;
 	struct collector *c;
+	struct deaths *d;
 	struct bmt_run run;
 	char path[64], err[256], **specs;
 	const void *rec;
@@ -33,6 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = tracefile__open(path, &run, &specs, err, sizeof(err));
 	if (r) {
 		c = collector__new(NULL);
+		d = deaths__new();
+		if (c && d)
+			collector__on_death(c, deaths__event, d);
 		if (c && !run.attached)
 			collector__add_root(c, run.root_pid, run.argv, run.start_ts);
 		while (tracefile__next(r, &rec, &len, &run, err, sizeof(err)) > 0)
@@ -41,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c)
 			collector__result(c);
 		collector__free(c);
+		deaths__free(d);
 		tracefile__close_reader(r);
 	}
 	close(fd);

@@ -87,6 +87,8 @@ trace_opts=(
 	"--label|--label||x|=v|a-b=v|__x=v|stage=v|1a=v|a\nb=v"
 	"--max-peak|--max-peak||0|4X|-5|99999999999999999999|1.5.5G|G"
 	"--budget|--budget||0|4X|-5|99999999999999999999"
+	"--memory-max|--memory-max||0|4X|-5|100|4095|99999999999999999999"
+	"--gate|--gate||foo|RSS|cgroups|rss,anon"
 	"--stage|--stage||x|=a|a=|a=(|a=c++++|a=x{300}"
 	"--stages|--stages||gcc|Toolchain"
 	"--ring-size|--ring-size||1|10G|abc|4K1"
@@ -116,7 +118,7 @@ serve_opts=(
 	"--min-peak|--min-peak||0|4X|-5"
 )
 # Options that take no value, and what the list above leaves to other checks.
-flags=" -q --quiet -v --verbose -h --help -V --version --wait-all --progress "
+flags=" -q --quiet -v --verbose -h --help -V --version --wait-all --progress --cgroup "
 
 # try MODE-PREFIX-ARGS -- SPEC...: each spec's bad values and its missing value.
 checked=0
@@ -148,7 +150,7 @@ report_pre=(report)
 report_post=("$FIXTURES/forkexec.bmt")
 try_specs none run_cmd "${trace_opts[@]}"
 try_specs report_pre report_post "${trace_opts[@]:0:9}" "--stage|--stage||x|a=(" \
-	"--max-peak|--max-peak||0|4X" "--budget|--budget||0|4X"
+	"--max-peak|--max-peak||0|4X" "--budget|--budget||0|4X" "--gate|--gate||foo"
 diff_pre=(diff)
 try_specs diff_pre diff_files "${diff_opts[@]}"
 try_specs serve_pre none "${serve_opts[@]}"
@@ -189,6 +191,12 @@ combos() {
 	expect_bad "--label-env" serve --root x --label-env job=A --label-env job=B
 	expect_bad "--label" serve --root x --label a=b
 	expect_bad "--max-peak" --max-peak 1G --budget 1G -- touch "$marker"
+	expect_bad "--gate cgroup" --gate cgroup --max-peak 1G -- touch "$marker"
+	expect_bad "--cgroup" --cgroup -p 1
+	expect_bad "--cgroup" --memory-max 1G -p 1
+	expect_bad "report: --cgroup" report --cgroup "$FIXTURES/forkexec.bmt"
+	expect_bad "report: --cgroup" report --memory-max 1G "$FIXTURES/forkexec.bmt"
+	expect_bad "--gate cgroup" report --gate cgroup --max-peak 1G "$FIXTURES/forkexec.bmt"
 	expect_bad "COMMAND"
 	expect_bad "unknown option '--bogus'" --bogus -- touch "$marker"
 	expect_bad "unknown option '-Z'" -Z -- touch "$marker"

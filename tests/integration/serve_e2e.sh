@@ -13,6 +13,7 @@
 #      a root started inside another tree stays in the outer tree; when a tree ends,
 #      bmtrace_tree_peak_bytes{root} counts it once, in the bucket of its final peak, with
 #      _sum += that peak, and with --expire 2 its series go 2-3 s later, the histogram stays;
+#      a process of a tree the OOM killer kills counts in its bmtrace_oom_kills_total;
 #   2. --cgroup-parent: each child cgroup a tree labelled with its path and root=<parent's
 #      basename>; a process moved into one after it allocated is seeded at its /proc RSS;
 #   3. --user nobody: serve runs as nobody with CAP_BPF alone and still follows new trees
@@ -319,7 +320,7 @@ serve_stop() {
 # Families every tree has; bmtrace_stage_* and bmtrace_command_* are checked on their own.
 TREE_FAMILIES=(bmtrace_tree_rss_bytes bmtrace_tree_rss_peak_bytes bmtrace_tree_anon_bytes
 	bmtrace_processes bmtrace_processes_started_total bmtrace_events_total
-	bmtrace_lost_events_total)
+	bmtrace_lost_events_total bmtrace_oom_kills_total)
 
 # has_tree FILE TREE ROOT: every per-tree family has a sample for it, with that root label.
 has_tree() {
@@ -588,6 +589,18 @@ part_roots() {
 		ok "promtool check metrics passes with only histograms left"
 	else
 		bad "promtool check metrics with only histograms left"
+	fi
+
+	# (d) an OOM kill in a tree (a root run under bmtrace --memory-max), counted per tree
+	v=0
+	timeout 60 "$BMTRACE" -q --memory-max 64M -- "$bin/$B" hold 200 >/dev/null 2>&1 || v=$?
+	if [[ $v == 137 ]] && until_true 2 eval 'scrape "$s" &&
+		[[ $(ql "$s" tree bmtrace_oom_kills_total root="$B" | cut -f2) == 1 ]]'; then
+		ok "an OOM kill in tree $(ql "$s" tree bmtrace_oom_kills_total root="$B" |
+			cut -f1): bmtrace_oom_kills_total 1"
+	else
+		bad "an OOM kill in a tree: exit $v (137), bmtrace_oom_kills_total of root $B:\
+ $(ql "$s" tree bmtrace_oom_kills_total root="$B" | tr '\t\n' '= ')"
 	fi
 	serve_stop
 }

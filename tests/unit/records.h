@@ -146,6 +146,16 @@ static inline size_t rec_exit(void *buf, uint64_t ts, uint32_t pid, int32_t exit
 	return sizeof(*r);
 }
 
+/* The OOM killer chose pid. */
+static inline size_t rec_oom(void *buf, uint64_t ts, uint32_t pid)
+{
+	struct bmt_oom *r = buf;
+
+	rec_hdr(buf, BMT_REC_OOM, 0, sizeof(*r), ts);
+	r->pid = pid;
+	return sizeof(*r);
+}
+
 /* -p: a process found running at attach, its counters from /proc/PID/status. */
 static inline size_t rec_adopt(void *buf, uint64_t ts, uint32_t pid, uint32_t ppid,
 			       const char *comm, uint64_t file, uint64_t anon, uint64_t swap,
@@ -257,11 +267,24 @@ static inline uint64_t feed_exec(struct feeder *f, uint32_t pid, uint32_t mm_key
 	return feed_ok(f, rb.b, rec_exec(rb.b, feeder_tick(f), pid, mm_key, filename, argv));
 }
 
-static inline uint64_t feed_exit(struct feeder *f, uint32_t pid)
+/* An exit with its wait(2) status: a signal number in the low 7 bits, or code << 8. */
+static inline uint64_t feed_exit_status(struct feeder *f, uint32_t pid, int32_t status)
 {
 	struct rec_buf rb;
 
-	return feed_ok(f, rb.b, rec_exit(rb.b, feeder_tick(f), pid, 0));
+	return feed_ok(f, rb.b, rec_exit(rb.b, feeder_tick(f), pid, status));
+}
+
+static inline uint64_t feed_exit(struct feeder *f, uint32_t pid)
+{
+	return feed_exit_status(f, pid, 0);
+}
+
+static inline uint64_t feed_oom(struct feeder *f, uint32_t pid)
+{
+	struct rec_buf rb;
+
+	return feed_ok(f, rb.b, rec_oom(rb.b, feeder_tick(f), pid));
 }
 
 static inline uint64_t feed_adopt(struct feeder *f, uint32_t pid, uint32_t ppid, const char *comm,

@@ -123,6 +123,34 @@ static void test_fit_edges(void **state)
 	assert_null(e.dominant);
 }
 
+/* --gate: the anon peak or the cgroup's is judged instead, the rest holds what else it counts. */
+static void test_gate(void **state)
+{
+	struct budget_eval e;
+	struct fx x;
+
+	init(&x, 2600 * MiB, 1);
+	x.r.anon_peak.bytes = 2500 * MiB;
+	x.run.cgroup.peak_bytes = 2900 * MiB;
+	x.run.gate = BMT_GATE_ANON;
+	assert_true(budget_eval(&x.run, &x.r, &e));
+	assert_false(e.exceeded);
+	assert_int_equal(e.headroom, 100 * MiB);
+	assert_int_equal(e.rest, 100 * MiB);
+	assert_false(budget_gate_fails(&x.run, &x.r));
+	assert_string_equal(budget_peak_name(&x.run), "anon peak");
+	x.run.gate = BMT_GATE_CGROUP;
+	assert_int_equal(budget_peak(&x.run, &x.r), 2900 * MiB);
+	assert_true(budget_eval(&x.run, &x.r, &e));
+	assert_int_equal(e.over_by, 300 * MiB);
+	assert_int_equal(e.rest, 500 * MiB); /* the cgroup's page cache and kernel memory too */
+	assert_true(budget_gate_fails(&x.run, &x.r));
+	assert_string_equal(budget_peak_name(&x.run), "cgroup peak");
+	x.run.gate = BMT_GATE_RSS;
+	assert_int_equal(budget_peak(&x.run, &x.r), 2700 * MiB);
+	assert_string_equal(budget_peak_name(&x.run), "peak tree RSS");
+}
+
 /* The first change of the tree total above the budget is kept; later ones do not move it. */
 static void test_observe_first_crossing(void **state)
 {
@@ -136,11 +164,20 @@ static void test_observe_first_crossing(void **state)
 	run = (struct bmt_run){ 0 };
 	budget_observe(&run, &(struct bmt_sample){ .ts = 5, .tree_bytes = 1ull << 40 });
 	assert_int_equal(run.over_budget_ts, 0); /* no budget: nothing to cross */
+	/* --gate anon: the anon total crosses; --gate cgroup: not seen live */
+	run = (struct bmt_run){ .budget_bytes = 100, .gate = BMT_GATE_ANON };
+	budget_observe(&run, &(struct bmt_sample){ .ts = 7, .tree_bytes = 500, .anon_bytes = 90 });
+	budget_observe(&run, &(struct bmt_sample){ .ts = 8, .tree_bytes = 500, .anon_bytes = 101 });
+	assert_int_equal(run.over_budget_ts, 8);
+	run = (struct bmt_run){ .budget_bytes = 100, .gate = BMT_GATE_CGROUP };
+	budget_observe(&run, &(struct bmt_sample){ .ts = 9, .tree_bytes = 500, .anon_bytes = 500 });
+	assert_int_equal(run.over_budget_ts, 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_no_budget),	 cmocka_unit_test(test_headroom_and_fit),
 		cmocka_unit_test(test_exceeded),	 cmocka_unit_test(test_gate_conditions),
 		cmocka_unit_test(test_fit_edges),	 cmocka_unit_test(test_observe_first_crossing),

@@ -1,4 +1,4 @@
-// modules: cli escape prom stages util
+// modules: cli budget deaths escape prom stages util
 /* Options into the config struct; every bad value a one-line error naming the option. */
 #include <errno.h>
 #include <setjmp.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "cli.h"
+#include "run.h"
 
 #define ARGS(...) ((char *[]){ "bmtrace", __VA_ARGS__, NULL })
 #define NARGS(a) ((int)(sizeof(a) / sizeof(a[0])) - 1)
@@ -233,6 +234,12 @@ static void test_bad_options(void **state)
 		{ { "bmtrace", "--max-peak", "0", "--", "true" }, "--max-peak '0'" },
 		{ { "bmtrace", "--budget", "-1G", "--", "true" }, "--budget '-1G'" },
 		{ { "bmtrace", "--budget", "1G", "--max-peak", "2G", "--", "true" }, "give one" },
+		{ { "bmtrace", "--memory-max", "lots", "--", "true" }, "--memory-max 'lots'" },
+		{ { "bmtrace", "--memory-max", "4095", "--", "true" }, "--memory-max '4095'" },
+		{ { "bmtrace", "--gate", "RSS", "--", "true" }, "--gate 'RSS'" },
+		{ { "bmtrace", "--gate", "cgroup", "--", "true" }, "--gate cgroup" },
+		{ { "bmtrace", "--cgroup", "-p", "12" }, "not with -p" },
+		{ { "bmtrace", "report", "--memory-max", "1G", "a" }, "--cgroup" },
 		{ { "bmtrace", "--svg" }, "--svg" },
 		{ { "bmtrace", "diff", "a.json" }, "BEFORE.json AFTER.json" },
 		{ { "bmtrace", "diff", "a", "b", "c" }, "BEFORE.json AFTER.json" },
@@ -285,6 +292,37 @@ static void test_bad_options(void **state)
 		assert_null(strchr(err, '\n'));
 		cli_free(&cfg);
 	}
+}
+
+/* --cgroup, --memory-max (which implies it), --gate; report takes --gate alone. */
+static void test_memory_limits(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	assert_int_equal(parse(ARGS("--cgroup", "--", "make"), 4, &cfg, err), 0);
+	assert_true(cfg.cgroup);
+	assert_int_equal(cfg.memory_max, 0);
+	assert_int_equal(cfg.gate, BMT_GATE_RSS);
+	cli_free(&cfg);
+	assert_int_equal(parse(ARGS("--memory-max", "4G", "--gate", "cgroup", "--max-peak", "3G",
+				    "--", "make"),
+			       9, &cfg, err),
+			 0);
+	assert_true(cfg.cgroup);
+	assert_int_equal(cfg.memory_max, 4ull << 30);
+	assert_int_equal(cfg.gate, BMT_GATE_CGROUP);
+	cli_free(&cfg);
+	assert_int_equal(parse(ARGS("--gate", "anon", "--", "make"), 5, &cfg, err), 0);
+	assert_int_equal(cfg.gate, BMT_GATE_ANON);
+	cli_free(&cfg);
+	/* a recording made with --cgroup is judged on its cgroup's peak */
+	assert_int_equal(parse(ARGS("report", "--gate", "cgroup", "--max-peak", "1G", "t.bmt"), 7,
+			       &cfg, err),
+			 0);
+	assert_int_equal(cfg.mode, MODE_REPORT);
+	assert_int_equal(cfg.gate, BMT_GATE_CGROUP);
+	cli_free(&cfg);
 }
 
 /* --label and --instance in the tracing modes; --label-env and --min-peak in serve. */
@@ -459,6 +497,7 @@ int main(void)
 	    cmocka_unit_test(test_toolchain_rules),
 	    cmocka_unit_test(test_stages_option),
 	    cmocka_unit_test(test_help_per_subcommand),
+	    cmocka_unit_test(test_memory_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

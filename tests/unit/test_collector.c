@@ -972,7 +972,7 @@ static void test_anon_peak_and_swap(void **state)
 {
 	struct ctx *x = ctx_new(NULL);
 	const struct bmt_result *r;
-	uint64_t ts_peak, ts_anon;
+	uint64_t ts_peak, ts_anon, ts_swap;
 	size_t calls;
 
 	feed_add_root(&x->f, 100, ARGV("app"));
@@ -980,7 +980,7 @@ static void test_anon_peak_and_swap(void **state)
 	feed_exec(&x->f, 100, 1, "/usr/bin/app", ARGV("app"));
 	feed_rss(&x->f, 1, BMT_ANON, 100 * MiB);
 	calls = x->t.calls;
-	feed_rss(&x->f, 1, BMT_SWAP, 30 * MiB);
+	ts_swap = feed_rss(&x->f, 1, BMT_SWAP, 30 * MiB);
 	assert_u64(x->t.calls, calls); /* swap is not RSS: no change, no sample */
 	ts_peak = feed_rss(&x->f, 1, BMT_FILE, 200 * MiB);
 	feed_rss(&x->f, 1, BMT_FILE, 0);
@@ -1000,6 +1000,9 @@ static void test_anon_peak_and_swap(void **state)
 	assert_bytes(r->peak.file_bytes, 200 * MiB);
 	assert_bytes(r->peak.shmem_bytes, 0);
 	assert_bytes(r->swap_at_peak, 30 * MiB);
+	/* the tree's swap peak: the most its swap entries reached, gone since */
+	assert_bytes(r->swap_peak.bytes, 30 * MiB);
+	assert_u64(r->swap_peak.ts, ts_swap);
 	assert_bytes(r->anon_peak.bytes, 180 * MiB);
 	assert_u64(r->anon_peak.ts, ts_anon);
 	assert_bytes(r->anon_peak.anon_bytes, 160 * MiB);

@@ -1,4 +1,4 @@
-// modules: http prom util
+// modules: http prom deaths util
 // SPDX-License-Identifier: MIT
 /*
  * http: the /metrics endpoint on a loopback ephemeral port. Methods and paths, 50

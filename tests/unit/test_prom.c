@@ -1,4 +1,4 @@
-// modules: prom collector result names sizing tally record table stages escape util
+// modules: prom deaths collector result names sizing tally record table stages escape util
 // SPDX-License-Identifier: MIT
 /* prom: the text exposition format from hand-built snapshots, checked by promtool too. */
 #define _GNU_SOURCE
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "deaths.h"
 #include "prom.h"
 #include "promtest.h"
 #include "records.h" /* MiB */
@@ -24,7 +25,7 @@ static const char *const families[] = {
 	"bmtrace_stage_rss_peak_bytes",	   "bmtrace_command_rss_bytes",
 	"bmtrace_processes",		   "bmtrace_processes_started_total",
 	"bmtrace_events_total",		   "bmtrace_lost_events_total",
-	"bmtrace_build_info",
+	"bmtrace_oom_kills_total",	   "bmtrace_build_info",
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 
@@ -234,7 +235,59 @@ static void test_every_family(void **state)
 	assert_line(out, "# TYPE bmtrace_events_total counter");
 	assert_line(out, "# TYPE bmtrace_tree_rss_peak_bytes gauge");
 	assert_null(strstr(out, "bmtrace_last_success_timestamp_seconds"));
+	assert_line(out, "# TYPE bmtrace_oom_kills_total counter");
+	assert_line(out, "bmtrace_oom_kills_total 0");
+	/* without --cgroup, no cgroup peak: not a misleading 0 */
+	assert_null(strstr(out, "bmtrace_cgroup_peak_bytes"));
 	free(out);
+}
+
+/* OOM kills and the run cgroup's peak, from a run's deaths and its cgroup. */
+static void test_oom_and_cgroup(void **state)
+{
+	struct fixture *fx = *state;
+	struct bmt_peak_proc victim = { .pid = 7, .comm = "cc1", .stage = "" };
+	struct bmt_death_event oom = { .proc = &victim };
+	struct bmt_result r = { 0 };
+	struct bmt_run run = { .cgroup = { .version = 1, .peak_bytes = 134217728 } };
+	struct prom_label la = { "tree", "a" }, lb = { "tree", "b" };
+	struct prom_snapshot s = { 0 }, two[2];
+	char *out;
+
+	run.deaths = deaths__new();
+	assert_non_null(run.deaths);
+	assert_int_equal(deaths__event((void *)run.deaths, &oom), 0);
+	assert_int_equal(prom_snapshot_fill(&s, &r, &run), 0);
+	out = render(&s, 1);
+	check_page(out, "", no_stage_families, N_NO_STAGE); /* no stage: none shown */
+	assert_line(out, "bmtrace_oom_kills_total 1");
+	assert_line(out, "# TYPE bmtrace_cgroup_peak_bytes gauge");
+	assert_line(out, "bmtrace_cgroup_peak_bytes 134217728");
+	free(out);
+	/* the cgroup counted a victim the tracepoint did not name: the larger count */
+	run.cgroup.oom_kills = 2;
+	prom_snapshot_clear(&s);
+	assert_int_equal(prom_snapshot_fill(&s, &r, &run), 0);
+	out = render(&s, 1);
+	assert_line(out, "bmtrace_oom_kills_total 2");
+	free(out);
+	/* several trees (serve): per tree, the cgroup peak only where there is one */
+	fx->s.oom_kills = 3;
+	two[0] = fx->s;
+	two[0].labels = &la;
+	two[0].n_labels = 1;
+	two[1] = s;
+	two[1].labels = &lb;
+	two[1].n_labels = 1;
+	out = render(two, 2);
+	check_structure(out, "");
+	assert_line(out, "bmtrace_oom_kills_total{tree=\"a\"} 3");
+	assert_line(out, "bmtrace_oom_kills_total{tree=\"b\"} 2");
+	assert_line(out, "bmtrace_cgroup_peak_bytes{tree=\"b\"} 134217728");
+	assert_null(strstr(out, "bmtrace_cgroup_peak_bytes{tree=\"a\"}"));
+	free(out);
+	prom_snapshot_clear(&s);
+	deaths__free((struct deaths *)run.deaths);
 }
 
 /* A name cannot leave its quotes: the hostile command is one line, escaped. */
@@ -251,8 +304,8 @@ static void test_hostile_labels(void **state)
 		fail_msg("an injected line");
 	for (p = out; *p; p++)
 		lines += *p == '\n';
-	/* 11 families: 22 comment lines; samples: 7 tree, 2 + 2 stages, 5 commands, 1 build */
-	assert_int_equal(lines, 22 + 7 + 4 + 5 + 1);
+	/* 12 families: 24 comment lines; samples: 8 tree, 2 + 2 stages, 5 commands, 1 build */
+	assert_int_equal(lines, 24 + 8 + 4 + 5 + 1);
 	free(out);
 }
 
@@ -834,6 +887,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_every_family),
+		T(test_oom_and_cgroup),
 		T(test_hostile_labels),
 		T(test_hostile_stage_and_tree_label),
 		T(test_top_n_and_other),

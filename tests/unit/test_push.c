@@ -1,4 +1,4 @@
-// modules: push prom util
+// modules: push prom deaths util
 // SPDX-License-Identifier: MIT
 /*
  * push: push-add to a real Pushgateway (Debian's prometheus-pushgateway, started here on a

@@ -1,4 +1,4 @@
-// modules: report_json report_text report_md report_svg report_timeline timeline escape budget util
+// modules: report_json report_text report_md report_svg report_timeline timeline escape budget deaths util
 // SPDX-License-Identifier: MIT
 /*
  * report: JSON schema 1, the text summary, the Markdown summary, the SVG chart and the CSV
@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include <zlib.h>
+#include "deaths.h"
 #include "report.h"
 #include "xmlcheck.h"
 
@@ -38,6 +39,7 @@ struct fixture {
 	char *big_arg;
 	char *big_argv[3];
 	char path[64];
+	struct deaths *deaths;
 };
 
 static char *run_argv[] = { "make", "-j2", NULL };
@@ -133,6 +135,7 @@ static int teardown(void **state)
 	unlink(fx->path);
 	*strrchr(fx->path, '/') = '\0';
 	rmdir(fx->path);
+	deaths__free(fx->deaths);
 	free(fx->big_arg);
 	free(fx);
 	return 0;
@@ -995,6 +998,152 @@ static void test_svg_empty(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* ---- deaths and the run's cgroup ---- */
+
+/*
+ * The OOM killer chose skc at 12.41 s (the peak: the peak's processes held the memory), then
+ * the hostile-named process died of SIGTERM at 20 s; a 4 GiB v2 cgroup counted 4.5 GiB.
+ */
+static void add_deaths(struct fixture *fx)
+{
+	struct bmt_death_event oom = { .ts = fx->r.peak.ts,
+				       .proc = &fx->procs[0],
+				       .tree_bytes = fx->r.peak.bytes,
+				       .anon_bytes = 4205 * MiB,
+				       .holders = fx->procs,
+				       .n_holders = 3 };
+	struct bmt_death_event kill = { .ts = fx->r.peak.ts, .signal = 9, .proc = &fx->procs[0] };
+	struct bmt_death_event term = { .ts = T0 + 20 * SEC,
+					.signal = 15,
+					.proc = &fx->procs[2],
+					.tree_bytes = 900 * MiB };
+
+	fx->deaths = deaths__new();
+	assert_non_null(fx->deaths);
+	assert_int_equal(deaths__event(fx->deaths, &oom), 0);
+	assert_int_equal(deaths__event(fx->deaths, &kill), 0);
+	assert_int_equal(deaths__event(fx->deaths, &term), 0);
+	fx->run.deaths = fx->deaths;
+	fx->run.cgroup = (struct bmt_cgroup){ .version = 2,
+					      .path = "/sys/fs/cgroup/bmtrace-7",
+					      .peak_bytes = 4608 * MiB,
+					      .limit_bytes = 4 * GiB,
+					      .oom_kills = 1,
+					      .swap_peak_bytes = 0,
+					      .memsw_peak_bytes = BMT_CGROUP_NONE };
+}
+
+static void test_text_deaths(void **state)
+{
+	struct fixture *fx = *state;
+	char *out;
+
+	add_deaths(fx);
+	out = text_of(fx);
+	if (getenv("BMT_SHOW"))
+		fputs(out, stderr);
+	assert_non_null(strstr(out, "  WARNING: the OOM killer killed 1 process of the tree "
+				    "(COMMAND still exited 0)\n"));
+	assert_non_null(strstr(out, "  cgroup peak      4.50 GiB  (cgroup v2 memory.peak; limit "
+				    "4.00 GiB; 1 OOM kill)\n"));
+	assert_non_null(strstr(out, "  killed by a signal: 2 processes, 1 by the OOM killer\n"));
+	assert_non_null(strstr(out, "           TIME      PID  COMMAND         SIGNAL               "
+				    "    OWN        TREE  ARGS\n"));
+	assert_non_null(strstr(out, "     12.410 s     4242  skc             SIGKILL (OOM)       "
+				    "3.32 GiB    4.24 GiB  skc -O2 big.c\n"));
+	/* a hostile name is escaped, and cut to the column */
+	assert_non_null(strstr(out, "     20.000 s     4201  evil\\n\\x1b[2J…  SIGTERM"));
+	assert_null(strchr(out, '\x1b'));
+	assert_non_null(strstr(out, "  when the OOM killer chose 4242 (skc) at 12.410 s, the tree "
+				    "held 4.24 GiB:\n"));
+	/* the holders' table, like the peak's: the same rows a second time */
+	assert_non_null(strstr(strstr(out, "when the OOM killer"),
+			       "   4242  skc             compile    3.32 GiB   78.3%  skc -O2 big.c\n"));
+	assert_width(out);
+	free(out);
+
+	/* a failed COMMAND: the warning does not say it exited 0 */
+	fx->run.exit_code = 2;
+	out = text_of(fx);
+	assert_non_null(strstr(out, "killed 1 process of the tree\n"));
+	free(out);
+	/* a victim the tracepoint missed still counts, from the cgroup's count */
+	fx->run.cgroup.oom_kills = 3;
+	out = text_of(fx);
+	assert_non_null(strstr(out, "killed 3 processes of the tree\n"));
+	free(out);
+}
+
+static void test_json_deaths(void **state)
+{
+	struct fixture *fx = *state;
+	cJSON *root, *k, *h, *cg;
+	char *text;
+
+	root = json_of(fx, &text);
+	/* without --cgroup and deaths: null and empty */
+	assert_true(cJSON_IsNull(field(root, "cgroup")));
+	assert_true(cJSON_IsNull(field(root, "cgroup_peak_bytes")));
+	assert_int_equal(cJSON_GetArraySize(arr(root, "killed")), 0);
+	assert_int_equal(num(root, "oom_kills"), 0);
+	cJSON_Delete(root);
+	free(text);
+
+	add_deaths(fx);
+	root = json_of(fx, &text);
+	assert_int_equal(num(root, "oom_kills"), 1);
+	assert_bytes(root, "cgroup_peak_bytes", 4608 * MiB);
+	cg = obj(root, "cgroup");
+	assert_string_equal(str(cg, "path"), "/sys/fs/cgroup/bmtrace-7");
+	assert_int_equal(num(cg, "version"), 2);
+	assert_bytes(cg, "peak_bytes", 4608 * MiB);
+	assert_bytes(cg, "limit_bytes", 4 * GiB);
+	assert_int_equal(num(cg, "oom_kills"), 1);
+	assert_int_equal(num(cg, "swap_peak_bytes"), 0);
+	assert_true(cJSON_IsNull(field(cg, "memsw_peak_bytes")));
+	assert_int_equal(cJSON_GetArraySize(arr(root, "killed")), 2);
+	k = cJSON_GetArrayItem(arr(root, "killed"), 0);
+	assert_int_equal(num(k, "pid"), 4242);
+	assert_string_equal(str(k, "comm"), "skc");
+	assert_string_equal(cJSON_GetArrayItem(arr(k, "argv"), 2)->valuestring, "big.c");
+	assert_int_equal(num(k, "signal"), 9);
+	assert_true(cJSON_IsTrue(field(k, "oom")));
+	assert_time(k, "time_s", 12.41);
+	assert_bytes(k, "bytes", 3400 * MiB);
+	assert_bytes(k, "tree_bytes", fx->r.peak.bytes);
+	assert_int_equal(cJSON_GetArraySize(arr(k, "holders")), 3);
+	h = cJSON_GetArrayItem(arr(k, "holders"), 1);
+	assert_int_equal(num(h, "pid"), 4250);
+	assert_bytes(h, "bytes", 940 * MiB);
+	k = cJSON_GetArrayItem(arr(root, "killed"), 1);
+	assert_int_equal(num(k, "signal"), 15);
+	assert_true(cJSON_IsFalse(field(k, "oom")));
+	assert_true(cJSON_IsNull(field(k, "holders")));
+	assert_true(valid_utf8(text));
+	cJSON_Delete(root);
+	free(text);
+}
+
+static void test_markdown_deaths(void **state)
+{
+	struct fixture *fx = *state;
+	char *md;
+
+	add_deaths(fx);
+	md = markdown_of(fx);
+	assert_non_null(strstr(md, "**Cgroup peak 4.50 GiB** (cgroup v2; limit 4.00 GiB; 1 OOM "
+				   "kill)\n"));
+	assert_non_null(strstr(md, "> **❌ The OOM killer killed 1 process of the tree** (COMMAND "
+				   "still exited 0).\n"));
+	assert_non_null(strstr(md, "| 12.410 s | 4242 | skc | 9 | yes | 3.32 GiB | 4.24 GiB | "
+				   "`skc -O2 big.c` |\n"));
+	assert_non_null(strstr(md, "| 20.000 s | 4201 | evil\\\\n"));
+	assert_non_null(strstr(md, "#### Who held the memory when the OOM killer chose 4242 (skc) "
+				   "at 12.410 s: 4.24 GiB\n\n| PID |"));
+	assert_null(strchr(md, '\x1b'));
+	free(md);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1007,7 +1156,8 @@ int main(void)
 		T(test_json_sizing_budget),   T(test_text_sizing_budget),
 		T(test_markdown),	      T(test_timeline_csv),
 		T(test_svg),		      T(test_svg_empty),
-		T(test_escapes_backslash),
+		T(test_escapes_backslash),    T(test_text_deaths),
+		T(test_json_deaths),	      T(test_markdown_deaths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-// modules: router record collector result names sizing tally table stages escape util
+// modules: router record deaths collector result names sizing tally table stages escape util
 // SPDX-License-Identifier: MIT
 /*
  * router: serve's routing, fed hand-built records in the order the kernel side emits them
@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include "records.h"
+#include "deaths.h"
 #include "router.h"
 
 #define SEC (1000 * MSEC)
@@ -224,6 +226,25 @@ static void test_two_trees(void **state)
 	assert_int_equal(result(w, 2)->n_alive, 2);
 	assert_int_equal(result(w, 2)->events, 2);
 	assert_int_equal(result(w, 1)->rejected + result(w, 2)->rejected, 0);
+}
+
+/* An OOM kill goes to its victim's tree alone: per tree, the OOM killer's victims. */
+static void test_oom_kill_per_tree(void **state)
+{
+	struct world *w = *state = world_new(100);
+	size_t n;
+
+	cgroup_job(w, 1, 7, 100, 10);
+	cgroup_job(w, 2, 8, 200, 20);
+	FEED(w, rec_rss, 10, BMT_ANON, 5 * MiB);
+	FEED(w, rec_rss, 20, BMT_ANON, 7 * MiB);
+	FEED(w, rec_oom, 200);
+	FEED(w, rec_oom, 300); /* nobody's process */
+	FEED(w, rec_exit, 200, SIGKILL);
+	assert_int_equal(deaths__oom_kills(tree(w, 1)->run.deaths), 0);
+	assert_int_equal(deaths__oom_kills(tree(w, 2)->run.deaths), 1);
+	assert_int_equal(deaths__list(tree(w, 2)->run.deaths, &n)[0].bytes, 7 * MiB);
+	assert_int_equal(n, 1);
 }
 
 /* A --root tree is named after the command and a slot; a cgroup not found, by its id. */
@@ -588,6 +609,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_two_trees),
+		TEST(test_oom_kill_per_tree),
 		TEST(test_labels),
 		TEST(test_slots),
 		TEST(test_env),

@@ -271,6 +271,47 @@ static void test_round_trip(void **state)
 	tracefile__close_reader(r);
 }
 
+/* A trace's run cgroup, from its end record: without --cgroup, no cgroup; with it, every figure and the path. */
+static struct bmt_cgroup read_cgroup(const char *path)
+{
+	struct tracefile_reader *r;
+	struct bmt_run out;
+	char err[256], **sp;
+	const void *rec;
+	size_t len;
+
+	r = tracefile__open(path, &out, &sp, err, sizeof(err));
+	assert_non_null(r);
+	while (tracefile__next(r, &rec, &len, &out, err, sizeof(err)) == 1)
+		;
+	tracefile__close_reader(r);
+	return out.cgroup;
+}
+
+static void test_cgroup_round_trip(void **state)
+{
+	struct bmt_run in = sample_run();
+	const char *path = tmp("cgroup.bmt");
+	struct bmt_cgroup out;
+
+	write_sample(path, &in, specs, 3);
+	out = read_cgroup(path);
+	assert_int_equal(out.version, 0);
+	in.cgroup = (struct bmt_cgroup){ .version = 1, .path = "/sys/fs/cgroup/memory/bmtrace-9",
+					 .peak_bytes = 134217728, .limit_bytes = 134217728,
+					 .oom_kills = 2, .swap_peak_bytes = UINT64_MAX,
+					 .memsw_peak_bytes = 134479872 };
+	write_sample(path, &in, specs, 3);
+	out = read_cgroup(path);
+	assert_int_equal(out.version, 1);
+	assert_string_equal(out.path, in.cgroup.path);
+	assert_int_equal(out.peak_bytes, in.cgroup.peak_bytes);
+	assert_int_equal(out.limit_bytes, in.cgroup.limit_bytes);
+	assert_int_equal(out.oom_kills, 2);
+	assert_true(out.swap_peak_bytes == UINT64_MAX);
+	assert_int_equal(out.memsw_peak_bytes, 134479872);
+}
+
 static void test_empty_lists(void **state)
 {
 	struct bmt_run in = sample_run(), out;
@@ -766,6 +807,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_cgroup_round_trip),
 		cmocka_unit_test(test_empty_lists),
 		cmocka_unit_test(test_create_file),
 		cmocka_unit_test(test_chown),

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bmtrace.h"
+#include "budget.h"
 #include "cli.h"
 #include "escape.h"
 #include "util.h"
@@ -53,7 +54,17 @@ static const char usage_budget[] =
 "                        3500M, 512K, bytes) and COMMAND succeeded; the last line\n"
 "                        says by how much and when\n"
 "      --budget SIZE     the same report (headroom, how many instances of the command\n"
-"                        that dominates the peak fit) without failing the run\n";
+"                        that dominates the peak fit) without failing the run\n"
+"      --gate rss|anon|cgroup  which peak --max-peak and --budget judge (default\n"
+"                        rss, the tree RSS; cgroup needs --cgroup)\n";
+
+static const char usage_memory[] =
+"Memory limits:\n"
+"      --cgroup          run COMMAND in a fresh memory cgroup of its own (v2, or v1 on\n"
+"                        hybrid hosts), removed after; its peak is what the OOM killer\n"
+"                        counts (page cache, tmpfs, kernel memory; each page once)\n"
+"      --memory-max SIZE  --cgroup with that limit: would the build survive a 4G\n"
+"                        runner? OOM kills are reported with who held the memory\n";
 
 static const char usage_stages[] =
 "Attribution:\n"
@@ -205,6 +216,7 @@ static void print_help(enum bmt_mode mode, FILE *out)
 		fputs(usage_outputs, out);
 		fputs(usage_trace, out);
 		fputs(usage_budget, out);
+		fputs(usage_memory, out);
 		fputs(usage_stages, out);
 		fputs(usage_running, out);
 		fputs(usage_help, out);
@@ -215,7 +227,7 @@ static void print_help(enum bmt_mode mode, FILE *out)
 enum {
 	OPT_JSON = 256, OPT_STAGE, OPT_STAGES, OPT_WAIT_ALL, OPT_PROGRESS, OPT_RING, OPT_MAX_PEAK,
 	OPT_BUDGET, OPT_FAIL_GROWS, OPT_LISTEN, OPT_LINGER, OPT_PUSH, OPT_JOB, OPT_MAX_PROCS,
-	OPT_INSTANCE, OPT_LABEL, OPT_LABEL_ENV, OPT_MIN_PEAK,
+	OPT_INSTANCE, OPT_LABEL, OPT_LABEL_ENV, OPT_MIN_PEAK, OPT_CGROUP, OPT_MEMORY_MAX, OPT_GATE,
 	OPT_OUT, /* OPT_OUT + enum bmt_output: the outputs without a short option */
 };
 
@@ -246,6 +258,9 @@ static const struct option options[] = {
 	{ "max-processes", required_argument, NULL, OPT_MAX_PROCS },
 	{ "max-peak", required_argument, NULL, OPT_MAX_PEAK },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "cgroup", no_argument, NULL, OPT_CGROUP },
+	{ "memory-max", required_argument, NULL, OPT_MEMORY_MAX },
+	{ "gate", required_argument, NULL, OPT_GATE },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "linger", required_argument, NULL, OPT_LINGER },
 	{ "pushgateway", required_argument, NULL, OPT_PUSH },
@@ -754,6 +769,21 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			if ((rc = set_budget(cfg, c, err, errlen)))
 				return rc;
 			break;
+		case OPT_CGROUP:
+			cfg->cgroup = 1;
+			break;
+		case OPT_MEMORY_MAX:
+			if (util_parse_size(optarg, &cfg->memory_max) || cfg->memory_max < 4096)
+				return fail(err, errlen, "--memory-max '%s': expected a size of 4K or "
+					    "more such as 4G or 3500M%s", optarg, "");
+			cfg->cgroup = 1;
+			break;
+		case OPT_GATE:
+			cfg->gate = budget_gate_parse(optarg);
+			if (cfg->gate < 0)
+				return fail(err, errlen, "--gate '%s': expected rss, anon or cgroup%s",
+					    optarg, "");
+			break;
 		case OPT_LISTEN:
 			if (!*optarg)
 				return fail(err, errlen, "--listen needs ADDR:PORT or PORT%s%s", "", "");
@@ -855,13 +885,14 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 			    "", "");
 	if (report) {
 		if (cfg->out[BMT_OUT_RECORD] || cfg->user || cfg->wait_all || cfg->mode == MODE_PID || cfg->listen ||
-		    cfg->ring_bytes || cfg->max_procs || cfg->progress)
+		    cfg->ring_bytes || cfg->max_procs || cfg->progress || cfg->cgroup)
 			return fail(err, errlen, "report: %s applies only while tracing%s",
 				    cfg->out[BMT_OUT_RECORD] ? "-w" : cfg->user ? "-u" :
 				    cfg->wait_all ? "--wait-all" : cfg->listen ? "--listen" :
 				    cfg->progress ? "--progress" :
 				    cfg->ring_bytes ? "--ring-size" :
-				    cfg->max_procs ? "--max-processes" : "-p",
+				    cfg->max_procs ? "--max-processes" :
+				    cfg->cgroup ? "--cgroup" : "-p",
 				    "");
 		cfg->mode = MODE_REPORT;
 		if (optind != argc - 1)
@@ -870,7 +901,13 @@ int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, s
 		cfg->trace = argv[optind];
 		return compile_stages(cfg, err, errlen);
 	}
+	if (cfg->gate == BMT_GATE_CGROUP && !cfg->cgroup && !report)
+		return fail(err, errlen, "--gate cgroup judges the peak of the run's own cgroup: give "
+			    "--cgroup or --memory-max too%s%s", "", "");
 	if (cfg->mode == MODE_PID) {
+		if (cfg->cgroup)
+			return fail(err, errlen, "--cgroup and --memory-max start COMMAND in a cgroup "
+				    "of its own: not with -p%s%s", "", "");
 		if (optind < argc)
 			return fail(err, errlen, "-p traces a running process: no COMMAND ('%s')%s",
 				    argv[optind], "");

@@ -45,6 +45,9 @@ struct config {
 	size_t n_labels;
 	uint64_t budget_bytes; /* --max-peak or --budget; 0 = none */
 	int budget_gate;      /* it is --max-peak: exceeding it fails a successful run */
+	int gate;             /* --gate: enum bmt_gate (run.h), which peak the budget judges */
+	int cgroup;           /* --cgroup (or --memory-max): COMMAND in a memory cgroup of its own */
+	uint64_t memory_max;  /* --memory-max; 0: no limit */
 	/* MODE_SERVE (with listen, user, stage_specs, verbose) */
 	char **serve_roots;   /* --root NAME, NULL-terminated */
 	size_t n_serve_roots;

@@ -52,6 +52,11 @@ int cmd_report(struct config *cfg)
 		esc_say(stderr, "%s: %s", cfg->trace, err);
 		goto out;
 	}
+	if (cfg->gate == BMT_GATE_CGROUP && !s.run.cgroup.version) {
+		esc_say(stderr, "--gate cgroup: %s was not recorded with --cgroup: it has no cgroup "
+			"peak to judge", cfg->trace);
+		goto out;
+	}
 	code = session__finish(&s, 0);
 out:
 	session__free(&s);

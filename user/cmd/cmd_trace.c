@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "cmd.h"
 #include "escape.h"
 #include "http.h"
@@ -33,6 +34,7 @@
 #define DRAIN_MS 50              /* records come without wake-ups: drain at least this often */
 #define PUBLISH_NS 100000000ull /* a new /metrics page at most every 100 ms */
 #define PROGRESS_NS 250000000ull /* the --progress line redrawn at most every 250 ms */
+#define CGROUP_WAIT_MS 1000      /* for the processes of --cgroup's cgroup to be reaped */
 
 struct live {
 	struct session s;
@@ -45,6 +47,7 @@ struct live {
 	char **attached_argv;     /* -p: the root's cmdline */
 	struct progress *progress; /* --progress on a terminal */
 	uint64_t drawn;           /* when the progress line was last drawn */
+	struct cgroup *cg;        /* --cgroup: COMMAND's own memory cgroup */
 };
 
 /*
@@ -63,6 +66,8 @@ static void publish(struct live *lv, int force, int final)
 	lv->published = now;
 	if (lv->tracer)
 		tracer__stats(lv->tracer, &lv->s.run.stats);
+	if (lv->cg && cgroup__read(lv->cg, &lv->s.run.cgroup))
+		lv->s.run.cgroup.version = 0; /* not readable now: left out of this page */
 	if (session__prom_snapshot(&lv->s, &snap, final))
 		return;
 	page = prom_render_alloc(&snap, 1, &len);
@@ -216,6 +221,66 @@ static void act_for(struct session *s, struct tracer_opts *o, char *who, size_t 
 	util_on_create(give_file, s);
 }
 
+/*
+ * --cgroup: COMMAND's memory cgroup, made before anything starts, so a host without a usable
+ * memory controller costs a one-line reason, not a build. 0, or -1 after saying why.
+ */
+static int make_cgroup(struct live *lv)
+{
+	const struct config *cfg = lv->s.cfg;
+	const char *root = getenv("BMTRACE_CGROUP_ROOT"); /* tests: a fake cgroup tree */
+	char err[512];
+
+	if (!cfg->cgroup)
+		return 0;
+	if (cgroup__create(root ? root : "", (unsigned long)getpid(),
+			   cfg->memory_max ? cfg->memory_max : BMT_CGROUP_NONE, &lv->cg, err,
+			   sizeof(err))) {
+		esc_say(stderr, "--%s: %s", cfg->memory_max ? "memory-max" : "cgroup", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* --cgroup: its figures when tracing stopped, into the run. */
+static void read_cgroup(struct live *lv)
+{
+	int rc;
+
+	if (!lv->cg)
+		return;
+	rc = cgroup__read(lv->cg, &lv->s.run.cgroup);
+	if (rc) {
+		lv->s.run.cgroup.version = 0;
+		esc_say(stderr, "--cgroup: cannot read %s: %s", cgroup__path(lv->cg), strerror(-rc));
+	}
+}
+
+/* --cgroup: removed once its processes are gone; kept, and said, while some still run. */
+static void remove_cgroup(struct live *lv)
+{
+	int rc;
+
+	if (!lv->cg)
+		return;
+	rc = cgroup__remove(lv->cg, CGROUP_WAIT_MS);
+	if (rc == -EBUSY)
+		esc_say(stderr, "warning: --cgroup: %s kept: processes of the tree still run in it",
+			cgroup__path(lv->cg));
+	else if (rc)
+		esc_say(stderr, "warning: --cgroup: cannot remove %s: %s", cgroup__path(lv->cg),
+			strerror(-rc));
+	cgroup__free(lv->cg);
+	lv->cg = NULL;
+}
+
+/* COMMAND held at the gate will not run: the child sees EOF and exits 125. */
+static void abandon(struct runner *r)
+{
+	close(r->gate_fd);
+	waitpid(r->pid, NULL, 0);
+}
+
 /* Fork COMMAND at the gate, follow it, release it; 0 or -(bmtrace's exit status). */
 static int start_command(struct live *lv)
 {
@@ -229,6 +294,13 @@ static int start_command(struct live *lv)
 	}
 	lv->job.child = r.pid;
 	s->run.root_pid = r.pid;
+	/* before it execs: all it and its descendants allocate is charged there */
+	if (lv->cg && (rc = cgroup__enter(lv->cg, r.pid))) {
+		esc_say(stderr, "--cgroup: cannot move COMMAND into %s: %s", cgroup__path(lv->cg),
+			strerror(-rc));
+		abandon(&r);
+		return -BMT_EXIT_BMTRACE;
+	}
 	rc = tracer__add_pid(lv->tracer, r.pid, 0, 0);
 	s->run.start_ts = procscan__now();
 	if (!rc)
@@ -238,8 +310,7 @@ static int start_command(struct live *lv)
 	if (rc) {
 		if (rc != -EIO)
 			esc_say(stderr, "cannot follow COMMAND: %s", strerror(-rc));
-		close(r.gate_fd); /* the child sees EOF and exits 125 */
-		waitpid(r.pid, NULL, 0);
+		abandon(&r);
 		return -BMT_EXIT_BMTRACE;
 	}
 	rc = runner__release(&r);
@@ -351,6 +422,8 @@ int cmd_trace(struct config *cfg)
 		goto out;
 	fill_machine(&lv.s.run);
 	lv.s.run.argv = cfg->argv;
+	if (make_cgroup(&lv))
+		goto out;
 	rc = setup(&lv, &topts);
 	if (rc) {
 		code = -rc;
@@ -365,6 +438,7 @@ int cmd_trace(struct config *cfg)
 	tracer__drain(lv.tracer);
 	lv.s.run.end_ts = procscan__now();
 	tracer__stats(lv.tracer, &lv.s.run.stats);
+	read_cgroup(&lv);
 	code = cfg->mode == MODE_RUN ? status_of_wait(&lv.s.run, lv.job.status) : 0;
 	code = session__finish(&lv.s, code);
 	if (lv.http) {
@@ -374,6 +448,7 @@ int cmd_trace(struct config *cfg)
 	}
 out:
 	progress__end(lv.progress);
+	remove_cgroup(&lv);
 	http__stop(lv.http);
 	tracer__close(lv.tracer);
 	session__free(&lv.s);

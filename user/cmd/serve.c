@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "escape.h"
 #include "bmtrace.h"
+#include "cgroup.h"
 #include "collector.h"
 #include "http.h"
 #include "loop.h"
@@ -311,6 +312,9 @@ static void publish(struct server *sv, uint64_t now)
 			continue;
 		t->run.stats.events = view.events;
 		t->run.stats.lost = sv->stats.lost; /* the ring is shared: losses are everyone's */
+		if (!t->ended && t->label[0] == '/' &&
+		    cgroup__read_peak(t->label, &t->run.cgroup.peak_bytes) == 0)
+			t->run.cgroup.version = 2; /* a --cgroup-parent tree: its cgroup's peak */
 		if (prom_snapshot_now(&snaps[n], &view, &t->run))
 			break;
 		snaps[n].labels = &labels[n * n_labels];

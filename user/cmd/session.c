@@ -55,13 +55,17 @@ int session__init(struct session *s, struct config *cfg, const struct stages *st
 	/* the budget is an option, given again to `bmtrace report`: not in the recording */
 	s->run.budget_bytes = cfg->budget_bytes;
 	s->run.budget_gate = cfg->budget_gate;
+	s->run.gate = cfg->gate;
 	s->coll = collector__new(stages);
+	s->deaths = deaths__new();
 	if (s->coll && wants_timeline(cfg))
 		s->tl = timeline__new();
-	if (!s->coll || (wants_timeline(cfg) && !s->tl)) {
+	if (!s->coll || !s->deaths || (wants_timeline(cfg) && !s->tl)) {
 		esc_say(stderr, "out of memory");
 		return -1;
 	}
+	collector__on_death(s->coll, deaths__event, s->deaths);
+	s->run.deaths = s->deaths;
 	if (s->tl || cfg->budget_bytes)
 		collector__on_sample(s->coll, on_sample, s);
 	if (cfg->out[BMT_OUT_PERFETTO]) {
@@ -80,6 +84,7 @@ void session__free(struct session *s)
 	if (s->rec)
 		tracefile__abort(s->rec);
 	collector__free(s->coll);
+	deaths__free(s->deaths);
 	timeline__free(s->tl);
 	perfetto__free(s->perf);
 	stages__free(s->own_stages);
@@ -314,8 +319,11 @@ int session__finish(struct session *s, int code)
 	}
 	failed += write_outputs(s, r);
 	/* the summary says it last; without one on stderr, the exit status is still explained */
-	if ((cfg->quiet || cfg->out[BMT_OUT_SUMMARY] || summary_stream(cfg) != stderr) &&
-	    budget_gate_fails(&s->run, r))
-		report_text_over_budget(stderr, &s->run, r);
+	if (cfg->quiet || cfg->out[BMT_OUT_SUMMARY] || summary_stream(cfg) != stderr) {
+		/* an OOM kill is said even when COMMAND exited 0 */
+		report_text_oom(stderr, &s->run, "bmtrace: ");
+		if (budget_gate_fails(&s->run, r))
+			report_text_over_budget(stderr, &s->run, r);
+	}
 	return status_final(&s->run, r, code, failed);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "cli.h"
 #include "collector.h"
+#include "deaths.h"
 #include "escape.h"
 #include "perfetto.h"
 #include "privilege.h"
@@ -29,6 +30,7 @@ struct session {
 	uint64_t feed_errors;
 	struct bmt_run run;
 	struct privilege_creds creds;    /* whom the output files are for (uid -1: bmtrace's user) */
+	struct deaths *deaths;        /* deaths by signal and OOM kills (run.deaths) */
 	struct timeline *tl;          /* --timeline, --svg, --perfetto */
 	struct perfetto *perf;        /* --perfetto: the per-process series */
 	int tl_errno;                 /* the timeline ran out of memory: those reports fail */

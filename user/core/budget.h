@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * budget - a run's peak against its memory budget (--max-peak, the CI gate, or --budget):
+ * budget - a run's peak against its memory budget (--max-peak, the CI gate, or --budget; the
+ * peak --gate chooses: the tree RSS's by default, the anon peak, or the run cgroup's):
  * by how much it was exceeded or what headroom it left, and how many instances of the
  * command that dominates the peak fit in the budget beside the rest of the tree. Pure: the
  * text, JSON and Markdown reports and the exit status all read it from here.
@@ -22,10 +23,11 @@
 
 struct budget_eval {
 	uint64_t budget;   /* run->budget_bytes */
-	bool exceeded;     /* the peak is over the budget */
+	bool exceeded;     /* the gated peak is over the budget */
 	uint64_t over_by;  /* peak - budget when exceeded */
 	uint64_t headroom; /* budget - peak when not */
-	uint64_t over_ts;  /* when the tree total first went over it (record ts); 0: never */
+	uint64_t over_ts;  /* when the gated total first went over it (record ts); 0: never or
+			    * unknown (the cgroup's is read once, at the end) */
 	/*
 	 * The command holding the most at the peak (NULL when none held anything), the rest of
 	 * the tree at the peak, and how many instances of the command fit at once in the budget
@@ -37,9 +39,21 @@ struct budget_eval {
 	uint64_t fit_max, fit_p95;
 };
 
+/* The peak the budget judges (run->gate): the tree RSS's, the anon peak, the cgroup's. */
+uint64_t budget_peak(const struct bmt_run *run, const struct bmt_result *r);
+
+/* A gate's name as --gate takes it: "rss", "anon", "cgroup"; NULL for no such gate. */
+const char *budget_gate_name(int gate);
+
+/* The gate --gate NAME names, or -1. */
+int budget_gate_parse(const char *name);
+
+/* Its name in reports: "peak tree RSS", "anon peak", "cgroup peak". */
+const char *budget_peak_name(const struct bmt_run *run);
+
 /*
- * One change of the tree total (collector__on_sample): the first time it goes over the
- * budget is kept in run->over_budget_ts, for the reports' "first at". Nothing without one.
+ * One change of the tree total (collector__on_sample): the first time the gated total (the
+ * tree RSS, or anon + shmem; the cgroup's is not seen live) goes over the budget is kept in run->over_budget_ts, for the reports' "first at". Nothing without one.
  */
 void budget_observe(struct bmt_run *run, const struct bmt_sample *smp);
 

@@ -76,7 +76,7 @@ struct collector {
 	uint64_t snap_gen;
 	uint64_t gen;             /* counts the calls that may change the result */
 
-	struct bmt_peak peak, anon_peak, raw_peak;
+	struct bmt_peak peak, anon_peak, raw_peak, swap_peak;
 	uint64_t swap_at_peak;
 	int peak_live;       /* the current state is the peak state: no snapshot yet */
 	struct snapshot snap;
@@ -86,6 +86,8 @@ struct collector {
 
 	bmt_sample_fn sample_fn;
 	void *sample_ctx;
+	bmt_death_fn death_fn;
+	void *death_ctx;
 
 	bmt_proc_fn proc_fn;   /* each process's contribution after a record changed it */
 	void *proc_ctx;
@@ -104,25 +106,39 @@ static uint64_t sum3(const uint64_t *v)
 
 /* ---- the peak ---- */
 
-/* Copy the contributors of the current state: it is the peak and is about to change. */
-static int snapshot(struct collector *c)
+static struct peak_row row_of(const struct proc *p)
 {
-	snapshot__clear(&c->snap);
+	return (struct peak_row){ p->pid, p->ppid, p->stage, p->names, p->bytes[M_ANON],
+				  p->bytes[M_FILE], p->bytes[M_SHMEM] };
+}
+
+/* The contributors of the current state into s (cleared first). 0 or -ENOMEM. */
+static int contributors(struct collector *c, struct snapshot *s)
+{
+	struct peak_row row;
+
+	snapshot__clear(s);
 	c->snap_gen++;
 	/* contributors are the owners of counted mms, an exited owner still tearing down too */
 	for (size_t i = 0; i < c->mms.cap; i++) {
 		struct mm *m = c->mms.vals[i];
 		struct proc *p = m ? m->owner : NULL;
-		struct peak_row row;
 
 		if (!p || p->snap_gen == c->snap_gen || !sum3(p->bytes))
 			continue;
 		p->snap_gen = c->snap_gen;
-		row = (struct peak_row){ p->pid, p->ppid, p->stage, p->names, p->bytes[M_ANON],
-					 p->bytes[M_FILE], p->bytes[M_SHMEM] };
-		if (snapshot__push(&c->snap, &row))
+		row = row_of(p);
+		if (snapshot__push(s, &row))
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* Copy the contributors of the current state: it is the peak and is about to change. */
+static int snapshot(struct collector *c)
+{
+	if (contributors(c, &c->snap))
+		return -ENOMEM;
 	tallies__mark_peak(&c->t);
 	c->peak_live = 0;
 	return 0;
@@ -149,6 +165,8 @@ static void update_peaks(struct collector *c, uint64_t ts)
 						  c->tree[M_SHMEM] };
 	if (c->raw > c->raw_peak.bytes)
 		c->raw_peak = (struct bmt_peak){ c->raw, ts, 0, 0, 0 };
+	if (c->swap > c->swap_peak.bytes)
+		c->swap_peak = (struct bmt_peak){ c->swap, ts, 0, 0, 0 };
 }
 
 static void emit_sample(struct collector *c, uint64_t ts)
@@ -680,13 +698,60 @@ static int rec_exec(struct collector *c, const void *rec)
 	return 1;
 }
 
+/* ---- deaths ---- */
+
+/*
+ * Tell the death hook that p died of sig, or (sig 0) that the OOM killer chose it: then with
+ * every contributor of this instant, as the peak's table lists them.
+ */
+static int tell_death(struct collector *c, struct proc *p, int sig)
+{
+	struct bmt_peak_proc self, *holders = NULL;
+	struct peak_row row = row_of(p);
+	struct snapshot s = { 0 };
+	int rc = 0;
+
+	if (!c->death_fn || !p->names)
+		return 0;
+	result__rows(&row, 1, c->t.stages, c->t.cmds, &self);
+	if (!sig && !contributors(c, &s))
+		holders = calloc(s.n + 1, sizeof(*holders));
+	if (!sig && !holders)
+		rc = -ENOMEM;
+	if (holders)
+		result__rows(s.rows, s.n, c->t.stages, c->t.cmds, holders);
+	if (!rc)
+		rc = c->death_fn(c->death_ctx, &(struct bmt_death_event){
+			.ts = c->now,
+			.signal = sig,
+			.proc = &self,
+			.tree_bytes = sum3(c->tree),
+			.anon_bytes = c->tree[M_ANON] + c->tree[M_SHMEM],
+			.holders = holders,
+			.n_holders = holders ? s.n : 0,
+		});
+	free(holders);
+	snapshot__free(&s);
+	return rc;
+}
+
+static int rec_oom(struct collector *c, const void *rec)
+{
+	struct proc *p = table_get(&c->procs, ((const struct bmt_oom *)rec)->pid);
+
+	return p ? tell_death(c, p, 0) : 0;
+}
+
 static int rec_exit(struct collector *c, const void *rec)
 {
 	const struct bmt_exit *r = rec;
 	struct proc *p = table_get(&c->procs, r->pid);
+	int sig = r->exit_code & 0x7f, rc;
 
 	if (!p)
 		return 0;
+	if (sig && sig != 0x7f && (rc = tell_death(c, p, sig)) < 0)
+		return rc;
 	table_del(&c->procs, r->pid);
 	proc_exit(c, p);
 	return 1;
@@ -734,6 +799,7 @@ static int rec_adopt(struct collector *c, const void *rec)
 static int (*const apply_rec[BMT_REC_MAX])(struct collector *c, const void *rec) = {
 	[BMT_REC_RSS] = rec_rss,   [BMT_REC_FORK] = rec_fork, [BMT_REC_MM] = rec_mm,
 	[BMT_REC_EXEC] = rec_exec, [BMT_REC_EXIT] = rec_exit, [BMT_REC_ADOPT] = rec_adopt,
+	[BMT_REC_OOM] = rec_oom,
 };
 
 /*
@@ -832,6 +898,12 @@ void collector__on_proc(struct collector *c, bmt_proc_fn fn, void *ctx)
 {
 	c->proc_fn = fn;
 	c->proc_ctx = ctx;
+}
+
+void collector__on_death(struct collector *c, bmt_death_fn fn, void *ctx)
+{
+	c->death_fn = fn;
+	c->death_ctx = ctx;
 }
 
 void collector__on_sample(struct collector *c, bmt_sample_fn fn, void *ctx)
@@ -933,6 +1005,7 @@ const struct bmt_result *collector__result(struct collector *c)
 	src = (struct result_src){ .anon_peak = c->anon_peak,
 				   .raw_peak = c->raw_peak,
 				   .swap_at_peak = c->swap_at_peak,
+				   .swap_peak = c->swap_peak,
 				   .stages = c->t.stages,
 				   .shown = c->t.shown,
 				   .cmds = c->t.cmds,

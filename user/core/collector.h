@@ -88,6 +88,7 @@ struct bmt_result {
 	struct bmt_peak anon_peak;      /* max of anon + shmem (same inherited-page rule) */
 	struct bmt_peak raw_peak;       /* max of the plain sum of counters of counted mms */
 	uint64_t swap_at_peak;          /* swap entries of the counted mms at the peak (not in RSS) */
+	struct bmt_peak swap_peak;      /* max of those swap entries over time (bytes, ts) */
 	const struct bmt_stage_result *stages; /* in rule order, the root's default stage first */
 	size_t n_stages;
 	const struct bmt_command_result *commands; /* largest bytes_at_peak first, then peak_bytes */
@@ -111,6 +112,21 @@ struct bmt_sample {
 typedef void (*bmt_sample_fn)(void *ctx, const struct bmt_sample *s);
 
 /*
+ * A death in the tree, told as it happens: a process that died of a signal (at its EXIT), or
+ * the OOM killer's choice of a victim (at its OOM record: before the kill frees anything).
+ */
+struct bmt_death_event {
+	uint64_t ts;
+	int signal;                         /* 0: an OOM mark; its EXIT follows with SIGKILL */
+	const struct bmt_peak_proc *proc;   /* the process, with its own bytes now */
+	uint64_t tree_bytes, anon_bytes;    /* the tree's now */
+	const struct bmt_peak_proc *holders; /* OOM marks: every contributor now, largest first */
+	size_t n_holders;
+};
+/* Valid only during the call; a negative return fails the feed with it. */
+typedef int (*bmt_death_fn)(void *ctx, const struct bmt_death_event *e);
+
+/*
  * Returns NULL with errno set on failure. stages may be NULL (one default stage). The
  * collector keeps a pointer to stages: it must outlive the collector.
  */
@@ -119,6 +135,9 @@ void collector__free(struct collector *c);
 
 /* Receive every change of the tree total (for timelines); fn NULL turns it off. */
 void collector__on_sample(struct collector *c, bmt_sample_fn fn, void *ctx);
+
+/* Be told of each death by a signal and each OOM kill (deaths.h keeps them); NULL: off. */
+void collector__on_death(struct collector *c, bmt_death_fn fn, void *ctx);
 
 /*
  * Per process: its contribution to the tree (bytes) at ts, after each record that changed

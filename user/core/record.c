@@ -11,6 +11,7 @@ static const size_t min_size[BMT_REC_MAX] = {
 	[BMT_REC_MM] = sizeof(struct bmt_mm),     [BMT_REC_EXEC] = sizeof(struct bmt_exec),
 	[BMT_REC_EXIT] = sizeof(struct bmt_exit), [BMT_REC_ADOPT] = sizeof(struct bmt_adopt),
 	[BMT_REC_TREE] = sizeof(struct bmt_tree), [BMT_REC_JOIN] = sizeof(struct bmt_join),
+	[BMT_REC_OOM] = sizeof(struct bmt_oom),
 };
 
 /* An mm key the kernel can hand out: the upper half is the collector's, for -p's seeds. */
@@ -51,6 +52,8 @@ static int fields_ok(const struct bmt_hdr *h)
 		return pid_ok(((const struct bmt_tree *)h)->pid);
 	case BMT_REC_JOIN:
 		return pid_ok(((const struct bmt_join *)h)->pid);
+	case BMT_REC_OOM:
+		return pid_ok(((const struct bmt_oom *)h)->pid);
 	case BMT_REC_EXEC:
 		return pid_ok(e->pid) && key_ok(e->mm_key) && e->filename_len <= h->size - sizeof(*e) &&
 		       e->argv_len <= h->size - sizeof(*e) - e->filename_len;

@@ -76,11 +76,11 @@ void result__free(struct result *r)
 	free(r);
 }
 
-static const char *comm_of(const struct result_src *src, const struct names *n)
+static const char *comm_of(const struct tally *cmds, const struct names *n)
 {
 	if (!n)
 		return "";
-	return n->cmd >= 0 ? src->cmds[n->cmd].name : n->comm;
+	return n->cmd >= 0 ? cmds[n->cmd].name : n->comm;
 }
 
 static int cmp_peak_proc(const void *a, const void *b)
@@ -117,29 +117,38 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The processes at the peak, largest first. */
-static void build_peak(struct result *r, const struct result_src *src)
+void result__rows(const struct peak_row *rows, size_t n, const struct tally *stages,
+		  const struct tally *cmds, struct bmt_peak_proc *out)
 {
-	const struct snapshot *s = src->peak;
+	for (size_t i = 0; i < n; i++) {
+		const struct peak_row *row = &rows[i];
+		const struct names *nm = row->names;
 
-	for (size_t i = 0; i < s->n; i++) {
-		const struct peak_row *row = &s->rows[i];
-
-		r->peak[i] = (struct bmt_peak_proc){
+		out[i] = (struct bmt_peak_proc){
 			.pid = row->pid,
 			.ppid = row->ppid,
-			.comm = comm_of(src, row->names),
-			.argv = row->names ? row->names->argv : NULL,
-			.stage = src->stages[row->stage].name,
+			.comm = comm_of(cmds, nm),
+			.argv = nm ? nm->argv : NULL,
+			.stage = stages[row->stage].name,
 			.bytes = row->anon + row->file + row->shmem,
 			.anon_bytes = row->anon,
 			.file_bytes = row->file,
 			.shmem_bytes = row->shmem,
 		};
-		if (row->names && row->names->cmd >= 0)
-			r->at_peak[row->names->cmd]++;
 	}
-	qsort(r->peak, s->n, sizeof(*r->peak), cmp_peak_proc);
+	if (n)
+		qsort(out, n, sizeof(*out), cmp_peak_proc);
+}
+
+/* The processes at the peak, largest first. */
+static void build_peak(struct result *r, const struct result_src *src)
+{
+	const struct snapshot *s = src->peak;
+
+	result__rows(s->rows, s->n, src->stages, src->cmds, r->peak);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->rows[i].names && s->rows[i].names->cmd >= 0)
+			r->at_peak[s->rows[i].names->cmd]++;
 }
 
 /*
@@ -151,7 +160,7 @@ static void build_alive(struct result *r, const struct result_src *src)
 	for (size_t i = 0; i < src->now.alive; i++) {
 		const struct names *nm = src->alive[i].names;
 
-		r->alive[i] = (struct bmt_alive_proc){ src->alive[i].pid, comm_of(src, nm) };
+		r->alive[i] = (struct bmt_alive_proc){ src->alive[i].pid, comm_of(src->cmds, nm) };
 		if (nm && nm->cmd >= 0)
 			r->first[nm->cmd + 1]++;
 	}
@@ -260,6 +269,7 @@ const struct bmt_result *result__build(struct result *r, const struct result_src
 		.anon_peak = src->anon_peak,
 		.raw_peak = src->raw_peak,
 		.swap_at_peak = src->swap_at_peak,
+		.swap_peak = src->swap_peak,
 		.stages = r->stages,
 		.n_stages = src->now.n_stages,
 		.commands = r->cmds,

@@ -61,12 +61,20 @@ struct result_src {
 	struct bmt_now now;       /* the live view: the values now and the peak so far */
 	struct bmt_peak anon_peak, raw_peak;
 	uint64_t swap_at_peak;
+	struct bmt_peak swap_peak;
 	const struct tally *stages;
 	const size_t *shown;      /* now.n_stages indexes into stages, in the result's order */
 	const struct tally *cmds; /* now.n_commands; a names->cmd indexes it */
 	const struct snapshot *peak;
 	const struct live_proc *alive; /* now.alive */
 };
+
+/*
+ * Rows as the reports show them (struct bmt_peak_proc: names from the tallies), largest
+ * first, into out[0..n). Names point into the rows' names and the tallies.
+ */
+void result__rows(const struct peak_row *rows, size_t n, const struct tally *stages,
+		  const struct tally *cmds, struct bmt_peak_proc *out);
 
 struct result;
 

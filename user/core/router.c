@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bmtrace.h"
+#include "deaths.h"
 #include "record.h"
 #include "router.h"
 #include "table.h"
@@ -26,6 +27,7 @@ struct tree {
 	uint64_t quiet_since;   /* its last process exited then (0: some alive) */
 	uint32_t root_pid;      /* --root trees: the process whose exec started it */
 	int rooted;             /* the collector has its first process */
+	struct deaths *deaths;  /* its deaths, OOM kills counted (pub.run.deaths) */
 	int slot;               /* --root trees: the number in its label; -1 for cgroups */
 };
 
@@ -51,6 +53,7 @@ static void tree_free(struct tree *t, size_t n_env)
 		free(t->pub.env[i]);
 	free(t->pub.env);
 	collector__free(t->pub.coll);
+	deaths__free(t->deaths);
 	free((char *)t->pub.label);
 	free((char *)t->pub.family);
 	free(t);
@@ -172,12 +175,17 @@ static int on_tree(struct router *r, const struct bmt_tree *rec)
 	t->pub.label = strdup(label);
 	t->pub.family = strdup(family);
 	t->pub.coll = collector__new(r->o.stages);
+	t->deaths = deaths__new();
+	if (t->pub.coll && t->deaths)
+		collector__on_death(t->pub.coll, deaths__event, t->deaths);
+	t->pub.run.deaths = t->deaths;
 	t->root_pid = rec->hdr.flags == BMT_TREE_ROOT ? rec->pid : 0;
 	t->pub.run.start_ts = rec->hdr.ts;
 	t->pub.run.exit_code = -1;
 	t->pub.run.root_pid = rec->pid;
 	t->pub.run.attached = 1;
-	if (!t->pub.label || !t->pub.family || !t->pub.coll || read_env(r, t, rec->pid) ||
+	if (!t->pub.label || !t->pub.family || !t->pub.coll || !t->deaths ||
+	    read_env(r, t, rec->pid) ||
 	    table_put(&r->trees, t->pub.id, t)) {
 		tree_free(t, r->o.n_env);
 		return -ENOMEM;
@@ -268,12 +276,12 @@ static int on_proc_exit(struct router *r, const struct bmt_exit *e, size_t len)
 	return feed(t, e, len);
 }
 
-/* A seeded process's records (router_ops.seed): to the tree it was routed to. */
-static int on_adopt(struct router *r, const struct bmt_adopt *a, size_t len)
+/* A record about process pid alone (a seeded one's ADOPT, an OOM kill): to its tree. */
+static int to_tree_of(struct router *r, uint32_t pid, const void *rec, size_t len)
 {
-	struct tree *t = table_get(&r->pids, a->pid);
+	struct tree *t = table_get(&r->pids, pid);
 
-	return t ? feed(t, a, len) : 0;
+	return t ? feed(t, rec, len) : 0;
 }
 
 /*
@@ -323,7 +331,9 @@ int router__feed(struct router *r, const void *rec, size_t len)
 	case BMT_REC_EXIT:
 		return on_proc_exit(r, rec, len);
 	case BMT_REC_ADOPT:
-		return on_adopt(r, rec, len);
+		return to_tree_of(r, ((const struct bmt_adopt *)rec)->pid, rec, len);
+	case BMT_REC_OOM:
+		return to_tree_of(r, ((const struct bmt_oom *)rec)->pid, rec, len);
 	case BMT_REC_TREE:
 		return on_tree(r, rec);
 	case BMT_REC_JOIN:

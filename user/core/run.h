@@ -11,6 +11,28 @@
 #include "bmtrace.h"
 
 #define BMT_KERNEL_LEN 65
+#define BMT_CGROUP_PATH 4096
+#define BMT_CGROUP_NONE UINT64_MAX /* no limit; a swap figure the kernel does not keep */
+
+struct deaths;
+
+/* Which peak --max-peak and --budget judge (--gate). */
+enum bmt_gate {
+	BMT_GATE_RSS,    /* the tree RSS (the default) */
+	BMT_GATE_ANON,   /* the tree's anon + shmem */
+	BMT_GATE_CGROUP, /* the run's memory cgroup (--cgroup) */
+};
+
+/* --cgroup: the run's own memory cgroup, read when tracing stopped. */
+struct bmt_cgroup {
+	int version;               /* 1 or 2; 0: no --cgroup */
+	char path[BMT_CGROUP_PATH];
+	uint64_t peak_bytes;       /* v2 memory.peak, v1 memory.max_usage_in_bytes */
+	uint64_t limit_bytes;      /* --memory-max; BMT_CGROUP_NONE: none */
+	uint64_t oom_kills;        /* the oom_kill count of v2 memory.events, v1 memory.oom_control */
+	uint64_t swap_peak_bytes;  /* v2 memory.swap.peak; BMT_CGROUP_NONE: not kept */
+	uint64_t memsw_peak_bytes; /* v1 memory.memsw.max_usage_in_bytes (memory + swap) */
+};
 
 struct bmt_run {
 	char **argv;          /* the command (NULL-terminated); for -p, the root's cmdline */
@@ -32,7 +54,10 @@ struct bmt_run {
 	/* not recorded in a trace: given again to `bmtrace report` */
 	uint64_t budget_bytes;   /* --max-peak or --budget; 0: none */
 	int budget_gate;         /* it is --max-peak: exceeding it fails a successful run */
-	uint64_t over_budget_ts; /* first record ts at which the tree total exceeded it; 0: never */
+	uint64_t over_budget_ts; /* first record ts at which the gated peak exceeded it; 0: never */
+	int gate;                /* enum bmt_gate */
+	struct bmt_cgroup cgroup;
+	const struct deaths *deaths; /* the tree's deaths by signal and OOM kills; NULL: none */
 };
 
 /* Seconds from the run's time zero to ts (record time, CLOCK_MONOTONIC ns); 0 before it. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "escape.h"
 #include "kbtf.h"
@@ -277,6 +278,29 @@ static int possible_cpus(char *why, size_t len)
 	return (int)last + 1;
 }
 
+/*
+ * Does this kernel's BTF raw tracepoint mark_victim pass the victim's task (its first
+ * argument after the context a pointer)? Older kernels pass the pid.
+ */
+static int mark_victim_has_task(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t = NULL;
+	int id, ok = 0;
+
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
+	if (id > 0)
+		t = btf__type_by_id(btf, btf__resolve_type(btf, id)); /* the pointer */
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	if (t && btf_is_func_proto(t) && btf_vlen(t) >= 2)
+		ok = btf_is_ptr(btf__type_by_id(btf, btf__resolve_type(btf, btf_params(t)[1].type)));
+	btf__free(btf);
+	return ok;
+}
+
 /* Open and load the BPF object for source src (SRC_BTF or SRC_TRACEPOINT). */
 static int load(struct tracer *t, const struct tracer_opts *opts, enum source src, int ncpu,
 		char *err, size_t errlen)
@@ -304,6 +328,10 @@ static int load(struct tracer *t, const struct tracer_opts *opts, enum source sr
 	bpf_program__set_autoattach(sk->progs.rss_stat_check, false);
 	bpf_program__set_autoload(sk->progs.rss_stat_btf, !btf);
 	bpf_program__set_autoload(sk->progs.rss_stat_tp, !btf);
+	/* the OOM killer's victims: one of two programs, as the kernel passes them */
+	bpf_program__set_autoload(mark_victim_has_task() ? sk->progs.mark_victim_tp
+							 : sk->progs.mark_victim,
+				  false);
 	bpf_map__set_max_entries(sk->maps.rb, ring_size(opts->ring_bytes));
 	if (opts->max_procs) {
 		bpf_map__set_max_entries(sk->maps.procs, opts->max_procs);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "deaths.h"
 #include "prom.h"
 #include "util.h"
 
@@ -346,6 +347,9 @@ static const struct tree_family {
 	  "Records the kernel could not pass to bmtrace (ring buffer full); when not 0, peaks "
 	  "are lower bounds.",
 	  0, offsetof(struct prom_snapshot, lost_events) },
+	{ "bmtrace_oom_kills_total", "counter",
+	  "Processes of the traced tree the kernel's OOM killer killed.", 0,
+	  offsetof(struct prom_snapshot, oom_kills) },
 };
 
 static void put_trees(FILE *f, const struct view *v, size_t n)
@@ -407,6 +411,24 @@ static void put_items(FILE *f, const struct view *v, size_t n)
 	}
 }
 
+/* --cgroup: the peak of the run's own memory cgroup, what the OOM killer counts. */
+static void put_cgroup(FILE *f, const struct view *v, size_t n)
+{
+	const char *name = "bmtrace_cgroup_peak_bytes";
+	bool any = false;
+
+	for (size_t t = 0; t < n; t++)
+		any |= v[t].s->has_cgroup;
+	if (!any)
+		return;
+	put_family(f, name, "gauge",
+		   "Peak memory of the traced command's own memory cgroup (--cgroup): page cache, "
+		   "tmpfs and kernel memory included, each page once.");
+	for (size_t t = 0; t < n; t++)
+		if (v[t].s->has_cgroup)
+			put_sample(f, name, &v[t], NULL, NULL, v[t].s->cgroup_peak_bytes);
+}
+
 /* What a final page adds: how long the run took, how it ended. */
 static void put_final(FILE *f, const struct view *v, size_t n)
 {
@@ -457,6 +479,7 @@ int prom_render(FILE *f, const struct prom_snapshot *trees, size_t n)
 	if (!err) {
 		put_trees(f, v, n);
 		put_items(f, v, n);
+		put_cgroup(f, v, n);
 		put_final(f, v, n);
 		put_last_success(f, v, n);
 		put_family(f, "bmtrace_build_info", "gauge",
@@ -598,6 +621,11 @@ int prom_snapshot_now(struct prom_snapshot *s, const struct bmt_now *now,
 	s->processes_started = now->processes_total;
 	s->events = run->stats.events;
 	s->lost_events = run->stats.lost;
+	s->oom_kills = run->deaths ? deaths__oom_kills(run->deaths) : 0;
+	if (s->oom_kills < run->cgroup.oom_kills)
+		s->oom_kills = run->cgroup.oom_kills; /* a victim the tracepoint could not name */
+	s->has_cgroup = run->cgroup.version != 0;
+	s->cgroup_peak_bytes = run->cgroup.peak_bytes;
 	return 0;
 }
 

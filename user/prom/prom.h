@@ -79,6 +79,9 @@ struct prom_snapshot {
 	uint64_t processes_started; /* seen, the root included */
 	uint64_t events;          /* rss_stat events received */
 	uint64_t lost_events;     /* records the ring buffer had no room for */
+	uint64_t oom_kills;       /* processes of the tree the OOM killer killed */
+	int has_cgroup;           /* --cgroup: cgroup_peak_bytes is rendered */
+	uint64_t cgroup_peak_bytes; /* the run's memory cgroup's peak (as read last) */
 	struct prom_stage *stages;
 	size_t n_stages;
 	struct prom_command *commands; /* any order, any number: bounded when rendered */
@@ -131,7 +134,8 @@ int prom_write_file(const char *path, const struct prom_snapshot *s);
  * while tracing, no full result needed) or from the final result (prom_snapshot_fill); both
  * give the same snapshot at the same moment. Tree bytes, anon and peak, processes started and
  * alive, stages and commands now (with their own peaks), events and lost events (run->stats,
- * as the JSON result).
+ * as the JSON result), OOM kills (run->deaths, or the run cgroup's count when larger) and
+ * the run cgroup's peak.
  * s->stages and s->commands are allocated (free them with prom_snapshot_clear); names point
  * into the collector: valid until its next feed. Labels, top_commands and last_success_time
  * are left as the caller set them. Returns 0 or -ENOMEM.

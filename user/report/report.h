@@ -23,6 +23,13 @@ int report_text(FILE *f, const struct bmt_run *run, const struct bmt_result *r);
  */
 void report_text_over_budget(FILE *f, const struct bmt_run *run, const struct bmt_result *r);
 
+/*
+ * When the OOM killer killed processes of the tree, the line saying so, after lead (in
+ * report_text's header "  WARNING: "; "bmtrace: " alone on stderr when the summary is not
+ * there): COMMAND may have exited 0.
+ */
+void report_text_oom(FILE *f, const struct bmt_run *run, const char *lead);
+
 /* The JSON result, schema 1, to path. Returns 0 or -errno. */
 int report_json(const char *path, const struct bmt_run *run, const struct bmt_result *r);
 

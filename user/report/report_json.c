@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "budget.h"
+#include "deaths.h"
 #include "report.h"
 #include "util.h"
 
@@ -82,15 +83,24 @@ static cJSON *argv_item(struct json *j, char *const *argv)
 	return arr;
 }
 
-static void add_peak_proc(struct json *j, cJSON *arr, const struct bmt_peak_proc *p)
+/* A process's object in arr, with who it is (and its bytes) filled in. */
+static cJSON *add_proc(struct json *j, cJSON *arr, uint32_t pid, uint32_t ppid, const char *comm,
+		       char *const *argv, const char *stage)
 {
 	cJSON *o = put(j, arr, NULL, cJSON_CreateObject());
 
-	put(j, o, "pid", u64_item(p->pid));
-	put(j, o, "ppid", u64_item(p->ppid));
-	put(j, o, "comm", str_item(p->comm));
-	put(j, o, "argv", argv_item(j, p->argv));
-	put(j, o, "stage", str_item(p->stage));
+	put(j, o, "pid", u64_item(pid));
+	put(j, o, "ppid", u64_item(ppid));
+	put(j, o, "comm", str_item(comm));
+	put(j, o, "argv", argv_item(j, argv));
+	put(j, o, "stage", str_item(stage));
+	return o;
+}
+
+static void add_peak_proc(struct json *j, cJSON *arr, const struct bmt_peak_proc *p)
+{
+	cJSON *o = add_proc(j, arr, p->pid, p->ppid, p->comm, p->argv, p->stage);
+
 	put(j, o, "bytes", u64_item(p->bytes));
 	put(j, o, "anon_bytes", u64_item(p->anon_bytes));
 	put(j, o, "file_bytes", u64_item(p->file_bytes));
@@ -211,7 +221,57 @@ static void add_schema1(struct json *j, cJSON *root)
 	put(j, root, "processes_total", u64_item(j->r->processes_total));
 	put(j, root, "events", u64_item(run->stats.events));
 	put(j, root, "lost_events", u64_item(run->stats.lost));
-	put(j, root, "cgroup_peak_bytes", cJSON_CreateNull());
+	put(j, root, "cgroup_peak_bytes", run->cgroup.version ? u64_item(run->cgroup.peak_bytes)
+							      : cJSON_CreateNull());
+}
+
+/* A figure the kernel may not keep: null then. */
+static cJSON *maybe_u64(uint64_t v)
+{
+	return v == BMT_CGROUP_NONE ? cJSON_CreateNull() : u64_item(v);
+}
+
+/* --cgroup: the run's memory cgroup; null without. */
+static void add_cgroup(struct json *j, cJSON *root)
+{
+	const struct bmt_cgroup *cg = &j->run->cgroup;
+	cJSON *o;
+
+	if (!cg->version) {
+		put(j, root, "cgroup", cJSON_CreateNull());
+		return;
+	}
+	o = put(j, root, "cgroup", cJSON_CreateObject());
+	put(j, o, "path", str_item(cg->path));
+	put(j, o, "version", u64_item((uint64_t)cg->version));
+	put(j, o, "peak_bytes", u64_item(cg->peak_bytes));
+	put(j, o, "limit_bytes", maybe_u64(cg->limit_bytes));
+	put(j, o, "oom_kills", u64_item(cg->oom_kills));
+	put(j, o, "swap_peak_bytes", maybe_u64(cg->swap_peak_bytes));
+	put(j, o, "memsw_peak_bytes", maybe_u64(cg->memsw_peak_bytes));
+}
+
+/* Every tree process that died of a signal; for OOM kills, who held the memory then. */
+static void add_killed(struct json *j, cJSON *root)
+{
+	size_t n = 0;
+	const struct bmt_death *l = j->run->deaths ? deaths__list(j->run->deaths, &n) : NULL;
+	cJSON *arr = put(j, root, "killed", cJSON_CreateArray()), *holders;
+
+	for (size_t i = 0; arr && i < n; i++) {
+		cJSON *o = add_proc(j, arr, l[i].pid, l[i].ppid, l[i].comm, l[i].argv, l[i].stage);
+
+		put(j, o, "signal", u64_item((uint64_t)l[i].signal));
+		put(j, o, "oom", cJSON_CreateBool(l[i].oom));
+		put(j, o, "time_s", time_item(j, l[i].ts));
+		put(j, o, "bytes", u64_item(l[i].bytes));
+		put(j, o, "tree_bytes", u64_item(l[i].tree_bytes));
+		put(j, o, "tree_anon_bytes", u64_item(l[i].anon_bytes));
+		holders = put(j, o, "holders", l[i].oom ? cJSON_CreateArray() : cJSON_CreateNull());
+		for (size_t k = 0; l[i].oom && holders && k < l[i].n_holders; k++)
+			add_peak_proc(j, holders, &l[i].holders[k]);
+	}
+	put(j, root, "oom_kills", u64_item(j->run->deaths ? deaths__oom_kills(j->run->deaths) : 0));
 }
 
 /* --max-peak / --budget: null without one. */
@@ -227,6 +287,7 @@ static void add_budget(struct json *j, cJSON *root)
 	o = put(j, root, "budget", cJSON_CreateObject());
 	put(j, o, "bytes", u64_item(e.budget));
 	put(j, o, "option", str_item(j->run->budget_gate ? "max-peak" : "budget"));
+	put(j, o, "gate", str_item(budget_gate_name(j->run->gate)));
 	put(j, o, "exceeded", cJSON_CreateBool(e.exceeded));
 	put(j, o, "fails_run", cJSON_CreateBool(budget_gate_fails(j->run, j->r)));
 	put(j, o, "over_by_bytes", u64_item(e.over_by));
@@ -255,6 +316,7 @@ static void add_extras(struct json *j, cJSON *root)
 	bool lower_bound = st->lost || st->unpaired || st->procs_full || st->mms_full;
 
 	put(j, root, "swap_at_peak_bytes", u64_item(j->r->swap_at_peak));
+	add_simple_peak(j, root, "swap_peak", &j->r->swap_peak);
 	put(j, root, "unpaired_events", u64_item(st->unpaired));
 	put(j, root, "untraced_processes", u64_item(st->procs_full));
 	put(j, root, "untraced_mms", u64_item(st->mms_full));
@@ -271,6 +333,8 @@ static void add_extras(struct json *j, cJSON *root)
 	put(j, root, "thread_batch_faults", u64_item(run->thread_batch));
 	add_budget(j, root);
 	add_unmatched(j, root);
+	add_killed(j, root);
+	add_cgroup(j, root);
 }
 
 static int write_text(FILE *f, void *ctx)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "budget.h"
+#include "deaths.h"
 #include "escape.h"
 #include "report.h"
 #include "util.h"
@@ -87,9 +88,23 @@ static const char *fmt_count(uint64_t v, char *buf)
 	return util_fmt_count(v, buf, 32);
 }
 
+/* --cgroup: what the run's memory cgroup counted, as the OOM killer does. */
+static void cgroup_line(FILE *f, const struct bmt_cgroup *cg)
+{
+	char b1[16], b2[16];
+
+	if (!cg->version)
+		return;
+	fprintf(f, "**Cgroup peak %s** (cgroup v%d; limit %s; %" PRIu64 " OOM kill%s)\n\n",
+		fmt_bytes(cg->peak_bytes, b1), cg->version,
+		cg->limit_bytes == BMT_CGROUP_NONE ? "none" : fmt_bytes(cg->limit_bytes, b2),
+		cg->oom_kills, cg->oom_kills == 1 ? "" : "s");
+}
+
 static void headline(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
 {
 	const struct bmt_stats *st = &run->stats;
+	uint64_t n_oom = run->deaths ? deaths__oom_kills(run->deaths) : 0;
 	char b1[16], b2[16], b3[16], n1[32], n2[32], n3[32];
 
 	fputs("### bmtrace: ", f);
@@ -110,6 +125,11 @@ static void headline(FILE *f, const struct bmt_run *run, const struct bmt_result
 		run_rel_s(run, run->end_ts), fmt_count(r->processes_total, n1),
 		r->processes_total == 1 ? "" : "es", fmt_count(st->events, n2),
 		fmt_count(st->lost, n3));
+	cgroup_line(f, &run->cgroup);
+	if (n_oom)
+		fprintf(f, "> **❌ The OOM killer killed %" PRIu64 " process%s of the tree**%s.\n\n",
+			n_oom, n_oom == 1 ? "" : "es",
+			run->exit_code == 0 ? " (COMMAND still exited 0)" : "");
 	if (st->lost || st->unpaired || st->procs_full || st->mms_full)
 		fputs("> **Warning:** events were lost or processes went untraced: the peak is a "
 		      "lower bound.\n\n", f);
@@ -124,9 +144,10 @@ static void budget(FILE *f, const struct bmt_run *run, const struct bmt_result *
 	if (!budget_eval(run, r, &e))
 		return;
 	if (e.exceeded) {
-		fprintf(f, "**❌ Over budget** by %s (%.1f%%): the peak %s exceeds `%s` %s",
+		fprintf(f, "**❌ Over budget** by %s (%.1f%%): the %s %s exceeds `%s` %s",
 			fmt_bytes(e.over_by, b1), 100.0 * (double)e.over_by / (double)e.budget,
-			fmt_bytes(r->peak.bytes, b2), opt, fmt_bytes(e.budget, b3));
+			run->gate ? budget_peak_name(run) : "peak", fmt_bytes(budget_peak(run, r), b2),
+			opt, fmt_bytes(e.budget, b3));
 		if (e.over_ts)
 			fprintf(f, ", first at %.3f s", run_rel_s(run, e.over_ts));
 		fputs(".\n\n", f);
@@ -151,32 +172,30 @@ static void budget(FILE *f, const struct bmt_run *run, const struct bmt_result *
 	fputs(".\n\n", f);
 }
 
-static void peak_table(FILE *f, const struct bmt_result *r)
+/* A table of processes and their bytes, largest first, with their share of total. */
+static void proc_table(FILE *f, const struct bmt_peak_proc *procs, size_t n_procs, uint64_t total)
 {
-	size_t i, n = r->n_peak_procs < MAX_ROWS ? r->n_peak_procs : MAX_ROWS;
-	uint64_t rest = r->peak.bytes;
+	size_t i, n = n_procs < MAX_ROWS ? n_procs : MAX_ROWS;
+	uint64_t rest = total;
 	char b[16];
 
-	if (!n)
-		return;
-	fputs("#### At the peak\n\n| PID | Command | Stage | Bytes | Share | Arguments |\n"
+	fputs("| PID | Command | Stage | Bytes | Share | Arguments |\n"
 	      "|---:|:---|:---|---:|---:|:---|\n", f);
 	for (i = 0; i < n; i++) {
-		const struct bmt_peak_proc *p = &r->peak_procs[i];
+		const struct bmt_peak_proc *p = &procs[i];
 
 		fprintf(f, "| %" PRIu32 " | ", p->pid);
 		put_text(f, p->comm, NAME_COLS);
 		fputs(" | ", f);
 		put_text(f, p->stage, NAME_COLS);
 		fprintf(f, " | %s | %.1f%% | ", fmt_bytes(p->bytes, b),
-			r->peak.bytes ? 100.0 * (double)p->bytes / (double)r->peak.bytes : 0.0);
+			total ? 100.0 * (double)p->bytes / (double)total : 0.0);
 		put_argv(f, p->argv, ARGS_COLS, true);
 		fputs(" |\n", f);
 		rest -= p->bytes < rest ? p->bytes : rest;
 	}
-	if (r->n_peak_procs > n)
-		fprintf(f, "\n… and %zu more processes, %s\n", r->n_peak_procs - n,
-			fmt_bytes(rest, b));
+	if (n_procs > n)
+		fprintf(f, "\n… and %zu more processes, %s\n", n_procs - n, fmt_bytes(rest, b));
 	fputc('\n', f);
 }
 
@@ -195,6 +214,48 @@ static void unmatched(FILE *f, const struct bmt_result *r)
 	if (*sep == ',')
 		fputs(" (rules match argv joined by spaces, and with argv[0] cut to its base "
 		      "name).\n\n", f);
+}
+
+static void peak_table(FILE *f, const struct bmt_result *r)
+{
+	if (!r->n_peak_procs)
+		return;
+	fputs("#### At the peak\n\n", f);
+	proc_table(f, r->peak_procs, r->n_peak_procs, r->peak.bytes);
+}
+
+/* Deaths by a signal, then who held the memory at each OOM kill. */
+static void deaths_tables(FILE *f, const struct bmt_run *run)
+{
+	size_t i, n = 0, rows;
+	const struct bmt_death *l = run->deaths ? deaths__list(run->deaths, &n) : NULL;
+	char b1[16], b2[16];
+
+	if (!n)
+		return;
+	rows = n < MAX_ROWS ? n : MAX_ROWS;
+	fputs("#### Killed by a signal\n\n| Time | PID | Command | Signal | OOM killer | Own | "
+	      "Tree | Arguments |\n|---:|---:|:---|---:|:---|---:|---:|:---|\n", f);
+	for (i = 0; i < rows; i++) {
+		fprintf(f, "| %.3f s | %" PRIu32 " | ", run_rel_s(run, l[i].ts), l[i].pid);
+		put_text(f, l[i].comm, NAME_COLS);
+		fprintf(f, " | %d | %s | %s | %s | ", l[i].signal, l[i].oom ? "yes" : "no",
+			fmt_bytes(l[i].bytes, b1), fmt_bytes(l[i].tree_bytes, b2));
+		put_argv(f, l[i].argv, ARGS_COLS, true);
+		fputs(" |\n", f);
+	}
+	if (n > rows)
+		fprintf(f, "\n… and %zu more\n", n - rows);
+	fputc('\n', f);
+	for (i = 0; i < n; i++) {
+		if (!l[i].oom)
+			continue;
+		fprintf(f, "#### Who held the memory when the OOM killer chose %" PRIu32 " (", l[i].pid);
+		put_text(f, l[i].comm, NAME_COLS);
+		fprintf(f, ") at %.3f s: %s\n\n", run_rel_s(run, l[i].ts),
+			fmt_bytes(l[i].tree_bytes, b1));
+		proc_table(f, l[i].holders, l[i].n_holders, l[i].tree_bytes);
+	}
 }
 
 static void stage_table(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
@@ -263,6 +324,7 @@ static int write_md(FILE *f, void *ctx)
 	headline(f, run, r);
 	budget(f, run, r);
 	peak_table(f, r);
+	deaths_tables(f, run);
 	stage_table(f, run, r);
 	command_table(f, r);
 	return ferror(f) ? -EIO : 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "budget.h"
+#include "deaths.h"
 #include "escape.h"
 #include "report.h"
 #include "util.h"
@@ -106,10 +107,30 @@ static void print_header(FILE *f, const struct bmt_run *run, const struct bmt_re
 		fprintf(f, "  WARNING: events were lost (%s lost, %s unpaired): "
 			   "the peak is a lower bound\n",
 			fmt_count(st->lost, n1), fmt_count(st->unpaired, n2));
+	report_text_oom(f, run, "  WARNING: ");
 	if (st->procs_full || st->mms_full)
 		fprintf(f, "  WARNING: %s processes and %s address spaces not traced (BPF maps "
 			   "full): the peak is a lower bound\n",
 			fmt_count(st->procs_full, n1), fmt_count(st->mms_full, n2));
+}
+
+/* --cgroup: what the run's memory cgroup counted, as the OOM killer does. */
+static void print_cgroup(FILE *f, const struct bmt_cgroup *cg)
+{
+	char b1[16], b2[16];
+
+	if (!cg->version)
+		return;
+	fprintf(f, "  cgroup peak    %10s  (cgroup v%d %s; limit ", fmt_bytes(cg->peak_bytes, b1),
+		cg->version, cg->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes");
+	if (cg->limit_bytes == BMT_CGROUP_NONE)
+		fputs("none", f);
+	else
+		fputs(fmt_bytes(cg->limit_bytes, b2), f);
+	fprintf(f, "; %" PRIu64 " OOM kill%s)\n", cg->oom_kills, cg->oom_kills == 1 ? "" : "s");
+	if (cg->swap_peak_bytes != BMT_CGROUP_NONE && cg->swap_peak_bytes)
+		fprintf(f, "  cgroup swap    %10s  (memory.swap.peak)\n",
+			fmt_bytes(cg->swap_peak_bytes, b1));
 }
 
 static void print_peaks(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
@@ -127,45 +148,100 @@ static void print_peaks(FILE *f, const struct bmt_run *run, const struct bmt_res
 		fmt_bytes(r->anon_peak.bytes, b1), run_rel_s(run, r->anon_peak.ts));
 	if (r->swap_at_peak)
 		fprintf(f, "  swap at peak   %10s  (not in RSS)\n", fmt_bytes(r->swap_at_peak, b1));
+	if (r->swap_peak.bytes)
+		fprintf(f, "  swap peak      %10s at %.3f s  (the tree's swap entries)\n",
+			fmt_bytes(r->swap_peak.bytes, b1), run_rel_s(run, r->swap_peak.ts));
+	print_cgroup(f, &run->cgroup);
 }
 
-static void print_peak_procs(FILE *f, const struct bmt_result *r)
+/* A table of processes and their bytes, largest first, with their share of total. */
+static void print_procs(FILE *f, const struct bmt_peak_proc *procs, size_t n_procs,
+			uint64_t total)
 {
-	size_t i, n = r->n_peak_procs < MAX_PEAK_ROWS ? r->n_peak_procs : MAX_PEAK_ROWS;
+	size_t i, n = n_procs < MAX_PEAK_ROWS ? n_procs : MAX_PEAK_ROWS;
 	int wc = 7, ws = 5, used;
-	uint64_t rest = r->peak.bytes;
+	uint64_t rest = total;
 	char b[16];
 	struct esc_cell args;
 
-	if (!r->n_peak_procs)
-		return;
 	for (i = 0; i < n; i++) {
-		const struct bmt_peak_proc *p = &r->peak_procs[i];
-
-		wc = name_cols(p->comm, wc);
-		ws = name_cols(p->stage, ws);
+		wc = name_cols(procs[i].comm, wc);
+		ws = name_cols(procs[i].stage, ws);
 	}
-	fprintf(f, "  at the peak:\n" INDENT "    PID  %-*s  %-*s       BYTES   SHARE  ARGS\n", wc,
-		"COMMAND", ws, "STAGE");
+	fprintf(f, INDENT "    PID  %-*s  %-*s       BYTES   SHARE  ARGS\n", wc, "COMMAND", ws,
+		"STAGE");
 	used = (int)strlen(INDENT) + 7 + 2 + wc + 2 + ws + 2 + 10 + 2 + 6 + 2;
 	for (i = 0; i < n; i++) {
-		const struct bmt_peak_proc *p = &r->peak_procs[i];
+		const struct bmt_peak_proc *p = &procs[i];
 
 		fprintf(f, INDENT "%7" PRIu32 "  ", p->pid);
 		print_name(f, p->comm, wc, true);
 		fputs("  ", f);
 		print_name(f, p->stage, ws, true);
 		fprintf(f, "  %10s  %5.1f%%  ", fmt_bytes(p->bytes, b),
-			r->peak.bytes ? 100.0 * (double)p->bytes / (double)r->peak.bytes : 0.0);
+			total ? 100.0 * (double)p->bytes / (double)total : 0.0);
 		esc_init(&args, LINE_COLS - used);
 		esc_put_argv(&args, p->argv);
 		cell_print(f, &args, 0, false);
 		fputc('\n', f);
 		rest -= p->bytes < rest ? p->bytes : rest;
 	}
-	if (r->n_peak_procs > n)
-		fprintf(f, INDENT "… %zu more processes, %s\n", r->n_peak_procs - n,
-			fmt_bytes(rest, b));
+	if (n_procs > n)
+		fprintf(f, INDENT "… %zu more processes, %s\n", n_procs - n, fmt_bytes(rest, b));
+}
+
+static void print_peak_procs(FILE *f, const struct bmt_result *r)
+{
+	if (!r->n_peak_procs)
+		return;
+	fputs("  at the peak:\n", f);
+	print_procs(f, r->peak_procs, r->n_peak_procs, r->peak.bytes);
+}
+
+/*
+ * Every death by a signal, a line each; then, for each OOM kill, who held the memory at the
+ * instant the OOM killer chose its victim.
+ */
+static void print_deaths(FILE *f, const struct bmt_run *run)
+{
+	size_t i, n = 0, rows;
+	const struct bmt_death *l = run->deaths ? deaths__list(run->deaths, &n) : NULL;
+	uint64_t ooms = run->deaths ? deaths__oom_kills(run->deaths) : 0;
+	char b1[16], b2[16], sig[32];
+	struct esc_cell args;
+	int wc = 7;
+
+	if (!n)
+		return;
+	rows = n < MAX_PEAK_ROWS ? n : MAX_PEAK_ROWS;
+	for (i = 0; i < rows; i++)
+		wc = name_cols(l[i].comm, wc);
+	fprintf(f, "  killed by a signal: %zu process%s, %" PRIu64 " by the OOM killer\n", n,
+		n == 1 ? "" : "es", ooms);
+	fprintf(f, INDENT "%11s  %7s  %-*s  %-16s  %10s  %10s  ARGS\n", "TIME", "PID", wc,
+		"COMMAND", "SIGNAL", "OWN", "TREE");
+	for (i = 0; i < rows; i++) {
+		snprintf(sig, sizeof(sig), "%s%s", signal_name(l[i].signal), l[i].oom ? " (OOM)" : "");
+		fprintf(f, INDENT "%9.3f s  %7" PRIu32 "  ", run_rel_s(run, l[i].ts), l[i].pid);
+		print_name(f, l[i].comm, wc, true);
+		fprintf(f, "  %-16s  %10s  %10s  ", sig, fmt_bytes(l[i].bytes, b1),
+			fmt_bytes(l[i].tree_bytes, b2));
+		esc_init(&args, LINE_COLS - (int)strlen(INDENT) - 66 - wc);
+		esc_put_argv(&args, l[i].argv);
+		cell_print(f, &args, 0, false);
+		fputc('\n', f);
+	}
+	if (n > rows)
+		fprintf(f, INDENT "… %zu more\n", n - rows);
+	for (i = 0; i < n; i++) {
+		if (!l[i].oom)
+			continue;
+		fprintf(f, "  when the OOM killer chose %" PRIu32 " (", l[i].pid);
+		print_name(f, l[i].comm, NAME_COLS, false);
+		fprintf(f, ") at %.3f s, the tree held %s:\n", run_rel_s(run, l[i].ts),
+			fmt_bytes(l[i].tree_bytes, b1));
+		print_procs(f, l[i].holders, l[i].n_holders, l[i].tree_bytes);
+	}
 }
 
 /*
@@ -301,6 +377,17 @@ static void print_budget(FILE *f, const struct bmt_run *run, const struct bmt_re
 			100.0 * (double)e.headroom / (double)e.budget);
 }
 
+void report_text_oom(FILE *f, const struct bmt_run *run, const char *lead)
+{
+	uint64_t n = run->deaths ? deaths__oom_kills(run->deaths) : 0;
+
+	if (n < run->cgroup.oom_kills)
+		n = run->cgroup.oom_kills; /* a victim the tracepoint could not name */
+	if (n)
+		fprintf(f, "%sthe OOM killer killed %" PRIu64 " process%s of the tree%s\n", lead, n,
+			n == 1 ? "" : "es", run->exit_code == 0 ? " (COMMAND still exited 0)" : "");
+}
+
 void report_text_over_budget(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
 {
 	char b1[16], b2[16], b3[16];
@@ -308,8 +395,9 @@ void report_text_over_budget(FILE *f, const struct bmt_run *run, const struct bm
 
 	if (!budget_eval(run, r, &e) || !e.exceeded)
 		return;
-	fprintf(f, "bmtrace: over budget by %s (%.1f%%): peak %s, %s %s", fmt_bytes(e.over_by, b1),
-		100.0 * (double)e.over_by / (double)e.budget, fmt_bytes(r->peak.bytes, b2),
+	fprintf(f, "bmtrace: over budget by %s (%.1f%%): %s %s, %s %s", fmt_bytes(e.over_by, b1),
+		100.0 * (double)e.over_by / (double)e.budget,
+		run->gate ? budget_peak_name(run) : "peak", fmt_bytes(budget_peak(run, r), b2),
 		run->budget_gate ? "--max-peak" : "--budget", fmt_bytes(e.budget, b3));
 	if (e.over_ts)
 		fprintf(f, "; first at %.3f s", run_rel_s(run, e.over_ts));
@@ -340,6 +428,7 @@ int report_text(FILE *f, const struct bmt_run *run, const struct bmt_result *r)
 	print_stages(f, run, r);
 	print_commands(f, run, r);
 	print_sizing(f, r);
+	print_deaths(f, run);
 	print_alive(f, r);
 	print_budget(f, run, r); /* last: CI logs end with the verdict */
 	if (fflush(f))

@@ -29,7 +29,10 @@
  *
  *   end record   struct trace_end (below): hdr.type BMT_TRACE_END, hdr.ts = end_ts, then
  *                s32 exit_code, s32 signal, u64 end_ts, u64 ring_bytes, struct bmt_stats
- *                (5 x u64); the stream ends after it
+ *                (5 x u64); with --cgroup, struct trace_cgroup follows in the same record
+ *                (hdr.size covers it; a reader that does not know it skips it): u32
+ *                version, u32 path_len, u64 peak, limit, oom_kills, swap_peak, memsw_peak,
+ *                then path_len bytes of the cgroup's path; the stream ends after it
  *
  * Records in reader errors are counted from 1 and byte offsets are in the uncompressed
  * stream, so `zcat TRACE | xxd -s OFFSET` shows the culprit.
@@ -73,6 +76,15 @@ struct trace_end {
 };
 
 _Static_assert(sizeof(struct trace_end) == 80, "struct trace_end has padding");
+
+/* --cgroup: the run's memory cgroup, after struct trace_end in the end record. */
+struct trace_cgroup {
+	__u32 version;
+	__u32 path_len;
+	__u64 peak, limit, oom_kills, swap_peak, memsw_peak;
+};
+
+_Static_assert(sizeof(struct trace_cgroup) == 48, "struct trace_cgroup has padding");
 
 /* ---- writer ---- */
 
@@ -265,8 +277,13 @@ int tracefile__write(struct tracefile_writer *w, const void *rec, size_t len)
 
 int tracefile__close(struct tracefile_writer *w, const struct bmt_run *run)
 {
+	const struct bmt_cgroup *c = &run->cgroup;
+	struct trace_cgroup cg = { c->version, (__u32)strnlen(c->path, sizeof(c->path)),
+				   c->peak_bytes, c->limit_bytes, c->oom_kills,
+				   c->swap_peak_bytes, c->memsw_peak_bytes };
+	size_t tail = c->version ? sizeof(cg) + cg.path_len : 0;
 	struct trace_end end = {
-		.hdr = { .type = BMT_TRACE_END, .size = sizeof(end), .ts = run->end_ts },
+		.hdr = { .type = BMT_TRACE_END, .size = sizeof(end) + tail, .ts = run->end_ts },
 		.exit_code = run->exit_code,
 		.signal = run->signal,
 		.end_ts = run->end_ts,
@@ -276,6 +293,10 @@ int tracefile__close(struct tracefile_writer *w, const struct bmt_run *run)
 	int err, zerr;
 
 	err = writer_put(w, &end, sizeof(end));
+	if (!err && tail)
+		err = writer_put(w, &cg, sizeof(cg));
+	if (!err && tail)
+		err = writer_put(w, c->path, cg.path_len);
 	/* gzclose flushes zlib's buffers: a full disk often shows only here */
 	zerr = gzclose(w->gz);
 	if (!err && zerr != Z_OK)
@@ -305,6 +326,7 @@ struct tracefile_reader {
 	uint64_t offset;  /* uncompressed bytes consumed */
 	bool ended;
 	struct trace_end end;
+	struct bmt_cgroup cgroup; /* from the end record; version 0 without --cgroup */
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
@@ -542,6 +564,25 @@ static int rec_reserve(struct tracefile_reader *r, size_t size)
 	return 0;
 }
 
+/* --cgroup: the trace_cgroup after the end record proper, if there is one. */
+static void cgroup_fill(const struct tracefile_reader *r, struct bmt_cgroup *c)
+{
+	const struct bmt_hdr *h = r->rec;
+	struct trace_cgroup cg;
+
+	memset(c, 0, sizeof(*c));
+	if (h->size < sizeof(r->end) + sizeof(cg))
+		return;
+	memcpy(&cg, (const char *)r->rec + sizeof(r->end), sizeof(cg));
+	if (!cg.version || cg.path_len >= sizeof(c->path) ||
+	    cg.path_len > h->size - sizeof(r->end) - sizeof(cg))
+		return; /* corrupt: as without --cgroup */
+	*c = (struct bmt_cgroup){ .version = (int)cg.version, .peak_bytes = cg.peak,
+				  .limit_bytes = cg.limit, .oom_kills = cg.oom_kills,
+				  .swap_peak_bytes = cg.swap_peak, .memsw_peak_bytes = cg.memsw_peak };
+	memcpy(c->path, (const char *)r->rec + sizeof(r->end) + sizeof(cg), cg.path_len);
+}
+
 static void end_fill(const struct tracefile_reader *r, struct bmt_run *run)
 {
 	run->exit_code = r->end.exit_code;
@@ -549,6 +590,7 @@ static void end_fill(const struct tracefile_reader *r, struct bmt_run *run)
 	run->end_ts = r->end.end_ts;
 	run->ring_bytes = r->end.ring_bytes;
 	run->stats = r->end.stats;
+	run->cgroup = r->cgroup;
 }
 
 /* The end record is in r->rec, read from byte offset at. */
@@ -563,6 +605,7 @@ static int end_read(struct tracefile_reader *r, uint64_t at, struct bmt_run *run
 		return fail(err, errlen, "corrupt record %" PRIu64 " at byte offset %" PRIu64,
 			    r->records + 1, at);
 	memcpy(&r->end, r->rec, sizeof(r->end));
+	cgroup_fill(r, &r->cgroup);
 	/* read on to the end of the stream: only there does gzip check its CRC and length */
 	n = gzread(r->gz, &extra, 1);
 	if (n > 0)
