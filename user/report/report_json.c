@@ -133,6 +133,18 @@ static void add_simple_peak(struct json *j, cJSON *root, const char *name,
 	put(j, o, "time_s", time_item(j, p->ts));
 }
 
+/* A stage's or a command's object in arr, with the fields both have first: name and bytes. */
+static cJSON *add_group(struct json *j, cJSON *arr, const char *name, uint64_t bytes_at_peak,
+			uint64_t peak_bytes)
+{
+	cJSON *o = put(j, arr, NULL, cJSON_CreateObject());
+
+	put(j, o, "name", str_item(name));
+	put(j, o, "bytes_at_peak", u64_item(bytes_at_peak));
+	put(j, o, "peak_bytes", u64_item(peak_bytes));
+	return o;
+}
+
 static void add_stages(struct json *j, cJSON *root)
 {
 	cJSON *arr = put(j, root, "stages", cJSON_CreateArray());
@@ -140,11 +152,8 @@ static void add_stages(struct json *j, cJSON *root)
 
 	for (i = 0; arr && i < j->r->n_stages; i++) {
 		const struct bmt_stage_result *s = &j->r->stages[i];
-		cJSON *o = put(j, arr, NULL, cJSON_CreateObject());
+		cJSON *o = add_group(j, arr, s->name, s->bytes_at_peak, s->peak_bytes);
 
-		put(j, o, "name", str_item(s->name));
-		put(j, o, "bytes_at_peak", u64_item(s->bytes_at_peak));
-		put(j, o, "peak_bytes", u64_item(s->peak_bytes));
 		put(j, o, "peak_time_s", time_item(j, s->peak_ts));
 		put(j, o, "processes", u64_item(s->processes));
 	}
@@ -167,11 +176,8 @@ static void add_commands(struct json *j, cJSON *root)
 
 	for (i = 0; arr && i < j->r->n_commands; i++) {
 		const struct bmt_command_result *c = &j->r->commands[i];
-		cJSON *o = put(j, arr, NULL, cJSON_CreateObject());
+		cJSON *o = add_group(j, arr, c->name, c->bytes_at_peak, c->peak_bytes);
 
-		put(j, o, "name", str_item(c->name));
-		put(j, o, "bytes_at_peak", u64_item(c->bytes_at_peak));
-		put(j, o, "peak_bytes", u64_item(c->peak_bytes));
 		put(j, o, "processes", u64_item(c->processes));
 		put(j, o, "peak_time_s", time_item(j, c->peak_ts));
 		put(j, o, "max_proc_peak_bytes", u64_item(c->max_proc_peak));
