@@ -1,4 +1,4 @@
-// modules: cli budget deaths escape prom stages util
+// modules: cli help budget deaths escape prom stages util
 /*
  * libFuzzer: any bytes as bmtrace's command line (NUL-separated arguments), and as a size and
  * a stage rule. Every input is accepted or refused with a one-line error; nothing crashes.

@@ -1,4 +1,4 @@
-// modules: cli budget deaths escape prom stages util
+// modules: cli help budget deaths escape prom stages util
 /* Options into the config struct; every bad value a one-line error naming the option. */
 #include <errno.h>
 #include <setjmp.h>

@@ -74,4 +74,11 @@ struct config {
 int cli_parse(int argc, char **argv, struct config *cfg, FILE *out, char *err, size_t errlen);
 void cli_free(struct config *cfg);
 
+/*
+ * The help of mode (MODE_RUN and MODE_PID: bmtrace's own) on out (help.c): one text per
+ * subcommand, the option lists the tracing modes and report share written once. The man
+ * page (doc/man.sh) and the shell completions are made from them.
+ */
+void cli_help(enum bmt_mode mode, FILE *out);
+
 #endif /* BMT_CLI_H */
