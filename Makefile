@@ -91,7 +91,8 @@ $(BUILD)/bmtrace.1: bmtrace doc/man.sh | $(BUILD)
 	$(call msg,MAN,$@)
 	$(Q)sh doc/man.sh ./bmtrace $(VERSION) >$@
 
-$(BUILD)/bmtrace.bpf.o: bpf/bmtrace.bpf.c bpf/bmtrace.h bpf/pcpu_sum.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+$(BUILD)/bmtrace.bpf.o: bpf/bmtrace.bpf.c bpf/bmtrace.h bpf/pcpu_sum.h bpf/trees.bpf.h \
+                        vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -245,7 +246,7 @@ $(BUILD)/lint/%.tidy: %.c $(HDRS) .clang-tidy $(BUILD)/bmtrace.skel.h | $(BUILD)
 	$(Q)clang-tidy --quiet $< -- $(TIDY_FLAGS) >$@.log 2>&1 || { cat $@.log; exit 1; }
 	$(Q)touch $@
 
-$(BUILD)/lint/%.bpf.tidy: bpf/%.bpf.c bpf/bmtrace.h vmlinux/$(ARCH)/vmlinux.h .clang-tidy \
+$(BUILD)/lint/%.bpf.tidy: bpf/%.bpf.c bpf/bmtrace.h bpf/trees.bpf.h vmlinux/$(ARCH)/vmlinux.h .clang-tidy \
                          | $(BUILD)/lint
 	$(call msg,TIDY,$<)
 	$(Q)clang-tidy --quiet $< -- $(BPF_CFLAGS) >$@.log 2>&1 || { cat $@.log; exit 1; }

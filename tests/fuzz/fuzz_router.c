@@ -1,4 +1,4 @@
-// modules: router deaths collector result names sizing tally record table stages escape util
+// modules: router deaths collector hooks mm result names sizing tally record table stages escape util
 /*
  * libFuzzer: any bytes as serve's record stream. Each record is a 2-byte little-endian
  * length then that many bytes (so short, long and cut records all occur); every 8th record

@@ -1,4 +1,4 @@
-// modules: tracefile collector deaths result names sizing tally record table stages escape util
+// modules: tracefile collector hooks mm deaths result names sizing tally record table stages escape util
 /*
  * libFuzzer: any bytes as a recorded trace. `bmtrace report` must answer every file with
  * records or a one-line error, never a crash, an out-of-bounds read or a leak; every record

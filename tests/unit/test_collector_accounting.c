@@ -1,4 +1,4 @@
-// modules: collector result names sizing tally record table stages escape util
+// modules: collector hooks mm result names sizing tally record table stages escape util
 // SPDX-License-Identifier: MIT
 /*
  * collector: the accounting rules of ../shared/design/accounting.md (fork, exec,

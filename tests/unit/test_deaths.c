@@ -1,4 +1,4 @@
-// modules: deaths collector result names sizing tally record table stages escape util
+// modules: deaths collector hooks mm result names sizing tally record table stages escape util
 // SPDX-License-Identifier: MIT
 /*
  * deaths: the tree's deaths by signal and OOM kills, fed through the collector from

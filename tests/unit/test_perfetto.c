@@ -1,4 +1,4 @@
-// modules: perfetto timeline collector result names sizing tally record table stages escape util
+// modules: perfetto timeline collector hooks mm result names sizing tally record table stages escape util
 /* perfetto: the per-process series, bounded, keeping each window's largest and every exit. */
 #include <setjmp.h>
 #include <stdarg.h>

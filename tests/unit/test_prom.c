@@ -1,4 +1,4 @@
-// modules: prom deaths collector result names sizing tally record table stages escape util
+// modules: prom deaths collector hooks mm result names sizing tally record table stages escape util
 // SPDX-License-Identifier: MIT
 /* prom: the text exposition format from hand-built snapshots, checked by promtool too. */
 #define _GNU_SOURCE

@@ -1,4 +1,4 @@
-// modules: router record deaths collector result names sizing tally table stages escape util
+// modules: router record deaths collector hooks mm result names sizing tally table stages escape util
 // SPDX-License-Identifier: MIT
 /*
  * router: serve's routing, fed hand-built records in the order the kernel side emits them

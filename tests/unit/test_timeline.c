@@ -1,4 +1,4 @@
-// modules: timeline collector result names sizing tally record table stages escape util
+// modules: timeline collector hooks mm result names sizing tally record table stages escape util
 // SPDX-License-Identifier: MIT
 /*
  * timeline: the coalescing rule keeps the peak's exact row whatever the run's length, and

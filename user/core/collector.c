@@ -20,6 +20,8 @@
 #include <string.h>
 #include "bmtrace.h"
 #include "collector.h"
+#include "hooks.h"
+#include "mm.h"
 #include "names.h"
 #include "record.h"
 #include "result.h"
@@ -27,10 +29,6 @@
 #include "util.h"
 
 /* ---- processes, address spaces ---- */
-
-enum { M_FILE, M_ANON, M_SHMEM, M_COUNTED }; /* the RSS members that count */
-
-static const int counted_member[M_COUNTED] = { BMT_FILE, BMT_ANON, BMT_SHMEM };
 
 struct proc {
 	uint32_t pid, ppid;
@@ -44,22 +42,6 @@ struct proc {
 	uint64_t snap_gen;         /* == c->snap_gen: already in the snapshot */
 	uint64_t cmd_peak;         /* its own maximum while running its current command */
 	int inherited;             /* its command came from its parent by fork, not by exec */
-};
-
-struct mm {
-	uint32_t key;
-	int bound;            /* a process used it: it counts */
-	int seed;             /* -p: counters from /proc, replaced by the real mm when met */
-	int nr_procs;         /* live processes using it */
-	unsigned seen;        /* members reported by an RSS record */
-	uint64_t counter[BMT_NR_MEMBERS];
-	uint64_t base[BMT_NR_MEMBERS]; /* counters at fork, while parent exists */
-	struct mm *parent;
-	struct mm *children, *next_sibling, *prev_sibling;
-	struct proc *owner;   /* who its contribution is attributed to */
-	uint64_t contrib[M_COUNTED]; /* applied to the totals */
-	uint64_t raw;         /* counter sum applied to the raw total */
-	uint64_t swap;
 };
 
 struct collector {
@@ -84,15 +66,7 @@ struct collector {
 	uint64_t processes_total, events, rejected, first_ts;
 	size_t alive;
 
-	bmt_sample_fn sample_fn;
-	void *sample_ctx;
-	bmt_death_fn death_fn;
-	void *death_ctx;
-
-	bmt_proc_fn proc_fn;   /* each process's contribution after a record changed it */
-	void *proc_ctx;
-	struct proc_change { uint32_t pid; uint64_t bytes; } *changed; /* during one record */
-	size_t n_changed, cap_changed;
+	struct hooks hooks; /* on_sample, on_death, on_proc */
 
 	struct result *res;
 	const struct bmt_result *built; /* the result of gen res_gen, or NULL */
@@ -169,52 +143,7 @@ static void update_peaks(struct collector *c, uint64_t ts)
 		c->swap_peak = (struct bmt_peak){ c->swap, ts, 0, 0, 0 };
 }
 
-static void emit_sample(struct collector *c, uint64_t ts)
-{
-	struct bmt_sample s;
-
-	if (!c->sample_fn)
-		return;
-	s = (struct bmt_sample){ ts, sum3(c->tree), c->tree[M_ANON] + c->tree[M_SHMEM],
-				 tallies__sample(&c->t), c->t.n_stages };
-	c->sample_fn(c->sample_ctx, &s);
-}
-
 /* ---- contributions ---- */
-
-/* p's contribution changed in this record: kept for emit_changes (on_proc). */
-static void note_change(struct collector *c, const struct proc *p)
-{
-	if (!c->proc_fn)
-		return;
-	if (c->n_changed == c->cap_changed) {
-		size_t cap = c->cap_changed ? 2 * c->cap_changed : 16;
-		struct proc_change *v = realloc(c->changed, cap * sizeof(*v));
-
-		if (!v)
-			return; /* a point of the per-process series lost, the accounting not */
-		c->changed = v;
-		c->cap_changed = cap;
-	}
-	c->changed[c->n_changed++] = (struct proc_change){ p->pid, sum3(p->bytes) };
-}
-
-/*
- * After a record: each process it changed, with its contribution once the record is done
- * (a record may move one several times: the last value is the one that holds).
- */
-static void emit_changes(struct collector *c)
-{
-	for (size_t i = 0; i < c->n_changed; i++) {
-		size_t j = i + 1;
-
-		while (j < c->n_changed && c->changed[j].pid != c->changed[i].pid)
-			j++;
-		if (j == c->n_changed)
-			c->proc_fn(c->proc_ctx, c->now, c->changed[i].pid, c->changed[i].bytes);
-	}
-	c->n_changed = 0;
-}
 
 /* Add (sign > 0) or remove an mm's contribution: its owner, stage, command and the totals. */
 static void apply(struct collector *c, struct mm *m, const uint64_t *v, uint64_t raw, int sign)
@@ -230,7 +159,7 @@ static void apply(struct collector *c, struct mm *m, const uint64_t *v, uint64_t
 	c->raw = sign > 0 ? c->raw + raw : c->raw - raw;
 	if (!p || !total)
 		return;
-	note_change(c, p);
+	hooks__note(&c->hooks, p->pid, sum3(p->bytes));
 	if (sum3(p->bytes) > p->peak_bytes)
 		p->peak_bytes = sum3(p->bytes);
 	if (sum3(p->bytes) > p->cmd_peak)
@@ -240,31 +169,12 @@ static void apply(struct collector *c, struct mm *m, const uint64_t *v, uint64_t
 		tally__add(&c->t.cmds[p->names->cmd], total, sign, c->now);
 }
 
-/* What m should contribute now, from its counters and its fork baseline. */
-static void wanted(const struct mm *m, uint64_t *v, uint64_t *raw, uint64_t *swap)
-{
-	*raw = 0;
-	*swap = 0;
-	for (int i = 0; i < M_COUNTED; i++)
-		v[i] = 0;
-	if (!m->bound)
-		return;
-	for (int i = 0; i < M_COUNTED; i++) {
-		uint64_t cur = m->counter[counted_member[i]];
-		uint64_t base = m->parent ? m->base[counted_member[i]] : 0;
-
-		v[i] = cur > base ? cur - base : 0;
-		*raw += cur;
-	}
-	*swap = m->counter[BMT_SWAP];
-}
-
 /* Bring m's applied contribution in line with its state. */
 static void refresh(struct collector *c, struct mm *m)
 {
 	uint64_t v[M_COUNTED], raw, swap;
 
-	wanted(m, v, &raw, &swap);
+	mm__wanted(m, v, &raw, &swap);
 	if (sum3(v) < sum3(m->contrib))
 		leave_peak(c);
 	apply(c, m, m->contrib, m->raw, -1);
@@ -322,30 +232,6 @@ static void owned_apply(struct collector *c, struct proc *p, int sign)
 	}
 }
 
-static void unlink_child(struct mm *m)
-{
-	if (!m->parent)
-		return;
-	if (m->prev_sibling)
-		m->prev_sibling->next_sibling = m->next_sibling;
-	else
-		m->parent->children = m->next_sibling;
-	if (m->next_sibling)
-		m->next_sibling->prev_sibling = m->prev_sibling;
-	m->parent = NULL;
-	m->next_sibling = m->prev_sibling = NULL;
-}
-
-static void link_child(struct mm *parent, struct mm *m)
-{
-	m->parent = parent;
-	m->prev_sibling = NULL;
-	m->next_sibling = parent->children;
-	if (parent->children)
-		parent->children->prev_sibling = m;
-	parent->children = m;
-}
-
 /*
  * m is gone (torn down, or a seed replaced). Its fork children's inherited pages are theirs
  * alone now, except what m itself had inherited from a parent that still holds it: a child
@@ -353,57 +239,24 @@ static void link_child(struct mm *parent, struct mm *m)
  */
 static void retire(struct collector *c, struct mm *m)
 {
+	struct mm *child;
+
 	m->bound = 0;
 	refresh(c, m);
-	while (m->children) {
-		struct mm *child = m->children;
-
-		unlink_child(child);
-		if (m->parent) {
-			for (int i = 0; i < BMT_NR_MEMBERS; i++)
-				if (m->base[i] < child->base[i])
-					child->base[i] = m->base[i];
-			link_child(m->parent, child);
-		}
+	while ((child = mm__pop_child(m)))
 		refresh(c, child);
-	}
-	unlink_child(m);
+	mm__unlink_child(m);
 	set_owner(c, m, NULL); /* frees an exited owner that owned only m */
 	table_del(&c->mms, m->key);
 	free(m);
-}
-
-static int all_zero(const struct mm *m)
-{
-	for (int i = 0; i < BMT_NR_MEMBERS; i++)
-		if (m->counter[i])
-			return 0;
-	return 1;
 }
 
 /* Retire m when no process uses it and its pages are gone (a bound mm only: a pending one
  * may still be bound by its fork or exec). */
 static void maybe_retire(struct collector *c, struct mm *m)
 {
-	if (!m->nr_procs && (m->seed || (m->bound && all_zero(m))))
+	if (!m->nr_procs && (m->seed || (m->bound && mm__all_zero(m))))
 		retire(c, m);
-}
-
-static struct mm *mm_get(struct collector *c, uint32_t key)
-{
-	struct mm *m = table_get(&c->mms, key);
-
-	if (m || !key)
-		return m;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->key = key;
-	if (table_put(&c->mms, key, m)) {
-		free(m);
-		return NULL;
-	}
-	return m;
 }
 
 /* An exited process is kept while an address space is still attributed to it. */
@@ -572,7 +425,7 @@ static int rec_rss(struct collector *c, const void *rec)
 	struct mm *m;
 
 	c->events++;
-	m = mm_get(c, r->mm_key);
+	m = mm__get(&c->mms, r->mm_key);
 	if (!m)
 		return r->mm_key ? -ENOMEM : 0;
 	if (m->counter[r->member] == r->bytes && m->seen & (1u << r->member))
@@ -625,14 +478,14 @@ static int rec_fork(struct collector *c, const void *rec)
 			return -ENOMEM;
 	}
 	count_new_proc(c, p, parent != NULL);
-	m = mm_get(c, r->child_mm_key);
+	m = mm__get(&c->mms, r->child_mm_key);
 	if (!m)
 		return r->child_mm_key ? -ENOMEM : 1;
 	pm = table_get(&c->mms, r->parent_mm_key);
 	if (!(r->hdr.flags & BMT_FORK_SHARED_MM) && !m->bound && pm && pm != m && pm->bound) {
 		/* the copied pages are the parent's: the child counts only what it adds */
 		memcpy(m->base, m->counter, sizeof(m->base));
-		link_child(pm, m);
+		mm__link_child(pm, m);
 	}
 	bind(c, p, m);
 	return 1;
@@ -646,7 +499,7 @@ static int rebind(struct collector *c, uint32_t pid, uint32_t key)
 
 	if (!p || !key || (p->mm && p->mm->key == key))
 		return 0;
-	m = mm_get(c, key);
+	m = mm__get(&c->mms, key);
 	if (!m)
 		return -ENOMEM;
 	old = p->mm;
@@ -700,37 +553,22 @@ static int rec_exec(struct collector *c, const void *rec)
 
 /* ---- deaths ---- */
 
-/*
- * Tell the death hook that p died of sig, or (sig 0) that the OOM killer chose it: then with
- * every contributor of this instant, as the peak's table lists them.
- */
+/* Tell the death hook that p died of sig, or (sig 0) that the OOM killer chose it. */
 static int tell_death(struct collector *c, struct proc *p, int sig)
 {
-	struct bmt_peak_proc self, *holders = NULL;
 	struct peak_row row = row_of(p);
 	struct snapshot s = { 0 };
-	int rc = 0;
+	struct bmt_death_event e = { .ts = c->now, .signal = sig, .tree_bytes = sum3(c->tree),
+				     .anon_bytes = c->tree[M_ANON] + c->tree[M_SHMEM] };
+	int rc;
 
-	if (!c->death_fn || !p->names)
+	if (!c->hooks.death_fn || !p->names)
 		return 0;
-	result__rows(&row, 1, c->t.stages, c->t.cmds, &self);
-	if (!sig && !contributors(c, &s))
-		holders = calloc(s.n + 1, sizeof(*holders));
-	if (!sig && !holders)
+	/* an OOM kill: with every contributor of this instant, as the peak's table lists them */
+	if (!sig && contributors(c, &s))
 		rc = -ENOMEM;
-	if (holders)
-		result__rows(s.rows, s.n, c->t.stages, c->t.cmds, holders);
-	if (!rc)
-		rc = c->death_fn(c->death_ctx, &(struct bmt_death_event){
-			.ts = c->now,
-			.signal = sig,
-			.proc = &self,
-			.tree_bytes = sum3(c->tree),
-			.anon_bytes = c->tree[M_ANON] + c->tree[M_SHMEM],
-			.holders = holders,
-			.n_holders = holders ? s.n : 0,
-		});
-	free(holders);
+	else
+		rc = hooks__death(&c->hooks, &c->t, &row, sig ? NULL : &s, &e);
 	snapshot__free(&s);
 	return rc;
 }
@@ -779,18 +617,9 @@ static int rec_adopt(struct collector *c, const void *rec)
 	if (p->pid == c->root_pid)
 		tallies__name_default(&c->t, c->t.cmds[p->names->cmd].name);
 	count_new_proc(c, p, 0);
-	m = calloc(1, sizeof(*m));
+	m = mm__new_seed(&c->mms, r->pid, r->bytes);
 	if (!m)
 		return -ENOMEM;
-	/* seeds live under keys the kernel never hands out (bmt_record_check refuses them);
-	 * pids fit in the lower half (BMT_PID_MAX) */
-	m->key = (BMT_MM_KEY_MAX + 1) | r->pid;
-	m->seed = 1;
-	memcpy(m->counter, r->bytes, sizeof(m->counter));
-	if (table_put(&c->mms, m->key, m)) {
-		free(m);
-		return -ENOMEM;
-	}
 	bind(c, p, m);
 	return 1;
 }
@@ -832,15 +661,16 @@ int collector__feed(struct collector *c, const void *rec, size_t len)
 	if (h->type != BMT_REC_RSS)
 		leave_peak(c); /* these may move attribution: keep the peak's state first */
 	rc = apply_rec[h->type](c, rec); /* well_formed() admits only these types */
-	if (c->n_changed)
-		emit_changes(c);
+	if (c->hooks.n_changed)
+		hooks__flush(&c->hooks, c->now);
 	if (rc <= 0)
 		return rc;
 	update_peaks(c, c->now);
 	/* the total, or for the other records which stage holds it (attribution moved) */
 	if (sum3(c->tree) != before ||
-	    (h->type != BMT_REC_RSS && c->sample_fn && tallies__moved(&c->t)))
-		emit_sample(c, c->now);
+	    (h->type != BMT_REC_RSS && c->hooks.sample_fn && tallies__moved(&c->t)))
+		hooks__sample(&c->hooks, &c->t, c->now, sum3(c->tree),
+			      c->tree[M_ANON] + c->tree[M_SHMEM]);
 	return 0;
 }
 
@@ -890,26 +720,26 @@ void collector__free(struct collector *c)
 	table_free(&c->procs);
 	table_free(&c->mms);
 	tallies__free(&c->t);
-	free(c->changed);
+	hooks__free(&c->hooks);
 	free(c);
 }
 
 void collector__on_proc(struct collector *c, bmt_proc_fn fn, void *ctx)
 {
-	c->proc_fn = fn;
-	c->proc_ctx = ctx;
+	c->hooks.proc_fn = fn;
+	c->hooks.proc_ctx = ctx;
 }
 
 void collector__on_death(struct collector *c, bmt_death_fn fn, void *ctx)
 {
-	c->death_fn = fn;
-	c->death_ctx = ctx;
+	c->hooks.death_fn = fn;
+	c->hooks.death_ctx = ctx;
 }
 
 void collector__on_sample(struct collector *c, bmt_sample_fn fn, void *ctx)
 {
-	c->sample_fn = fn;
-	c->sample_ctx = ctx;
+	c->hooks.sample_fn = fn;
+	c->hooks.sample_ctx = ctx;
 }
 
 int collector__add_root(struct collector *c, uint32_t pid, char *const argv[], uint64_t ts)
