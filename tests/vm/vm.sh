@@ -42,11 +42,12 @@ kernel_of() {
 	ls "$dir"/boot/vmlinuz-*
 }
 
-# Copy FILE to the same path under root, and the shared libraries it needs (ldd).
+# Copy FILE to DEST under root, and the shared libraries it needs (ldd) to their own paths.
+# Never to FILE's own path: the checkout may be under /tmp, which the guest's init mounts over.
 with_libs() {
-	local root=$1 f=$2 lib
-	mkdir -p "$root$(dirname "$f")"
-	cp -L "$f" "$root$f"
+	local root=$1 f=$2 dest=$3 lib
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$f" "$root$dest"
 	for lib in $(ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
 		[ -e "$root$lib" ] && continue
 		mkdir -p "$root$(dirname "$lib")"
@@ -63,13 +64,10 @@ initramfs() {
 	cp "$here/init" "$root/init"
 	cp "$here/tests.sh" "$root/bmt/tests.sh"
 	chmod 755 "$root/init"
-	with_libs "$root" "$(realpath "$BMTRACE")"
-	ln -s "$(realpath "$BMTRACE")" "$root/bmt/bmtrace"
-	with_libs "$root" "$(realpath "$JFLAT")"
-	ln -s "$(realpath "$JFLAT")" "$root/bmt/jflat"
+	with_libs "$root" "$BMTRACE" /bmt/bmtrace
+	with_libs "$root" "$JFLAT" /bmt/jflat
 	for f in "$WORKLOADS"/*; do
-		with_libs "$root" "$(realpath "$f")"
-		ln -s "$(realpath "$f")" "$root/bmt/workloads/$(basename "$f")"
+		with_libs "$root" "$f" "/bmt/workloads/$(basename "$f")"
 	done
 	(cd "$root" && find . | busybox cpio -o -H newc -R 0:0 2>/dev/null) | gzip -1 >"$img"
 	echo "$img"
