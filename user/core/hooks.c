@@ -6,20 +6,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "hooks.h"
+#include "util.h"
 
 void hooks__note(struct hooks *h, uint32_t pid, uint64_t bytes)
 {
+	struct proc_change *v;
+
 	if (!h->proc_fn)
 		return;
-	if (h->n_changed == h->cap_changed) {
-		size_t cap = h->cap_changed ? 2 * h->cap_changed : 16;
-		struct proc_change *v = realloc(h->changed, cap * sizeof(*v));
-
-		if (!v)
-			return; /* a point of the per-process series lost, the accounting not */
-		h->changed = v;
-		h->cap_changed = cap;
-	}
+	v = util_grow(h->changed, &h->cap_changed, h->n_changed, sizeof(*v), 16);
+	if (!v)
+		return; /* a point of the per-process series lost, the accounting not */
+	h->changed = v;
 	h->changed[h->n_changed++] = (struct proc_change){ pid, bytes };
 }
 

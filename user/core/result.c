@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "result.h"
+#include "util.h"
 
 struct result {
 	struct bmt_result res;
@@ -27,13 +28,11 @@ struct result {
 
 int snapshot__grow(struct snapshot *s)
 {
-	size_t cap = s->cap ? 2 * s->cap : 64;
-	struct peak_row *rows = realloc(s->rows, cap * sizeof(*rows));
+	struct peak_row *rows = util_grow(s->rows, &s->cap, s->cap, sizeof(*rows), 64);
 
 	if (!rows)
 		return -ENOMEM;
 	s->rows = rows;
-	s->cap = cap;
 	return 0;
 }
 

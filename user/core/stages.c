@@ -7,6 +7,7 @@
 #include <string.h>
 #include "escape.h"
 #include "stages.h"
+#include "util.h"
 
 struct rule {
 	char *spec; /* "NAME=REGEX" as given */
@@ -101,7 +102,7 @@ int stages__add(struct stages *s, const char *spec, char *err, size_t errlen)
 {
 	const char *why;
 	const char *eq = strchr(spec, '=');
-	struct rule r = {};
+	struct rule r = {}, *rules;
 	int rc;
 
 	if (!eq || eq == spec) {
@@ -138,18 +139,13 @@ int stages__add(struct stages *s, const char *spec, char *err, size_t errlen)
 		rule_free(&r);
 		return -EINVAL;
 	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 8;
-		struct rule *rules = realloc(s->rules, cap * sizeof(*rules));
-
-		if (!rules) {
-			regfree(&r.re);
-			rule_free(&r);
-			return -ENOMEM;
-		}
-		s->rules = rules;
-		s->cap = cap;
+	rules = util_grow(s->rules, &s->cap, s->n, sizeof(*rules), 8);
+	if (!rules) {
+		regfree(&r.re);
+		rule_free(&r);
+		return -ENOMEM;
 	}
+	s->rules = rules;
 	s->rules[s->n++] = r;
 	return 0;
 }

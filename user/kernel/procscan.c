@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "bmtrace.h"
 #include "procscan.h"
+#include "util.h"
 
 uint64_t procscan__now(void)
 {
@@ -160,27 +161,20 @@ int procscan__seed(uint32_t pid, uint32_t ppid, const struct procscan_ops *ops)
 }
 
 struct pidlist {
-	uint32_t *pid, *ppid;
+	struct pid_ppid {
+		uint32_t pid, ppid;
+	} *p;
 	size_t n, cap;
 };
 
 static int pidlist_push(struct pidlist *l, uint32_t pid, uint32_t ppid)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 256;
-		uint32_t *a = realloc(l->pid, cap * sizeof(*a)), *b;
+	struct pid_ppid *v = util_grow(l->p, &l->cap, l->n, sizeof(*v), 256);
 
-		if (!a)
-			return -ENOMEM;
-		l->pid = a;
-		b = realloc(l->ppid, cap * sizeof(*b));
-		if (!b)
-			return -ENOMEM;
-		l->ppid = b;
-		l->cap = cap;
-	}
-	l->pid[l->n] = pid;
-	l->ppid[l->n++] = ppid;
+	if (!v)
+		return -ENOMEM;
+	l->p = v;
+	l->p[l->n++] = (struct pid_ppid){ pid, ppid };
 	return 0;
 }
 
@@ -217,11 +211,11 @@ static int scan_once(uint32_t root, const struct procscan_ops *ops, struct pidli
 	if (!rc)
 		rc = pidlist_push(tree, root, 0);
 	for (size_t i = 0; !rc && i < tree->n; i++) {
-		uint32_t pid = tree->pid[i];
+		uint32_t pid = tree->p[i].pid;
 
 		for (size_t j = 0; !rc && j < all->n; j++)
-			if (all->ppid[j] == pid && all->pid[j] != pid)
-				rc = pidlist_push(tree, all->pid[j], pid);
+			if (all->p[j].ppid == pid && all->p[j].pid != pid)
+				rc = pidlist_push(tree, all->p[j].pid, pid);
 		if (rc)
 			break;
 		rc = ops->add(ops->ctx, pid);
@@ -231,7 +225,7 @@ static int scan_once(uint32_t root, const struct procscan_ops *ops, struct pidli
 		}
 		if (rc)
 			break;
-		rc = procscan__seed(pid, tree->ppid[i], ops);
+		rc = procscan__seed(pid, tree->p[i].ppid, ops);
 		(*added)++;
 	}
 	return rc;
@@ -283,9 +277,7 @@ int procscan__adopt(uint32_t root, const struct procscan_ops *ops, size_t *found
 	if (rc)
 		snprintf(err, errlen, "-p %u: cannot adopt the running tree: %s", root,
 			 strerror(-rc));
-	free(all.pid);
-	free(all.ppid);
-	free(tree.pid);
-	free(tree.ppid);
+	free(all.p);
+	free(tree.p);
 	return rc;
 }

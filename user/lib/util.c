@@ -299,3 +299,17 @@ char *util_utf8_clean(const char *s, int controls)
 	*o = '\0';
 	return out;
 }
+
+void *util_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t want;
+	void *v;
+
+	if (arr && n < *cap)
+		return arr;
+	want = *cap ? 2 * *cap : first;
+	v = realloc(arr, want * elem);
+	if (v)
+		*cap = want;
+	return v;
+}

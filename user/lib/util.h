@@ -63,6 +63,14 @@ int util_utf8_decode(const char *s, uint32_t *cp);
  */
 char *util_utf8_clean(const char *s, int controls);
 
+/*
+ * Room for element n of arr (elem bytes each, *cap allocated): arr itself while n < *cap,
+ * else arr reallocated to twice *cap (first when *cap is 0), *cap updated. NULL when that
+ * fails, arr and *cap then unchanged. For one array per capacity: parallel arrays would
+ * disagree with *cap after a failure.
+ */
+void *util_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* The part after the last '/', or the whole string. */
 const char *util_basename(const char *path);
 

@@ -109,7 +109,7 @@ static struct ptrack *track(struct perfetto *p, uint32_t pid, int fresh)
 /* Keep (ts, pid, bytes) by the window rule; 0, or -ENOMEM. */
 static int keep(struct perfetto *p, struct ptrack *t, const struct point *pt)
 {
-	struct point *last = t->last ? &p->pts[t->last - 1] : NULL;
+	struct point *last = t->last ? &p->pts[t->last - 1] : NULL, *v;
 
 	/* (a fall to 0 always gets a point; within a window, the largest stays) */
 
@@ -118,15 +118,10 @@ static int keep(struct perfetto *p, struct ptrack *t, const struct point *pt)
 			last->bytes = pt->bytes; /* the window's largest */
 		return 0;
 	}
-	if (!p->pts || p->n == p->cap) { /* the analyzer cannot tie pts to cap */
-		size_t cap = p->cap ? 2 * p->cap : 4096;
-		struct point *v = realloc(p->pts, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		p->pts = v;
-		p->cap = cap;
-	}
+	v = util_grow(p->pts, &p->cap, p->n, sizeof(*p->pts), 4096);
+	if (!v)
+		return -ENOMEM;
+	p->pts = v;
 	p->pts[p->n++] = *pt;
 	t->last = p->n;
 	return 0;
@@ -166,19 +161,14 @@ static int instant(struct perfetto *p, uint64_t ts, uint32_t pid, const char *wh
 		   const char *comm)
 {
 	struct ptrack *t = track(p, pid, 0);
-	struct instant *e;
+	struct instant *e, *v;
 
 	if (!t)
 		return -ENOMEM;
-	if (!p->inst || p->n_inst == p->cap_inst) {
-		size_t cap = p->cap_inst ? 2 * p->cap_inst : 256;
-		struct instant *v = realloc(p->inst, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		p->inst = v;
-		p->cap_inst = cap;
-	}
+	v = util_grow(p->inst, &p->cap_inst, p->n_inst, sizeof(*p->inst), 256);
+	if (!v)
+		return -ENOMEM;
+	p->inst = v;
 	e = &p->inst[p->n_inst++];
 	e->ts = ts;
 	e->id = t->id;
