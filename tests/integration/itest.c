@@ -2,7 +2,7 @@
 /*
  * Integration tests: the real bmtrace binary ($BMTRACE) traces the real workload
  * ($WORKLOADS/memhog, tests/workloads/memhog.c) and its JSON result is checked against
- * what the workload is known to hold (shared/design/accounting.md) and against /proc.
+ * what the workload is known to hold (README, "What is measured") and against /proc.
  * Tracing tests need root and BTF and skip otherwise; the tests of a recorded trace
  * (tests/fixtures) and of option parsing run anywhere.
  */

@@ -1,7 +1,7 @@
 // modules: collector hooks mm result names sizing tally record table stages escape util
 // SPDX-License-Identifier: MIT
 /*
- * collector: the accounting rules of ../shared/design/accounting.md (fork, exec,
+ * collector: the accounting rules of README's "What is measured" (fork, exec,
  * threads, copy-on-write, the inherited-page rule) and the peak table, fed hand-built
  * record sequences in the order the kernel side emits them (kernel.md, "Event order").
  * Every expected number is exact: the collector is exact for its definitions.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * memhog - a workload whose memory is known exactly, one subcommand per case of
- * shared/design/accounting.md. Sizes are MiB. Memory is anonymous mmap touched through a
+ * README's "What is measured". Sizes are MiB. Memory is anonymous mmap touched through a
  * volatile pointer, one write per 4 KiB page, so gcc -O2 keeps every write.
  *
  *   memhog hold N            touch N, wait at the peak, exit 0

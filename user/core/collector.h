@@ -2,7 +2,7 @@
 /*
  * collector - pure accounting: records in, tree state and peaks out.
  *
- * Implements ../shared/design/accounting.md. No libbpf, no /proc, no clock: it
+ * Implements README's "What is measured". No libbpf, no /proc, no clock: it
  * is fed the records of bpf/bmtrace.h (live from the ring buffer, or replayed
  * from a trace file) and nothing else, so every rule is a unit test.
  *

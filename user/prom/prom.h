@@ -3,7 +3,7 @@
  * prom - the Prometheus text exposition format (version 0.0.4) of one or more traced trees.
  * Pure: a plain snapshot in, text out; no clock, no tracing, no locking.
  *
- * The metric names are the contract of ../shared/design/interface.md. Invariants of the
+ * The metric names are a contract (README, "The metrics"). Invariants of the
  * output, whatever the input:
  * - every family has one HELP and one TYPE line, and its samples follow them together
  *   (several trees are rendered family by family, never one tree after another);

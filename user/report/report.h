@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report - render one run's result for people (text, SVG chart, Markdown) and scripts
- * (JSON schema 1, ../shared/design/interface.md; CSV timeline). Pure: no tracing, no clock.
+ * (JSON schema 1, docs/JSON.md; CSV timeline). Pure: no tracing, no clock.
  * Files are written atomically (util_write_atomic: a temp file in the same directory, then
  * rename), so a CI step never reads half a report; "-" is stdout.
  */

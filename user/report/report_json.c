@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * report_json - the result as JSON schema 1 (../shared/design/interface.md).
+ * report_json - the result as JSON schema 1 (docs/JSON.md: fields are added, never renamed).
  *
  * Byte counts and counters are printed from their uint64_t as raw JSON integers: cJSON
  * prints doubles of 10^15 and more in exponent form, and loses digits past 2^53. Strings
