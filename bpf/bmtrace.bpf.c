@@ -47,6 +47,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 __u64 cpu_off[BMT_PC_MAX_CPUS];
 __u32 cpu_off_ready;
 const volatile __u32 nr_cpus = 1;
+/* BMTRACE_RUNS=off (tests, docs/DEVELOPMENT.md): a record per event, no runs */
+const volatile bool no_runs = false;
 const volatile __u32 page_shift = 12;
 
 static __always_inline __s64 bmt_pc_count(const struct bmt_pc_src *s)
@@ -90,6 +92,11 @@ struct mm_state {
 	__s64 bytes[BMT_NR_MEMBERS];
 	__u64 addr; /* the mm_struct's address as a number (the verifier keeps the key a pointer) */
 	struct bmt_pc_cache pc[BMT_NR_MEMBERS]; /* btf-percpu: each counter's cache */
+	/*
+	 * CPU + 1 that last ran a counter (0: none since bytes[] was last written): bytes[] then
+	 * lags that run's last value, and the run may still be open.
+	 */
+	__u16 run_cpu[BMT_NR_MEMBERS];
 };
 
 struct {
@@ -110,6 +117,21 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 32 << 20);
 } rb SEC(".maps");
+
+/* Each CPU's run (bmtrace.h); userspace sizes it to the possible CPUs and maps it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bmt_cpu_run);
+} runs SEC(".maps");
+
+/*
+ * The current phase (bmtrace.h): read by every event of a run, written once per phase. A
+ * section of its own, so that no other variable's writes share its cache line.
+ */
+__u64 phase_now SEC(".data.phase") = 0;
 
 #define HAVE_BTF 0x1
 #define HAVE_TP 0x2
@@ -137,12 +159,6 @@ struct {
 
 #define EXEC_REC_MAX (sizeof(struct bmt_exec) + BMT_FILENAME_MAX + BMT_ARGV_MAX)
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, char[EXEC_REC_MAX]);
-} exec_scratch SEC(".maps");
 
 __u32 next_key; /* last mm key handed out */
 /* 1 once a process was adopted (-p, serve): its mm is bound at its first event */
@@ -177,27 +193,62 @@ static __always_inline struct bmt_stats *stat(void)
  */
 static __always_inline __u64 wake_flags(void)
 {
-	struct bmt_stats *st = stat();
+	struct bmt_stats_val *sv = stats_val();
 
-	if (st && (st->events & 63))
+	if (sv && (sv->records & 63))
 		return BPF_RB_NO_WAKEUP;
 	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
 									  BPF_RB_NO_WAKEUP;
 }
 
+/* Room for a record of size bytes after its struct bmt_wire; the record's header filled in. */
 static __always_inline void *reserve(__u32 size, __u16 type, __u64 ts)
 {
-	struct bmt_hdr *h = bpf_ringbuf_reserve(&rb, size, 0);
+	struct bmt_wire *w = bpf_ringbuf_reserve(&rb, sizeof(*w) + size, 0);
+	struct bmt_stats_val *sv = stats_val();
+	struct bmt_hdr *h;
 
-	if (!h) {
-		STAT_INC(lost);
+	if (!w) {
+		if (sv)
+			sv->s.lost++;
 		return NULL;
 	}
+	if (sv)
+		sv->records++;
+	h = (void *)(w + 1);
 	h->type = type;
 	h->flags = 0;
 	h->size = size;
 	h->ts = ts;
 	return h;
+}
+
+/*
+ * Send a reserved record as the first of a new phase: every CPU's run ends at its next
+ * event. The phase is taken after the reservation succeeded, so every phase number has its
+ * record and userspace can wait for the ones still being written.
+ */
+static __always_inline void submit_opens(void *rec)
+{
+	struct bmt_wire *w = (struct bmt_wire *)rec - 1;
+
+	w->kind = BMT_WIRE_OPENS;
+	w->cpu = 0;
+	w->run = 0;
+	w->phase = __sync_add_and_fetch(&phase_now, 1);
+	bpf_ringbuf_submit(w, wake_flags());
+}
+
+/* Send a reserved record within phase: an increase (kind BMT_WIRE_IN or BMT_WIRE_RUN). */
+static __always_inline void submit_in(void *rec, __u16 kind, __u32 cpu, __u32 run, __u64 phase)
+{
+	struct bmt_wire *w = (struct bmt_wire *)rec - 1;
+
+	w->kind = kind;
+	w->cpu = cpu;
+	w->run = run;
+	w->phase = phase;
+	bpf_ringbuf_submit(w, wake_flags());
 }
 
 static __always_inline __u32 current_tgid(void)
@@ -265,7 +316,7 @@ static __always_inline struct mm_state *bind_mm(__u32 tgid, struct bmt_proc *p, 
 	if (r) {
 		r->pid = tgid;
 		r->mm_key = m->key;
-		bpf_ringbuf_submit(r, wake_flags());
+		submit_opens(r);
 	}
 	return m;
 }
@@ -336,93 +387,285 @@ static __always_inline struct mm_state *claim_pending(struct mm_state *m, __u64 
 	return m;
 }
 
-/* Counter member of m is bytes now: keep it, send it, forget m once its teardown is done. */
-static __always_inline void rss_emit(struct mm_state *m, __u64 mm, __u32 member, __s64 bytes,
-				     __u64 ts)
+/* ---- runs (bmtrace.h): a CPU's consecutive increases of one counter, in one record ---- */
+
+#define bmt_barrier() asm volatile("" ::: "memory")
+
+static __always_inline struct bmt_cpu_run *cpu_run(__u32 cpu)
 {
+	return bpf_map_lookup_elem(&runs, &cpu);
+}
+
+/*
+ * Userspace reads a run between two equal even values of seq (user/core/merge.h). x86 keeps
+ * stores in order, so compiler barriers suffice; elsewhere the increments are atomic.
+ */
+static __always_inline void run_seq(struct bmt_cpu_run *s)
+{
+#if defined(__TARGET_ARCH_x86)
+	bmt_barrier();
+	s->seq++;
+	bmt_barrier();
+#else
+	__sync_fetch_and_add(&s->seq, 1);
+#endif
+}
+
+/* This CPU's run, when it is the one of counter mb of the address space m is. */
+static __always_inline int run_is(const struct bmt_cpu_run *s, const struct mm_state *m, __u64 mm,
+				  __u32 mb)
+{
+	return s && s->open && s->mm == mm && s->member == mb && s->mm_key == m->key;
+}
+
+/*
+ * End this CPU's run: its last value goes to the ring, in the run's phase. m: the state of
+ * an address space at hand; when it is the run's, its bytes[] catch up with the run.
+ */
+static __always_inline void run_end(struct bmt_cpu_run *s, __u32 cpu, struct mm_state *m, __u64 mm)
+{
+	__u32 mb = s->member & (BMT_NR_MEMBERS - 1);
 	struct bmt_rss *r;
 
-	barrier_var(member); /* keep the mask: the verifier loses the caller's range check */
-	m->bytes[member & (BMT_NR_MEMBERS - 1)] = bytes;
-	STAT_INC(events);
-	r = reserve(sizeof(*r), BMT_REC_RSS, ts);
+	if (!s->open)
+		return;
+	r = reserve(sizeof(*r), BMT_REC_RSS, s->ts);
 	if (r) {
-		r->mm_key = m->key;
-		r->member = member;
-		r->bytes = bytes;
-		bpf_ringbuf_submit(r, wake_flags());
+		r->hdr.flags = s->events - 1 < 0xffff ? s->events - 1 : 0xffff;
+		r->mm_key = s->mm_key;
+		r->member = mb;
+		r->bytes = s->bytes;
+		submit_in(r, BMT_WIRE_RUN, cpu, s->run, s->phase);
+	}
+	if (m && s->mm == mm && s->mm_key == m->key && m->run_cpu[mb] == cpu + 1) {
+		m->bytes[mb] = s->bytes;
+		m->run_cpu[mb] = 0;
+	}
+	run_seq(s);
+	s->open = 0;
+	run_seq(s);
+}
+
+/*
+ * The event extends this CPU's run (the caller checked that it is the run's counter): the
+ * phase has not moved, the window not ended, the value not fallen.
+ */
+static __always_inline int run_grows(const struct bmt_cpu_run *s, __u64 ts, __s64 bytes)
+{
+	return ts < s->window_end && bytes >= (__s64)s->bytes;
+}
+
+static __always_inline void run_set(struct bmt_cpu_run *s, __s64 bytes, __u64 ts)
+{
+	struct bmt_stats_val *sv = stats_val();
+
+	run_seq(s);
+	s->events++;
+	/* an unchanged value keeps its time: a maximum is reached at its first instant */
+	if (bytes != (__s64)s->bytes) {
+		s->bytes = bytes;
+		s->ts = ts;
+	}
+	run_seq(s);
+	if (sv) {
+		sv->s.events++;
+		sv->in_run++;
+	}
+}
+
+/* Start a run of counter mb of m on this CPU at the event just read (src, used: btf-percpu). */
+static __always_inline void run_start(struct bmt_cpu_run *s, __u32 cpu, struct mm_state *m, __u64 mm,
+				      __u32 mb, __s64 bytes, __u64 ts, const struct bmt_pc_src *src,
+				      const struct bmt_pc_used *used)
+{
+	run_seq(s);
+	s->run++;
+	s->open = 1;
+	s->mm_key = m->key;
+	s->phase = phase_now;
+	s->member = mb;
+	s->events = 1;
+	s->bytes = bytes;
+	s->ts = ts;
+	run_seq(s);
+	s->mm = mm;
+	s->window_end = (ts / BMT_RUN_WINDOW_NS + 1) * BMT_RUN_WINDOW_NS;
+	s->fbc = src ? src->fbc : 0;
+	s->slots = src ? src->slots : 0;
+	s->count = used ? used->count : 0;
+	s->others = used ? used->others : 0;
+	s->n = 0;
+	m->run_cpu[mb & (BMT_NR_MEMBERS - 1)] = cpu + 1;
+}
+
+/*
+ * Counter mb of m is bytes now (an event outside any run): keep it, send it, forget m once
+ * its teardown is done. A decrease opens a phase; so does an increase of a counter another
+ * CPU ran (its run must end, and bytes[] lags it). Other increases stay in the phase, and
+ * start a run when may_run (a user task's change, read exactly, of a bound address space).
+ */
+static __always_inline void rss_change(struct mm_state *m, __u64 mm, __u32 mb, __s64 bytes,
+				       __u64 ts, __u32 cpu, struct bmt_cpu_run *s, int may_run,
+				       const struct bmt_pc_src *src, const struct bmt_pc_used *used)
+{
+	struct bmt_rss *r;
+	__s64 before;
+	int mine, opens;
+
+	barrier_var(mb); /* keep the mask: the verifier loses the caller's range check */
+	mb &= BMT_NR_MEMBERS - 1;
+	mine = run_is(s, m, mm, mb);
+	before = mine ? (__s64)s->bytes : m->bytes[mb];
+	opens = bytes < before || (!mine && m->run_cpu[mb]);
+	if (s && (mine || (!opens && may_run && bytes > 0 && !no_runs)))
+		run_end(s, cpu, m, mm); /* this counter's run, or one a new run replaces */
+	m->bytes[mb] = bytes;
+	m->run_cpu[mb] = 0;
+	STAT_INC(events);
+	if (!opens && may_run && bytes > 0 && s && !(m->flags & MM_PENDING) && !no_runs) {
+		run_start(s, cpu, m, mm, mb, bytes, ts, src, used);
+	} else {
+		r = reserve(sizeof(*r), BMT_REC_RSS, ts);
+		if (r) {
+			r->mm_key = m->key;
+			r->member = mb;
+			r->bytes = bytes;
+			if (opens)
+				submit_opens(r);
+			else
+				submit_in(r, BMT_WIRE_IN, 0, 0, phase_now);
+		}
 	}
 	if (!bytes && !m->nr_procs && all_zero(m) &&
 	    !BPF_CORE_READ((struct mm_struct *)mm, mm_users.counter))
 		bpf_map_delete_elem(&mms, &mm); /* teardown done: the pointer may now be reused */
 }
 
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+
+/* A kernel thread (khugepaged) may change a counter on one CPU and trace on another. */
+static __always_inline int in_kthread(void)
+{
+	return bpf_get_current_task_btf()->flags & PF_KTHREAD;
+}
+
+/* The run of this CPU, when this event may extend it (its counter, the same phase). */
+static __always_inline struct bmt_cpu_run *run_of(__u32 cpu, __u64 mm, __u32 mb)
+{
+	struct bmt_cpu_run *s = cpu_run(cpu);
+
+	if (s && s->open && s->mm == mm && s->member == mb && s->phase == phase_now &&
+	    !in_kthread())
+		return s;
+	return NULL;
+}
+
 /* tracepoint source: the kernel's own value, from the classic record. */
 static __always_inline void rss_event(__u64 mm, __u32 member, __s64 bytes)
 {
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct bmt_cpu_run *s = run_of(cpu, mm, member);
 	__u64 ts = bpf_ktime_get_ns();
 	struct mm_state *m;
 	int known;
 
 	if (member >= BMT_NR_MEMBERS)
 		return;
+	if (s && run_grows(s, ts, bytes)) {
+		run_set(s, bytes, ts);
+		return;
+	}
 	m = rss_mm(mm, &known);
 	if (m)
 		m = claim_pending(m, mm, ts);
 	if (m)
-		rss_emit(m, mm, member, bytes, ts);
+		rss_change(m, mm, member, bytes, ts, cpu, cpu_run(cpu), !in_kthread(), NULL, NULL);
 }
 
-#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+/* The address of counter member of mm, and of its per-CPU slots. */
+static __always_inline void counter_src(struct bmt_pc_src *src, __u64 mm, __u32 member)
+{
+	const struct percpu_counter *fbc;
+
+	src->fbc = mm + bpf_core_field_offset(struct mm_struct, rss_stat) +
+		   member * bpf_core_type_size(struct percpu_counter);
+	fbc = bpf_rdonly_cast((void *)src->fbc, bpf_core_type_id_kernel(struct percpu_counter));
+	src->slots = (__u64)fbc->counters;
+}
 
 /* mm's counter member, in pages, through its cache c (pcpu_sum.h). */
 static __always_inline __s64 exact_pages(struct bmt_pc_cache *c, __u64 mm, __u32 member,
-					 enum bmt_pc_path *path)
+					 __u32 cpu, int may_cache, enum bmt_pc_path *path,
+					 struct bmt_pc_src *src, struct bmt_pc_used *used)
 {
-	const struct percpu_counter *fbc;
-	struct bmt_pc_src src;
-	__u32 cpu = bpf_get_smp_processor_id();
-	/* a kernel thread (khugepaged) may change a counter on one CPU and trace on another */
-	int may_cache = !(bpf_get_current_task_btf()->flags & PF_KTHREAD);
+	counter_src(src, mm, member);
+	return bmt_pc_read(c, src, cpu, nr_cpus, may_cache, path, used);
+}
 
-	src.fbc = mm + bpf_core_field_offset(struct mm_struct, rss_stat) +
-		  member * bpf_core_type_size(struct percpu_counter);
-	fbc = bpf_rdonly_cast((void *)src.fbc, bpf_core_type_id_kernel(struct percpu_counter));
-	src.slots = (__u64)fbc->counters;
-	return bmt_pc_read(c, &src, cpu, nr_cpus, may_cache, path);
+static __always_inline void count_read(enum bmt_pc_path path)
+{
+	struct bmt_stats_val *sv = stats_val();
+
+	if (sv)
+		sv->pc_path[path & 3]++;
 }
 
 /*
- * btf-percpu source: the whole event, from the BTF raw tracepoint alone. Every event of a
- * followed counter goes through its cache, emitted or not: the cache relies on seeing them.
+ * btf-percpu source: the whole event, from the BTF raw tracepoint alone. An event that
+ * extends this CPU's run reads its value through the run (3 loads) and writes nothing else;
+ * any other event of a followed counter goes through the counter's cache, emitted or not:
+ * the cache relies on seeing them.
  */
 SEC("tp_btf/rss_stat")
 int BPF_PROG(rss_stat_exact, struct mm_struct *mm, int member)
 {
-	__u64 ts, key = (__u64)mm;
-	struct bmt_stats_val *sv;
+	__u64 ts = 0, key = (__u64)mm;
+	struct bmt_pc_used used;
+	struct bmt_pc_src src;
 	enum bmt_pc_path path;
 	struct mm_state *m;
+	struct bmt_cpu_run *s;
+	__u32 mb = member, cpu;
 	__s64 pages;
-	__u32 mb = member;
-	int known;
+	int known, may_cache;
 
 	if (mb >= BMT_NR_MEMBERS || !cpu_off_ready)
 		return 0;
+	cpu = bpf_get_smp_processor_id();
+	s = run_of(cpu, key, mb);
+	if (s) {
+		struct bmt_pc_run pr = { s->count, s->others, s->n };
+
+		src.fbc = s->fbc;
+		src.slots = s->slots;
+		ts = bpf_ktime_get_ns(); /* ~55 ns here: only our own events pay it */
+		if (ts < s->window_end) {
+			pages = bmt_pc_run_read(&pr, &src, cpu, nr_cpus, &path);
+			if (pages >= 0 && run_grows(s, ts, pages << page_shift)) {
+				s->count = pr.count;
+				s->others = pr.others;
+				s->n = pr.n;
+				run_set(s, pages << page_shift, ts);
+				count_read(path);
+				return 0;
+			}
+		}
+	}
 	m = rss_mm(key, &known);
 	if (!m)
 		return 0;
-	ts = bpf_ktime_get_ns(); /* ours: the clock costs ~70 ns here, only ours pay it */
+	if (!ts)
+		ts = bpf_ktime_get_ns();
 	barrier_var(mb); /* keep the mask: the verifier loses the range check above */
 	mb &= BMT_NR_MEMBERS - 1;
-	pages = exact_pages(&m->pc[mb], m->addr, mb, &path);
-	sv = stats_val();
-	if (sv)
-		sv->pc_path[path & 3]++;
+	may_cache = !in_kthread();
+	pages = exact_pages(&m->pc[mb], m->addr, mb, cpu, may_cache, &path, &src, &used);
+	count_read(path);
 	if (known)
 		m = claim_pending(m, key, ts);
 	if (m)
-		rss_emit(m, key, mb, pages << page_shift, ts);
+		rss_change(m, key, mb, pages << page_shift, ts, cpu, cpu_run(cpu),
+			   may_cache && path != BMT_PC_MOVED, &src, &used);
 	return 0;
 }
 
@@ -432,6 +675,10 @@ __u32 check_tgid;  /* the process whose own events are compared: bmtrace */
 __u32 check_layout; /* 1: the kernel's counters are laid out as this file reads them; 2: not */
 __u64 check_equal, check_differ, check_fast;
 struct bmt_pc_cache check_pc[BMT_NR_MEMBERS];
+/* a run's read (bmt_pc_run_read) from each event's state to the next one on the same CPU */
+__u64 check_run_equal, check_run_differ;
+struct bmt_pc_run check_run;
+__u32 check_run_cpu, check_run_member, check_run_valid;
 
 /* A pointer's value as a number (root-only programs may read it). */
 static __always_inline __u64 addr_of(const void *p)
@@ -479,8 +726,11 @@ int rss_stat_check(struct trace_event_raw_rss_stat *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 member = ctx->member;
+	struct bmt_pc_used used;
+	struct bmt_pc_src src;
 	enum bmt_pc_path path;
 	__s64 bytes;
+	__u32 cpu;
 
 	if (current_tgid() != check_tgid || !ctx->curr || member >= BMT_NR_MEMBERS)
 		return 0;
@@ -495,7 +745,25 @@ int rss_stat_check(struct trace_event_raw_rss_stat *ctx)
 	}
 	barrier_var(member);
 	member &= BMT_NR_MEMBERS - 1;
-	bytes = exact_pages(&check_pc[member], addr_of(task->mm), member, &path) << page_shift;
+	cpu = bpf_get_smp_processor_id();
+	if (check_run_valid && check_run_cpu == cpu && check_run_member == member) {
+		counter_src(&src, addr_of(task->mm), member);
+		bytes = bmt_pc_run_read(&check_run, &src, cpu, nr_cpus, &path);
+		if (bytes >= 0 && bytes << page_shift == ctx->size)
+			__sync_fetch_and_add(&check_run_equal, 1);
+		else if (bytes >= 0)
+			__sync_fetch_and_add(&check_run_differ, 1);
+	}
+	bytes = exact_pages(&check_pc[member], addr_of(task->mm), member, cpu, !in_kthread(), &path,
+			    &src, &used)
+		<< page_shift;
+	/* the next event on this CPU reads on from this one's state, as a run does */
+	check_run.count = used.count;
+	check_run.others = used.others;
+	check_run.n = 0;
+	check_run_cpu = cpu;
+	check_run_member = member;
+	check_run_valid = path != BMT_PC_MOVED;
 	if (bytes == ctx->size)
 		__sync_fetch_and_add(&check_equal, 1);
 	else
@@ -640,7 +908,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	r->parent_mm_key = pm ? pm->key : 0;
 	r->child_mm_key = cm ? cm->key : 0;
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), child->comm);
-	bpf_ringbuf_submit(r, wake_flags());
+	submit_opens(r);
 	return 0;
 }
 
@@ -673,12 +941,10 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	if (!ps)
 		return 0;
 	m = bind_mm(tgid, ps, (__u64)mm, ts);
-	r = bpf_map_lookup_elem(&exec_scratch, &zero);
+	/* the largest size, so that it is reserved before its phase is taken (submit_opens) */
+	r = reserve(EXEC_REC_MAX, BMT_REC_EXEC, ts);
 	if (!r)
 		return 0;
-	r->hdr.type = BMT_REC_EXEC;
-	r->hdr.flags = 0;
-	r->hdr.ts = ts;
 	r->pid = tgid;
 	r->mm_key = m ? m->key : 0;
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
@@ -711,9 +977,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	size = sizeof(*r) + fn_len + argv_len;
 	if (size > EXEC_REC_MAX)
 		size = EXEC_REC_MAX;
-	r->hdr.size = size;
-	if (bpf_ringbuf_output(&rb, r, size, wake_flags()))
-		STAT_INC(lost);
+	r->hdr.size = size; /* the record's own size: the rest of the reservation is unused */
+	submit_opens(r);
 	return 0;
 }
 
@@ -748,7 +1013,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 		return 0;
 	r->pid = tgid;
 	r->exit_code = p->exit_code;
-	bpf_ringbuf_submit(r, wake_flags());
+	submit_opens(r);
 	return 0;
 }
 
@@ -783,7 +1048,7 @@ static __always_inline void oom_victim(__u32 tgid)
 		return;
 	r->pid = tgid;
 	r->pad = 0;
-	bpf_ringbuf_submit(r, wake_flags());
+	submit_opens(r);
 }
 
 /*

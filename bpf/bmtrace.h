@@ -62,6 +62,7 @@ struct bmt_hdr {
 	__u64 ts;   /* CLOCK_MONOTONIC ns */
 };
 
+/* hdr.flags: how many more events this value stands for (a run's, bmtrace.h "runs") */
 struct bmt_rss {
 	struct bmt_hdr hdr;
 	__u32 mm_key;
@@ -182,6 +183,13 @@ struct bmt_pc_cache {
 	__u64 cnt_tag; /* tag << 32 | (u32)count */
 };
 
+/* A run's own state of its counter (pcpu_sum.h, bmt_pc_run_read). */
+struct bmt_pc_run {
+	__s64 count;  /* the counter's count when others was summed */
+	__s32 others; /* the other CPUs' slots then */
+	__u32 n;      /* events since */
+};
+
 enum bmt_pc_path {
 	BMT_PC_FAST = 0,  /* two loads and the cache */
 	BMT_PC_FULL = 1,  /* every slot */
@@ -192,6 +200,62 @@ enum bmt_pc_path {
 struct bmt_stats_val {
 	struct bmt_stats s;
 	__u64 pc_path[3]; /* reads by enum bmt_pc_path (bpf/pcpu_sum.h): fast, full, moved */
+	__u64 in_run;     /* events a run absorbed: no record of their own */
+	__u64 records;    /* records reserved in the ring */
+};
+
+/*
+ * The ring's records and runs (user/core/merge.c puts them back in order).
+ *
+ * A run is a CPU's consecutive increases of one counter of one address space, made by the
+ * process's own faults, within one millisecond of CLOCK_MONOTONIC (windows aligned to whole
+ * milliseconds, the timeline's). It costs no record per event: the CPU keeps the run's latest
+ * value in its struct bmt_cpu_run, and writes one record when the run ends. Every other record
+ * either opens a phase (BMT_WIRE_OPENS: anything but an increase - a decrease, fork, exec,
+ * exit, ... - takes the next phase number, which ends every CPU's run) or belongs to the
+ * current one (BMT_WIRE_IN: an increase outside a run; BMT_WIRE_RUN: a run's last value).
+ * Within a phase every change is an increase, so a run's intermediate values can never be a
+ * peak, of the tree, its anon part or a timeline window: the merger feeds a phase's opening
+ * record, then its changes by time, and the collector sees exactly the maxima it would have
+ * seen from every event.
+ */
+#define BMT_WIRE_OPENS 1 /* the first record of phase `phase` */
+#define BMT_WIRE_IN 2    /* an increase within phase `phase` */
+#define BMT_WIRE_RUN 3   /* the latest value of run `run` of CPU `cpu`, in phase `phase` */
+
+/* Before each record in the ring; the record (struct bmt_hdr first) follows. */
+struct bmt_wire {
+	__u64 phase;
+	__u32 run;
+	__u16 cpu;
+	__u16 kind; /* BMT_WIRE_* */
+};
+
+#define BMT_RUN_WINDOW_NS 1000000ull /* runs end at every whole millisecond */
+
+/*
+ * One per possible CPU, in a mmap-able array: the run the CPU holds. The BPF side writes it
+ * with seq odd; userspace reads the fields up to ts between two equal even values of seq.
+ */
+struct bmt_cpu_run {
+	__u32 seq;
+	__u32 run;    /* the run's number on this CPU */
+	__u32 open;   /* 1 while the run can still grow */
+	__u32 mm_key;
+	__u64 phase;
+	__u32 member;
+	__u32 events; /* events in the run so far */
+	__u64 bytes;  /* the counter after the run's latest event */
+	__u64 ts;     /* that event's time */
+	/* the BPF side's own: */
+	__u64 mm;         /* the struct mm_struct's address */
+	__u64 window_end; /* the run ends at its first event at or after this */
+	__u64 fbc;        /* the counter: struct percpu_counter's address */
+	__u64 slots;      /* its per-CPU pointer */
+	__s64 count;      /* the counter's count when others was summed */
+	__s32 others;     /* the other CPUs' slots then */
+	__u32 n;          /* events since the run's last full sum */
+	__u64 pad2[4];    /* 128 bytes: a CPU's run shares no cache line with another's */
 };
 
 #endif /* BMTRACE_H */

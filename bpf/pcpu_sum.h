@@ -95,17 +95,54 @@ static __always_inline int bmt_pc_cached(const struct bmt_pc_cache *c, __u32 tic
 }
 
 /*
+ * Every slot: count, cpu's own slot and the others' sum, with count re-read and the sum
+ * retried while a concurrent flush moves it. BMT_PC_FULL when a try settled, else
+ * BMT_PC_MOVED (the last try's values: a snapshot of a moving counter).
+ */
+static __always_inline enum bmt_pc_path bmt_pc_sum_all(const struct bmt_pc_src *src, __u32 cpu,
+							__u32 ncpu, __s64 *count, __s32 *own,
+							__s32 *others)
+{
+	for (int tries = 0; tries < BMT_PC_TRIES; tries++) {
+		__s64 sum = 0;
+		int busy;
+
+		*count = bmt_pc_count(src);
+		busy = bmt_pc_locked(src);
+		*own = 0;
+		for (__u32 i = 0; i < BMT_PC_MAX_CPUS && i < ncpu; i++) {
+			__s32 v = bmt_pc_slot(src, i);
+
+			if (i == cpu)
+				*own = v;
+			else
+				sum += v;
+		}
+		*others = (__s32)sum;
+		if (!busy && *count == bmt_pc_count(src))
+			return BMT_PC_FULL;
+	}
+	return BMT_PC_MOVED;
+}
+
+/* What a read summed, for a run to go on from (struct bmt_pc_run). */
+struct bmt_pc_used {
+	__s64 count;
+	__s32 others;
+};
+
+/*
  * The counter's value after the event that runs now on cpu, of ncpu possible CPUs
  * (ncpu <= BMT_PC_MAX_CPUS). may_cache: the change was made on this CPU (a user task's);
- * 0 for kernel threads. *path says how it was read.
+ * 0 for kernel threads. *path says how it was read, *used what it summed.
  */
 static __always_inline __s64 bmt_pc_read(struct bmt_pc_cache *c, const struct bmt_pc_src *src,
 					 __u32 cpu, __u32 ncpu, int may_cache,
-					 enum bmt_pc_path *path)
+					 enum bmt_pc_path *path, struct bmt_pc_used *used)
 {
 	__u32 ticket = __sync_fetch_and_add(&c->seq, 1);
-	__s64 count = 0, own = 0;
-	__s32 others = 0;
+	__s64 count = 0;
+	__s32 others = 0, own = 0;
 	int busy = 1;
 
 	if (may_cache) {
@@ -118,32 +155,47 @@ static __always_inline __s64 bmt_pc_read(struct bmt_pc_cache *c, const struct bm
 		if (count == bmt_pc_count(src)) {
 			bmt_pc_save(c, ticket, cpu, others, count);
 			*path = BMT_PC_FAST;
+			used->count = count;
+			used->others = others;
 			return bmt_pc_positive(count + own + others);
 		}
 	}
-	*path = BMT_PC_MOVED;
-	for (int tries = 0; tries < BMT_PC_TRIES; tries++) {
-		__s64 sum = 0;
-
-		count = bmt_pc_count(src);
-		busy = bmt_pc_locked(src);
-		own = 0;
-		for (__u32 i = 0; i < BMT_PC_MAX_CPUS && i < ncpu; i++) {
-			__s32 v = bmt_pc_slot(src, i);
-
-			if (i == cpu)
-				own = v;
-			else
-				sum += v;
-		}
-		others = (__s32)sum;
-		if (!busy && count == bmt_pc_count(src)) {
-			*path = BMT_PC_FULL;
-			break;
-		}
-	}
+	*path = bmt_pc_sum_all(src, cpu, ncpu, &count, &own, &others);
 	if (may_cache && *path == BMT_PC_FULL)
 		bmt_pc_save(c, ticket, cpu, others, count);
+	used->count = count;
+	used->others = others;
+	return bmt_pc_positive(count + own + others);
+}
+
+/*
+ * A run (struct bmt_run, bmtrace.h): one CPU's consecutive events of one counter, while no
+ * other CPU's event of that counter can come between them (a CPU that meets a counter another
+ * CPU runs ends every run first). Only this CPU's slot can change then, so count, the own slot
+ * and the others' sum the run started from give the value: 3 loads, no ticket. A full sum when
+ * count moved (a flush), the lock is held, or every 64th event (as bmt_pc_read's refresh).
+ * The run's state is struct bmt_pc_run (bmtrace.h).
+ */
+
+/* The value now, or -1 when a full sum did not settle (the caller ends the run). */
+static __always_inline __s64 bmt_pc_run_read(struct bmt_pc_run *r, const struct bmt_pc_src *src,
+					     __u32 cpu, __u32 ncpu, enum bmt_pc_path *path)
+{
+	__s64 count = bmt_pc_count(src);
+	int busy = bmt_pc_locked(src);
+	__s32 own = bmt_pc_slot(src, cpu), others;
+
+	r->n++;
+	if (!busy && count == r->count && (r->n & BMT_PC_REFRESH_MASK) &&
+	    count == bmt_pc_count(src)) {
+		*path = BMT_PC_FAST;
+		return bmt_pc_positive(count + own + r->others);
+	}
+	*path = bmt_pc_sum_all(src, cpu, ncpu, &count, &own, &others);
+	if (*path != BMT_PC_FULL)
+		return -1;
+	r->count = count;
+	r->others = others;
 	return bmt_pc_positive(count + own + others);
 }
 

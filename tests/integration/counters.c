@@ -6,7 +6,8 @@
  *
  * Both sources see every change of a counter, so one run traced by both at once (a
  * tracepoint bmtrace running a btf-percpu bmtrace running the workload, each recording a
- * trace) gives two sequences of values for the workload's address space to compare:
+ * trace, with BMTRACE_RUNS=off: a record per event) gives two sequences of values for the
+ * workload's address space to compare:
  *   - a single-threaded workload: all values equal, one for one;
  *   - threads faulting one address space on two CPUs at once: each source reads a counter
  *     that other CPUs change without its lock (the kernel's own sum does too), so a value
@@ -16,6 +17,9 @@
  *     whose CPU is taken away meanwhile (a virtual CPU descheduled by its host: 65 pages
  *     apart was seen once under ASan at a load average of 20) may miss more, so the largest
  *     difference, like how many differ at all, depends on the machine: only printed.
+ * With runs (the default), the btf-percpu trace holds the last value of each run of
+ * increases, read the way a run reads it (bpf/pcpu_sum.h): for a single-threaded workload
+ * its values are a subsequence of the tracepoint's, and the peaks are the same.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -152,15 +156,17 @@ static const char *source_of(const char *json)
  * two sequences of the workload's address space in *tp and *btf.
  */
 static void trace_twice(struct itest_ctx *ctx, const char *program, const char *const args[],
-			struct seq *tp, struct seq *btf)
+			const char *btf_runs, struct seq *tp, struct seq *btf)
 {
 	char tp_trace[PATH_MAX + 32], btf_trace[PATH_MAX + 32], tp_json[PATH_MAX + 32],
 		btf_json[PATH_MAX + 32], path[PATH_MAX + 32];
 	const char *argv[32] = { itest.bmtrace, "-q", "-w", tp_trace, "--json", tp_json, "--",
-				 "/usr/bin/env", "BMTRACE_COUNTER_SOURCE=btf-percpu", itest.bmtrace,
-				 "-q", "-w", btf_trace, "--json", btf_json, "--", path };
-	static const char *const env[] = { "BMTRACE_COUNTER_SOURCE=tracepoint", NULL };
-	int n = 17, st;
+				 "/usr/bin/env", "BMTRACE_COUNTER_SOURCE=btf-percpu", btf_runs,
+				 itest.bmtrace, "-q", "-w", btf_trace, "--json", btf_json, "--",
+				 path };
+	static const char *const env[] = { "BMTRACE_COUNTER_SOURCE=tracepoint",
+					   "BMTRACE_RUNS=off", NULL };
+	int n = 18, st;
 
 	snprintf(tp_trace, sizeof(tp_trace), "%s", itest_path(ctx, "tp.bmt"));
 	snprintf(btf_trace, sizeof(btf_trace), "%s", itest_path(ctx, "btf.bmt"));
@@ -189,7 +195,7 @@ static void test_sources_agree_single_thread(void **state)
 	uint32_t differ = 0;
 
 	itest_need_root();
-	trace_twice(ctx, "faultstorm", args, &tp, &btf);
+	trace_twice(ctx, "faultstorm", args, "BMTRACE_RUNS=off", &tp, &btf);
 	assert_true(tp.n > 3 * 16384); /* 3 rounds of 64 MiB in 4 KiB pages */
 	assert_int_equal(tp.n, btf.n);
 	for (uint32_t i = 0; i < tp.n; i++) {
@@ -214,7 +220,7 @@ static void test_sources_agree_threads(void **state)
 	uint32_t differ = 0, beyond = 0;
 
 	itest_need_root();
-	trace_twice(ctx, "memhog", args, &tp, &btf);
+	trace_twice(ctx, "memhog", args, "BMTRACE_RUNS=off", &tp, &btf);
 	assert_int_equal(tp.n, btf.n);
 	for (uint32_t i = 0; i < tp.n; i++) {
 		uint64_t d = tp.bytes[i] > btf.bytes[i] ? tp.bytes[i] - btf.bytes[i] :
@@ -231,6 +237,49 @@ static void test_sources_agree_threads(void **state)
 		differ, tp.n, worst / page, beyond, TOLERANCE_PAGES);
 	assert_memory_equal(last_tp, last_btf, sizeof(last_tp));
 	assert_true(beyond * 100ull <= tp.n); /* at least 99% within the tolerance */
+}
+
+/*
+ * Runs (the default) against every event: the btf-percpu values, read through runs, are
+ * the tracepoint's values at the ends of runs - in order, a few of them - with the same
+ * last value and the same largest value of each counter.
+ */
+static void test_runs_keep_the_values(void **state)
+{
+	static struct seq tp, btf;
+	struct itest_ctx *ctx = *state;
+	static const char *const args[] = { "64", "3", NULL };
+	uint64_t last_tp[BMT_NR_MEMBERS] = { 0 }, last_btf[BMT_NR_MEMBERS] = { 0 };
+	uint64_t max_tp[BMT_NR_MEMBERS] = { 0 }, max_btf[BMT_NR_MEMBERS] = { 0 };
+	uint32_t i, at = 0;
+
+	itest_need_root();
+	trace_twice(ctx, "faultstorm", args, "BMTRACE_RUNS=on", &tp, &btf);
+	assert_true(tp.n > 3 * 16384);
+	fprintf(stderr, "  %u events, %u values kept\n", tp.n, btf.n);
+	assert_true(btf.n * 10 < tp.n); /* runs of a millisecond hold hundreds of faults */
+	for (i = 0; i < btf.n; i++) {
+		while (at < tp.n &&
+		       (tp.member[at] != btf.member[i] || tp.bytes[at] != btf.bytes[i]))
+			at++;
+		if (at == tp.n)
+			fail_msg("value %u (member %u, %" PRIu64 " B) is not among the tracepoint's, "
+				 "in order", i, btf.member[i], btf.bytes[i]);
+		at++;
+	}
+	for (i = 0; i < tp.n; i++) {
+		last_tp[tp.member[i] % BMT_NR_MEMBERS] = tp.bytes[i];
+		if (tp.bytes[i] > max_tp[tp.member[i] % BMT_NR_MEMBERS])
+			max_tp[tp.member[i] % BMT_NR_MEMBERS] = tp.bytes[i];
+	}
+	for (i = 0; i < btf.n; i++) {
+		last_btf[btf.member[i] % BMT_NR_MEMBERS] = btf.bytes[i];
+		if (btf.bytes[i] > max_btf[btf.member[i] % BMT_NR_MEMBERS])
+			max_btf[btf.member[i] % BMT_NR_MEMBERS] = btf.bytes[i];
+	}
+	assert_memory_equal(last_tp, last_btf, sizeof(last_tp));
+	assert_memory_equal(max_tp, max_btf, sizeof(max_tp)); /* its peak, each counter's */
+	assert_true(max_btf[BMT_ANON] >= 64ull << 20);
 }
 
 /*
@@ -303,6 +352,7 @@ int counters_run(void)
 	const struct CMUnitTest tests[] = {
 		TEST(test_sources_agree_single_thread),
 		TEST(test_sources_agree_threads),
+		TEST(test_runs_keep_the_values),
 		TEST(test_forced_tracepoint_is_exact),
 		TEST(test_default_source),
 	};

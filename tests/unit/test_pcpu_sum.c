@@ -83,8 +83,9 @@ static __s64 event(struct sim *s, struct bmt_pc_cache *c, unsigned int cpu, int 
 		   enum bmt_pc_path *path)
 {
 	struct bmt_pc_src src = { s };
+	struct bmt_pc_used used;
 
-	return bmt_pc_read(c, &src, cpu, NCPU, user, path);
+	return bmt_pc_read(c, &src, cpu, NCPU, user, path, &used);
 }
 
 /* An event, and its value checked against the counter's once it is done. */

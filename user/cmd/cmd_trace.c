@@ -435,7 +435,7 @@ int cmd_trace(struct config *cfg)
 	}
 	progress__end(lv.progress); /* erased before the summary comes */
 	lv.progress = NULL;
-	tracer__drain(lv.tracer);
+	tracer__drain_last(lv.tracer);
 	lv.s.run.end_ts = procscan__now();
 	tracer__stats(lv.tracer, &lv.s.run.stats);
 	read_cgroup(&lv);

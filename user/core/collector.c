@@ -424,7 +424,7 @@ static int rec_rss(struct collector *c, const void *rec)
 	const struct bmt_rss *r = rec;
 	struct mm *m;
 
-	c->events++;
+	c->events += 1 + r->hdr.flags; /* a run's record stands for flags more events */
 	m = mm__get(&c->mms, r->mm_key);
 	if (!m)
 		return r->mm_key ? -ENOMEM : 0;

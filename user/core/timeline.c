@@ -75,7 +75,8 @@ static int start(struct timeline *t, const struct bmt_sample *s)
 	t->last = calloc(t->stride, sizeof(*t->last));
 	if (!t->last)
 		return -ENOMEM;
-	t->origin = s->ts;
+	/* windows at whole milliseconds of the clock: the BPF side's runs end at the same ones */
+	t->origin = s->ts - s->ts % TIMELINE_RESOLUTION_NS;
 	t->started = true;
 	return 0;
 }

@@ -3,7 +3,9 @@
  * timeline - the tree total over time, from the collector's samples (collector__on_sample),
  * coalesced so that a long run stays a table a spreadsheet opens, without losing the peak.
  *
- * The rule. Time is cut into windows of `resolution` ns, counted from the first sample. Each
+ * The rule. Time is cut into windows of `resolution` ns, counted from the whole millisecond
+ * of the clock the first sample falls in (the BPF side's runs end at whole milliseconds too,
+ * so a window's largest total is a value some record carries: bmtrace.h). Each
  * window keeps one row: the first sample that holds the window's largest tree total, with
  * its exact time and the anon and stage bytes of that same instant. When rows would pass
  * TIMELINE_MAX_ROWS, the resolution doubles and neighbouring windows merge by the same
@@ -21,9 +23,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "bmtrace.h"
 #include "collector.h"
 
-#define TIMELINE_RESOLUTION_NS 1000000ull /* 1 ms to begin with */
+#define TIMELINE_RESOLUTION_NS BMT_RUN_WINDOW_NS /* 1 ms to begin with */
 #define TIMELINE_MAX_ROWS      65536      /* then doubled: 32k to 64k rows for a long run */
 
 struct timeline;

@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include "escape.h"
 #include "kbtf.h"
+#include "merge.h"
 #include "privilege.h"
 #include "tracer.h"
 #include "bmtrace.skel.h"
@@ -49,9 +50,14 @@ struct tracer {
 	struct bmtrace *skel;
 	struct kbtf_choice kernel; /* what this kernel runs (read_kernel) */
 	struct ring_buffer *rb;
+	struct merge *merge;              /* the ring's records, in order, to fn */
+	const struct bmt_cpu_run *runs;   /* each CPU's run, mapped from the BPF side */
+	size_t runs_len;
+	int n_runs;
 	tracer_record_fn fn;
 	void *ctx;
 	int stop;
+	bool no_runs; /* BMTRACE_RUNS=off */
 	enum source source;
 };
 
@@ -89,6 +95,23 @@ static int tracefs_state(void)
 }
 
 /* Every capability tracing needs and this process lacks, named in one line (privilege.h). */
+/* The BPF side's per-CPU runs, mapped read-only. */
+static int map_runs(struct tracer *t, char *err, size_t errlen)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	t->runs_len = ((size_t)t->n_runs * sizeof(*t->runs) + page - 1) / page * page;
+	p = mmap(NULL, t->runs_len, PROT_READ, MAP_SHARED, bpf_map__fd(t->skel->maps.runs), 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the per-CPU runs: %s", strerror(errno));
+		t->runs_len = 0;
+		return -errno;
+	}
+	t->runs = p;
+	return 0;
+}
+
 static int check_privileges(const struct tracer_opts *o, char *err, size_t errlen)
 {
 	struct privilege_need need = { o->user, o->switch_user, o->give_files, !!o->serve,
@@ -118,9 +141,15 @@ static int ensure_tracefs(char *err, size_t errlen)
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct tracer *t = ctx;
-	int rc = t->fn(t->ctx, data, len);
 
-	return rc < 0 ? rc : 0;
+	return merge__push(t->merge, data, len) == -ENOMEM ? -ENOMEM : 0;
+}
+
+static int on_merged(void *ctx, const void *rec, size_t len)
+{
+	struct tracer *t = ctx;
+
+	return t->fn(t->ctx, rec, len);
 }
 
 static uint64_t ring_size(uint64_t want)
@@ -247,6 +276,21 @@ static int source_wanted(enum source *src, char *err, size_t errlen)
 }
 
 /*
+ * BMTRACE_RUNS=off (docs/DEVELOPMENT.md): a record per rss event, no runs, for the tests that
+ * compare the two sources value for value.
+ */
+static int runs_wanted(struct tracer *t, char *err, size_t errlen)
+{
+	const char *v = getenv("BMTRACE_RUNS");
+
+	t->no_runs = v && !strcmp(v, "off");
+	if (!v || !*v || t->no_runs || !strcmp(v, "on"))
+		return 0;
+	snprintf(err, errlen, "BMTRACE_RUNS is on or off, not '%s'", v);
+	return -EINVAL;
+}
+
+/*
  * The possible CPUs, when they are 0..N-1 (N <= BMT_PC_MAX_CPUS): the CPUs btf-percpu sums.
  * 0 otherwise (a hole in the mask, or more CPUs than it reads), with the reason in why.
  */
@@ -315,6 +359,7 @@ static int load(struct tracer *t, const struct tracer_opts *opts, enum source sr
 	}
 	sk->rodata->wakeup_bytes = ring_size(opts->ring_bytes) / 4;
 	sk->rodata->nr_cpus = ncpu;
+	sk->rodata->no_runs = t->no_runs;
 	sk->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
 	sk->rodata->exit_has_group_dead = t->kernel.exit_has_group_dead;
 	if (opts->serve) {
@@ -333,6 +378,12 @@ static int load(struct tracer *t, const struct tracer_opts *opts, enum source sr
 							 : sk->progs.mark_victim,
 				  false);
 	bpf_map__set_max_entries(sk->maps.rb, ring_size(opts->ring_bytes));
+	t->n_runs = libbpf_num_possible_cpus();
+	if (t->n_runs < 1) {
+		snprintf(err, errlen, "cannot count the possible CPUs: %s", strerror(-t->n_runs));
+		return t->n_runs;
+	}
+	bpf_map__set_max_entries(sk->maps.runs, t->n_runs);
 	if (opts->max_procs) {
 		bpf_map__set_max_entries(sk->maps.procs, opts->max_procs);
 		bpf_map__set_max_entries(sk->maps.mms, opts->max_procs);
@@ -358,7 +409,7 @@ static int self_test(struct tracer *t, char *why, size_t len)
 	struct bmtrace__bss *bss = t->skel->bss;
 	long page = sysconf(_SC_PAGESIZE);
 	struct bpf_link *link;
-	uint64_t equal, differ, fast;
+	uint64_t equal, differ, fast, run_equal, run_differ;
 	char *mem;
 
 	bss->check_tgid = getpid();
@@ -379,6 +430,8 @@ static int self_test(struct tracer *t, char *why, size_t len)
 	equal = __atomic_load_n(&bss->check_equal, __ATOMIC_SEQ_CST);
 	differ = __atomic_load_n(&bss->check_differ, __ATOMIC_SEQ_CST);
 	fast = __atomic_load_n(&bss->check_fast, __ATOMIC_SEQ_CST);
+	run_equal = __atomic_load_n(&bss->check_run_equal, __ATOMIC_SEQ_CST);
+	run_differ = __atomic_load_n(&bss->check_run_differ, __ATOMIC_SEQ_CST);
 	if (bss->check_layout == 2)
 		snprintf(why, len, "this kernel's mm_struct.rss_stat is not an array of percpu_counter");
 	else if (!bss->cpu_off_ready)
@@ -386,13 +439,19 @@ static int self_test(struct tracer *t, char *why, size_t len)
 	else if (differ)
 		snprintf(why, len, "its self-test: %" PRIu64 " of %" PRIu64
 			 " values differed from the kernel's", differ, differ + equal);
-	else if (equal < CHECK_PAGES)
-		snprintf(why, len, "its self-test saw %" PRIu64 " of %d page faults", equal,
-			 CHECK_PAGES);
+	else if (run_differ)
+		snprintf(why, len, "its self-test: %" PRIu64 " of %" PRIu64
+			 " values read as a run differed from the kernel's", run_differ,
+			 run_differ + run_equal);
+	else if (equal < CHECK_PAGES || run_equal < CHECK_PAGES / 2)
+		snprintf(why, len, "its self-test saw %" PRIu64 " of %d page faults (%" PRIu64
+			 " read as a run)", equal, CHECK_PAGES, run_equal);
 	else
 		snprintf(why, len, "self-test: %" PRIu64 " values equal to the kernel's, %" PRIu64
-			 " of them from the per-counter cache", equal, fast);
-	return bss->check_layout == 1 && bss->cpu_off_ready && !differ && equal >= CHECK_PAGES ?
+			 " of them from the per-counter cache, and %" PRIu64 " read as a run",
+			 equal, fast, run_equal);
+	return bss->check_layout == 1 && bss->cpu_off_ready && !differ && !run_differ &&
+		       equal >= CHECK_PAGES && run_equal >= CHECK_PAGES / 2 ?
 		       0 : -1;
 }
 
@@ -450,7 +509,8 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 			 "kernel built with CONFIG_DEBUG_INFO_BTF=y");
 		goto fail;
 	}
-	if (read_kernel(t, opts, err, errlen) || ensure_tracefs(err, errlen) ||
+	if (runs_wanted(t, err, errlen) || read_kernel(t, opts, err, errlen) ||
+	    ensure_tracefs(err, errlen) ||
 	    load_source(t, opts, err, errlen))
 		goto fail;
 	if (opts->serve && fill_serve_maps(t, opts->serve, err, errlen))
@@ -468,6 +528,13 @@ struct tracer *tracer__open(const struct tracer_opts *opts, char *err, size_t er
 		snprintf(err, errlen, "cannot map the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	t->merge = merge__new(on_merged, t);
+	if (!t->merge) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (map_runs(t, err, errlen))
+		goto fail;
 	return t;
 fail:
 	tracer__close(t);
@@ -515,9 +582,57 @@ int tracer__fd(const struct tracer *t)
 	return ring_buffer__epoll_fd(t->rb);
 }
 
+/*
+ * Each CPU's open run, read between two equal even values of its seq (bmtrace.h), to the
+ * merge: the values that no record carries yet.
+ */
+static int read_runs(struct tracer *t)
+{
+	for (int cpu = 0; cpu < t->n_runs; cpu++) {
+		const struct bmt_cpu_run *r = &t->runs[cpu];
+		struct bmt_cpu_run copy;
+		int ok = 0, rc;
+
+		for (int tries = 0; tries < 1000 && !ok; tries++) {
+			uint32_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+
+			if (seq & 1)
+				continue; /* being written: a few instructions */
+			memcpy(&copy, (const void *)r, sizeof(copy));
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			ok = __atomic_load_n(&r->seq, __ATOMIC_RELAXED) == seq;
+		}
+		rc = ok ? merge__run(t->merge, cpu, &copy) : 0;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int drain(struct tracer *t, bool final)
+{
+	long n;
+	int rc;
+
+	/* the runs first: a run that ends after it was read has its record in the ring by then */
+	rc = read_runs(t);
+	if (rc)
+		return rc;
+	rc = ring_buffer__consume(t->rb);
+	if (rc < 0)
+		return rc;
+	n = merge__flush(t->merge, final);
+	return n < 0 ? (int)n : (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
 int tracer__drain(struct tracer *t)
 {
-	return ring_buffer__consume(t->rb);
+	return drain(t, false);
+}
+
+int tracer__drain_last(struct tracer *t)
+{
+	return drain(t, true);
 }
 
 /* The stats map summed over CPUs; zero when it cannot be read. */
@@ -543,6 +658,8 @@ static void stats_sum(const struct tracer *t, struct bmt_stats_val *out)
 			out->s.mms_full += per[i].s.mms_full;
 			for (int p = 0; p < 3; p++)
 				out->pc_path[p] += per[i].pc_path[p];
+			out->in_run += per[i].in_run;
+			out->records += per[i].records;
 		}
 	}
 	free(per);
@@ -573,6 +690,10 @@ static void say_costs(const struct tracer *t)
 	if (t->source == SRC_BTF)
 		esc_say(stderr, "btf-percpu reads: %" PRIu64 " from the cache, %" PRIu64
 			" full sums, %" PRIu64 " snapshots of a moving counter", fast, full, moved);
+	esc_say(stderr, "%" PRIu64 " rss events, %" PRIu64 " of them within runs; %" PRIu64
+		" records; merge: %" PRIu64 " refused, %" PRIu64 " phases given up",
+		(uint64_t)v.s.events, (uint64_t)v.in_run, (uint64_t)v.records,
+		merge__bad(t->merge), merge__gaps(t->merge));
 	bpf_object__for_each_program(p, t->skel->obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
@@ -596,6 +717,9 @@ void tracer__close(struct tracer *t)
 	if (verbose && t->rb)
 		say_costs(t);
 	ring_buffer__free(t->rb);
+	merge__free(t->merge);
+	if (t->runs_len)
+		munmap((void *)t->runs, t->runs_len);
 	bmtrace__destroy(t->skel);
 	free(t);
 }

@@ -98,8 +98,14 @@ int tracer__fd(const struct tracer *t);
  */
 void tracer__prioritize(void);
 
-/* Hand every waiting record to opts->fn; returns the number handled or -errno. */
+/*
+ * Hand every waiting record to opts->fn, in the order of the changes (user/core/merge.h):
+ * what a record still being written holds back goes at a later drain. Returns the number
+ * handled or -errno.
+ */
 int tracer__drain(struct tracer *t);
+/* The same once tracing is over: everything goes, held back or not. */
+int tracer__drain_last(struct tracer *t);
 
 /* The BPF side's counters, summed over CPUs. */
 void tracer__stats(const struct tracer *t, struct bmt_stats *out);
