@@ -115,8 +115,8 @@ self)
 	rm -rf "$tree"
 	mkdir -p "$tree"
 	# the committed sources when there is a git tree (a work tree may be mid-edit)
-	git -C "$top" archive HEAD Makefile bpf user vmlinux 2>/dev/null | tar -x -C "$tree" ||
-		cp -r "$top/Makefile" "$top/bpf" "$top/user" "$top/vmlinux" "$tree/"
+	git -C "$top" archive HEAD Makefile bpf user vmlinux doc 2>/dev/null | tar -x -C "$tree" ||
+		cp -r "$top/Makefile" "$top/bpf" "$top/user" "$top/vmlinux" "$top/doc" "$tree/"
 	BUILD_LABEL="bmtrace's own sources, make -j2"
 	;;
 *) die "BENCH_BUILD is libiberty or self, not '$BUILD'" ;;
@@ -232,7 +232,7 @@ for wl in fault fork build deep; do bench_workload "$wl"; done
 # own clock reads to every program run, so the timed rounds above run without them. The
 # figure counts every run, other processes' events included (~55 ns each for an empty
 # program here), so a busy machine raises it.
-BPF=$BENCH_OUT/bpf.tsv # workload round ns runs events source
+BPF=$BENCH_OUT/bpf.tsv # workload round ns runs events source records
 : >"$BPF"
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
 restore_stats() { sysctl -q kernel.bpf_stats_enabled="$stats_was"; }
@@ -245,13 +245,16 @@ for wl in fault fork build deep; do
 		prepare "$wl"
 		"$BMTRACE" -v -q --json "$TMP/bpf.json" -- "${cmd[@]}" </dev/null >/dev/null \
 			2>"$TMP/bpf.err" || die "$wl: bmtrace -v failed (see $TMP/bpf.err)"
-		grep '^bmtrace: \(counter source\|BPF run time\|btf-percpu reads\)' "$TMP/bpf.err" \
+		grep '^bmtrace: \(counter source\|BPF run time\|btf-percpu reads\|[0-9]* rss events\)' \
+			"$TMP/bpf.err" \
 			>>"$LOG" || true
 		awk -v wl="$wl" -v r="$r" '
 			/^bmtrace: counter source: / { src = $4 }
 			/^bmtrace: BPF run time: / { ns = $5; runs = $8; ev = $15; sub(/^\(/, "", ev) }
-			END { if (ns != "") printf "%s\t%s\t%s\t%s\t%s\t%s\n", wl, r, ns, runs, ev,
-				src == "" ? "tracepoint" : src }' "$TMP/bpf.err" >>"$BPF"
+			/^bmtrace: [0-9]+ rss events, / { rec = $10 }
+			END { if (ns != "") printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wl, r, ns, runs, ev,
+				src == "" ? "tracepoint" : src, rec == "" ? ev : rec }' \
+			"$TMP/bpf.err" >>"$BPF"
 	done
 done
 restore_stats

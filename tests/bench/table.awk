@@ -6,7 +6,8 @@
 #                  peak_bytes, events, lost, processes, duration_s, raw_peak_bytes,
 #                  lower_bound, tree_cpu_s, end_total ("-" when a tool has no such figure)
 #   checks.tsv     check, round, tool, wall_s, own_rss_kib, peak, raw_peak, lost, lower_bound
-#   bpf.tsv        workload, round, run_time_ns, runs, events, counter source: bmtrace -v
+#   bpf.tsv        workload, round, run_time_ns, runs, events, counter source, ring records:
+#                  bmtrace -v
 #                  with kernel.bpf_stats_enabled=1 (every program of bmtrace's)
 # POSIX awk (Debian's mawk): no asort, no ARGIND.
 BEGIN {
@@ -49,6 +50,7 @@ file == 5 {
 	n = ++bcount[$1]
 	bns[$1, n] = $3 / $5
 	bruns[$1, n] = $4 / $5
+	brec[$1, n] = $7 / $5
 	bsrc[$1] = $6
 	next
 }
@@ -223,8 +225,8 @@ END {
 	# BPF run time per rss event, from the runs with kernel.bpf_stats_enabled=1
 	printf "\nBPF run time per rss event (kernel.bpf_stats_enabled=1, separate runs; every run of\n"
 	printf "bmtrace's programs, other processes' events included)\n"
-	printf "  %-20s %-24s %-20s %s\n", "WORKLOAD", "NS PER EVENT", "PROGRAM RUNS/EVENT",
-	       "COUNTER SOURCE"
+	printf "  %-20s %-24s %-20s %-16s %s\n", "WORKLOAD", "NS PER EVENT", "PROGRAM RUNS/EVENT",
+	       "RECORDS/EVENT", "COUNTER SOURCE"
 	for (w = 1; w <= nwl; w++) {
 		name = wl[w]
 		if (!bcount[name])
@@ -233,8 +235,10 @@ END {
 		bpfns[name] = median(v, n)
 		nstxt = sprintf("%.0f (%.0f-%.0f)", bpfns[name], lo, hi)
 		n = column(bruns, name, bcount[name])
-		printf "  %-20s %-24s %-20s %s\n", label[name], nstxt, sprintf("%.2f", median(v, n)),
-		       bsrc[name]
+		runstxt = sprintf("%.2f", median(v, n))
+		n = column(brec, name, bcount[name])
+		printf "  %-20s %-24s %-20s %-16s %s\n", label[name], nstxt, runstxt,
+		       sprintf("%.4f", median(v, n)), bsrc[name]
 	}
 
 	# the spike: how often each peer's peak falls short of the same sum by bmtrace
