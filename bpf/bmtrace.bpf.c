@@ -24,6 +24,11 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "bmtrace.h"
+/* possible CPUs (the loaded object's constant): the counters' slots */
+const volatile __u32 nr_cpus = 1;
+#define BMT_PC_SUM_ALL __noinline
+/* nr_cpus is a constant the verifier knows (const volatile: set before the load) */
+#define BMT_PC_NCPU(ncpu) ((ncpu) < nr_cpus ? (ncpu) : nr_cpus)
 #include "pcpu_sum.h"
 
 /* The loads pcpu_sum.h reads a counter with: direct, through bpf_rdonly_cast. */
@@ -46,7 +51,6 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
  */
 __u64 cpu_off[BMT_PC_MAX_CPUS];
 __u32 cpu_off_ready;
-const volatile __u32 nr_cpus = 1;
 /* BMTRACE_RUNS=off (tests, docs/DEVELOPMENT.md): a record per event, no runs */
 const volatile bool no_runs = false;
 const volatile __u32 page_shift = 12;
@@ -129,9 +133,12 @@ struct {
 
 /*
  * The current phase (bmtrace.h): read by every event of a run, written once per phase. A
- * section of its own, so that no other variable's writes share its cache line.
+ * section of its own, so that no other variable's writes share its cache line. Even: a
+ * phase of increases (runs start only in these); odd: a phase of decreases.
  */
 __u64 phase_now SEC(".data.phase") = 0;
+
+enum { PHASE_UP, PHASE_DOWN, PHASE_KEEP }; /* what an opening record wants of its phase */
 
 #define HAVE_BTF 0x1
 #define HAVE_TP 0x2
@@ -224,18 +231,61 @@ static __always_inline void *reserve(__u32 size, __u16 type, __u64 ts)
 }
 
 /*
- * Send a reserved record as the first of a new phase: every CPU's run ends at its next
- * event. The phase is taken after the reservation succeeded, so every phase number has its
- * record and userspace can wait for the ones still being written.
+ * Send a reserved record as the first of a new phase (dir: PHASE_UP, PHASE_DOWN, or
+ * PHASE_KEEP the current one's kind): every CPU's run ends at its next event. phase_now
+ * moves to the next number of the wanted parity, by 1 or 2, which the record carries (in
+ * run) so that userspace chains the phases; the phase is taken after the reservation
+ * succeeded, so every phase has its record and userspace can wait for one still being
+ * written.
  */
-static __always_inline void submit_opens(void *rec)
+struct phase_try {
+	__u64 old, next;
+	int dir;
+};
+
+/* One compare-and-swap of phase_now to the next number of the wanted parity. */
+static long phase_try(__u32 i, void *ctx)
+{
+	struct phase_try *t = ctx;
+	__u64 want = t->dir == PHASE_KEEP ? t->old & 1 : (__u64)t->dir, next, seen;
+
+	next = t->old + ((t->old & 1) == want ? 2 : 1);
+	seen = __sync_val_compare_and_swap(&phase_now, t->old, next);
+	if (seen == t->old) {
+		t->next = next;
+		return 1;
+	}
+	t->old = seen; /* another CPU's phase came first: try from it */
+	return 0;
+}
+
+/*
+ * The next phase, of kind dir: its number << 2 | how far it is from the one before (1 or 2);
+ * 0 when 4096 other CPUs' phases came first. A global function, with bpf_loop: the verifier
+ * checks it once.
+ */
+__noinline __u64 take_phase(int dir)
+{
+	struct phase_try t = { phase_now, 0, dir };
+
+	bpf_loop(4096, phase_try, &t, 0);
+	return t.next ? t.next << 2 | (t.next - t.old) : 0;
+}
+
+static __always_inline void submit_opens(void *rec, int dir)
 {
 	struct bmt_wire *w = (struct bmt_wire *)rec - 1;
+	__u64 taken = take_phase(dir); /* a global function: verified once, not per caller */
 
+	if (!taken) { /* 4096 other CPUs' phases in between: give up, counted */
+		bpf_ringbuf_discard(w, 0);
+		STAT_INC(lost);
+		return;
+	}
 	w->kind = BMT_WIRE_OPENS;
 	w->cpu = 0;
-	w->run = 0;
-	w->phase = __sync_add_and_fetch(&phase_now, 1);
+	w->run = taken & 3;
+	w->phase = taken >> 2;
 	bpf_ringbuf_submit(w, wake_flags());
 }
 
@@ -316,7 +366,7 @@ static __always_inline struct mm_state *bind_mm(__u32 tgid, struct bmt_proc *p, 
 	if (r) {
 		r->pid = tgid;
 		r->mm_key = m->key;
-		submit_opens(r);
+		submit_opens(r, PHASE_KEEP);
 	}
 	return m;
 }
@@ -476,13 +526,13 @@ static __always_inline void run_set(struct bmt_cpu_run *s, __s64 bytes, __u64 ts
 /* Start a run of counter mb of m on this CPU at the event just read (src, used: btf-percpu). */
 static __always_inline void run_start(struct bmt_cpu_run *s, __u32 cpu, struct mm_state *m, __u64 mm,
 				      __u32 mb, __s64 bytes, __u64 ts, const struct bmt_pc_src *src,
-				      const struct bmt_pc_used *used)
+				      const struct bmt_pc_used *used, __u64 phase)
 {
 	run_seq(s);
 	s->run++;
 	s->open = 1;
 	s->mm_key = m->key;
-	s->phase = phase_now;
+	s->phase = phase;
 	s->member = mb;
 	s->events = 1;
 	s->bytes = bytes;
@@ -500,9 +550,11 @@ static __always_inline void run_start(struct bmt_cpu_run *s, __u32 cpu, struct m
 
 /*
  * Counter mb of m is bytes now (an event outside any run): keep it, send it, forget m once
- * its teardown is done. A decrease opens a phase; so does an increase of a counter another
- * CPU ran (its run must end, and bytes[] lags it). Other increases stay in the phase, and
- * start a run when may_run (a user task's change, read exactly, of a bound address space).
+ * its teardown is done. A decrease in a phase of increases opens a phase of decreases, an
+ * increase in one of decreases the other way round; a counter another CPU ran opens one too
+ * (its run must end, and bytes[] lags it). Otherwise the change stays in the phase, and an
+ * increase starts a run when may_run (a user task's change, read exactly, of a bound
+ * address space).
  */
 static __always_inline void rss_change(struct mm_state *m, __u64 mm, __u32 mb, __s64 bytes,
 				       __u64 ts, __u32 cpu, struct bmt_cpu_run *s, int may_run,
@@ -510,20 +562,26 @@ static __always_inline void rss_change(struct mm_state *m, __u64 mm, __u32 mb, _
 {
 	struct bmt_rss *r;
 	__s64 before;
-	int mine, opens;
+	__u64 phase;
+	int mine, opens, down, run;
 
 	barrier_var(mb); /* keep the mask: the verifier loses the caller's range check */
 	mb &= BMT_NR_MEMBERS - 1;
 	mine = run_is(s, m, mm, mb);
 	before = mine ? (__s64)s->bytes : m->bytes[mb];
-	opens = bytes < before || (!mine && m->run_cpu[mb]);
-	if (s && (mine || (!opens && may_run && bytes > 0 && !no_runs)))
+	down = bytes < before;
+	phase = phase_now;
+	/* another CPU's run of this counter must end; else a phase of the other kind */
+	opens = (!mine && m->run_cpu[mb]) || (down ? !(phase & 1) : (phase & 1));
+	run = !opens && !down && may_run && bytes > 0 && s && !(m->flags & MM_PENDING) &&
+	      !no_runs;
+	if (s && (mine || run))
 		run_end(s, cpu, m, mm); /* this counter's run, or one a new run replaces */
 	m->bytes[mb] = bytes;
 	m->run_cpu[mb] = 0;
 	STAT_INC(events);
-	if (!opens && may_run && bytes > 0 && s && !(m->flags & MM_PENDING) && !no_runs) {
-		run_start(s, cpu, m, mm, mb, bytes, ts, src, used);
+	if (run) {
+		run_start(s, cpu, m, mm, mb, bytes, ts, src, used, phase);
 	} else {
 		r = reserve(sizeof(*r), BMT_REC_RSS, ts);
 		if (r) {
@@ -531,9 +589,9 @@ static __always_inline void rss_change(struct mm_state *m, __u64 mm, __u32 mb, _
 			r->member = mb;
 			r->bytes = bytes;
 			if (opens)
-				submit_opens(r);
+				submit_opens(r, down ? PHASE_DOWN : PHASE_UP);
 			else
-				submit_in(r, BMT_WIRE_IN, 0, 0, phase_now);
+				submit_in(r, BMT_WIRE_IN, 0, 0, phase);
 		}
 	}
 	if (!bytes && !m->nr_procs && all_zero(m) &&
@@ -908,7 +966,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	r->parent_mm_key = pm ? pm->key : 0;
 	r->child_mm_key = cm ? cm->key : 0;
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), child->comm);
-	submit_opens(r);
+	submit_opens(r, PHASE_KEEP);
 	return 0;
 }
 
@@ -978,7 +1036,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	if (size > EXEC_REC_MAX)
 		size = EXEC_REC_MAX;
 	r->hdr.size = size; /* the record's own size: the rest of the reservation is unused */
-	submit_opens(r);
+	submit_opens(r, PHASE_KEEP);
 	return 0;
 }
 
@@ -1013,7 +1071,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 		return 0;
 	r->pid = tgid;
 	r->exit_code = p->exit_code;
-	submit_opens(r);
+	submit_opens(r, PHASE_KEEP);
 	return 0;
 }
 
@@ -1048,7 +1106,7 @@ static __always_inline void oom_victim(__u32 tgid)
 		return;
 	r->pid = tgid;
 	r->pad = 0;
-	submit_opens(r);
+	submit_opens(r, PHASE_KEEP);
 }
 
 /*

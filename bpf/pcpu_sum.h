@@ -94,32 +94,47 @@ static __always_inline int bmt_pc_cached(const struct bmt_pc_cache *c, __u32 tic
 	return 1;
 }
 
+/* A full sum: count, the own slot and the others' sum. */
+struct bmt_pc_sums {
+	__s64 count;
+	__s32 own;
+	__s32 others;
+};
+
 /*
  * Every slot: count, cpu's own slot and the others' sum, with count re-read and the sum
  * retried while a concurrent flush moves it. BMT_PC_FULL when a try settled, else
- * BMT_PC_MOVED (the last try's values: a snapshot of a moving counter).
+ * BMT_PC_MOVED (the last try's values: a snapshot of a moving counter). The BPF side makes
+ * it a global function (BMT_PC_SUM_ALL: __noinline), which the verifier checks once rather
+ * than at each of its callers, with its loop bound a constant of the loaded object
+ * (BMT_PC_NCPU: the verifier knows nothing of a global function's arguments).
  */
-static __always_inline enum bmt_pc_path bmt_pc_sum_all(const struct bmt_pc_src *src, __u32 cpu,
-							__u32 ncpu, __s64 *count, __s32 *own,
-							__s32 *others)
+#ifndef BMT_PC_SUM_ALL
+#define BMT_PC_SUM_ALL static __always_inline
+#define BMT_PC_NCPU(ncpu) (ncpu)
+#endif
+BMT_PC_SUM_ALL enum bmt_pc_path bmt_pc_sum_all(const struct bmt_pc_src *src, __u32 cpu,
+						__u32 ncpu, struct bmt_pc_sums *out)
 {
+	if (!src || !out) /* a global function's pointers may be NULL */
+		return BMT_PC_MOVED;
 	for (int tries = 0; tries < BMT_PC_TRIES; tries++) {
 		__s64 sum = 0;
 		int busy;
 
-		*count = bmt_pc_count(src);
+		out->count = bmt_pc_count(src);
 		busy = bmt_pc_locked(src);
-		*own = 0;
-		for (__u32 i = 0; i < BMT_PC_MAX_CPUS && i < ncpu; i++) {
+		out->own = 0;
+		for (__u32 i = 0; i < BMT_PC_MAX_CPUS && i < BMT_PC_NCPU(ncpu); i++) {
 			__s32 v = bmt_pc_slot(src, i);
 
 			if (i == cpu)
-				*own = v;
+				out->own = v;
 			else
 				sum += v;
 		}
-		*others = (__s32)sum;
-		if (!busy && *count == bmt_pc_count(src))
+		out->others = (__s32)sum;
+		if (!busy && out->count == bmt_pc_count(src))
 			return BMT_PC_FULL;
 	}
 	return BMT_PC_MOVED;
@@ -141,6 +156,7 @@ static __always_inline __s64 bmt_pc_read(struct bmt_pc_cache *c, const struct bm
 					 enum bmt_pc_path *path, struct bmt_pc_used *used)
 {
 	__u32 ticket = __sync_fetch_and_add(&c->seq, 1);
+	struct bmt_pc_sums sums;
 	__s64 count = 0;
 	__s32 others = 0, own = 0;
 	int busy = 1;
@@ -160,12 +176,12 @@ static __always_inline __s64 bmt_pc_read(struct bmt_pc_cache *c, const struct bm
 			return bmt_pc_positive(count + own + others);
 		}
 	}
-	*path = bmt_pc_sum_all(src, cpu, ncpu, &count, &own, &others);
+	*path = bmt_pc_sum_all(src, cpu, ncpu, &sums);
 	if (may_cache && *path == BMT_PC_FULL)
-		bmt_pc_save(c, ticket, cpu, others, count);
-	used->count = count;
-	used->others = others;
-	return bmt_pc_positive(count + own + others);
+		bmt_pc_save(c, ticket, cpu, sums.others, sums.count);
+	used->count = sums.count;
+	used->others = sums.others;
+	return bmt_pc_positive(sums.count + sums.own + sums.others);
 }
 
 /*
@@ -183,7 +199,8 @@ static __always_inline __s64 bmt_pc_run_read(struct bmt_pc_run *r, const struct 
 {
 	__s64 count = bmt_pc_count(src);
 	int busy = bmt_pc_locked(src);
-	__s32 own = bmt_pc_slot(src, cpu), others;
+	__s32 own = bmt_pc_slot(src, cpu);
+	struct bmt_pc_sums sums;
 
 	r->n++;
 	if (!busy && count == r->count && (r->n & BMT_PC_REFRESH_MASK) &&
@@ -191,12 +208,12 @@ static __always_inline __s64 bmt_pc_run_read(struct bmt_pc_run *r, const struct 
 		*path = BMT_PC_FAST;
 		return bmt_pc_positive(count + own + r->others);
 	}
-	*path = bmt_pc_sum_all(src, cpu, ncpu, &count, &own, &others);
+	*path = bmt_pc_sum_all(src, cpu, ncpu, &sums);
 	if (*path != BMT_PC_FULL)
 		return -1;
-	r->count = count;
-	r->others = others;
-	return bmt_pc_positive(count + own + others);
+	r->count = sums.count;
+	r->others = sums.others;
+	return bmt_pc_positive(sums.count + sums.own + sums.others);
 }
 
 #endif /* BMT_PCPU_SUM_H */

@@ -78,7 +78,7 @@ static __always_inline __u32 new_tree(__u64 cgid, __u16 kind, __u32 pid, const c
 		r->pid = pid;
 		r->cgroup_id = cgid;
 		bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), comm);
-		submit_opens(r);
+		submit_opens(r, PHASE_KEEP);
 	}
 	return tree;
 }
@@ -153,7 +153,7 @@ static __always_inline struct bmt_proc *join(__u32 tgid, __u32 tree, __u32 proc_
 		r->pid = tgid;
 		r->tree = tree;
 		bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), comm);
-		submit_opens(r);
+		submit_opens(r, PHASE_KEEP);
 	}
 	return bpf_map_lookup_elem(&procs, &tgid);
 }

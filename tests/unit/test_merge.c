@@ -3,7 +3,8 @@
 /*
  * merge: the ring's records back in order. The order rules on hand-built records, then the
  * property the design rests on: a model of the BPF side's runs (bpf/bmtrace.bpf.c: a CPU's
- * increases of one counter in one record, phases opened by anything else) fed through the
+ * increases of one counter in one record; phases of increases and of decreases, and a new
+ * one at every other record) fed through the
  * merge gives a collector the same peaks, the same table at the peak and the same timeline
  * as every event fed one by one - with CPUs interleaving, migrations, kernel threads, runs
  * read while they grow, and a record still being written holding back what follows it.
@@ -43,7 +44,10 @@ static int to_sink(void *ctx, const void *rec, size_t len)
 	return 0;
 }
 
-/* A wire record: phase, kind, cpu, run, then an RSS record (key 0: an EXIT record). */
+/*
+ * A wire record: phase, kind, cpu, run (an opening record's: how far its phase is from the
+ * one before, 1 when 0 is given), then an RSS record (key 0: an EXIT record).
+ */
 static void push(struct merge *m, uint64_t phase, uint16_t kind, uint16_t cpu, uint32_t run,
 		 uint64_t ts, uint32_t key, uint64_t bytes)
 {
@@ -53,7 +57,7 @@ static void push(struct merge *m, uint64_t phase, uint16_t kind, uint16_t cpu, u
 			struct bmt_rss rss;
 			struct bmt_exit exit;
 		} r;
-	} buf = { { phase, run, cpu, kind } };
+	} buf = { { phase, kind == BMT_WIRE_OPENS && !run ? 1 : run, cpu, kind } };
 	size_t len = sizeof(buf.w);
 
 	if (key)
@@ -329,7 +333,7 @@ static void change(struct model *x, int cpu, uint32_t key, uint32_t mb, int64_t 
 	struct bmt_cpu_run *s = &x->slot[cpu];
 	uint8_t buf[sizeof(struct bmt_rss)];
 	int64_t v, before;
-	int mine, opens, may_run = !kthread;
+	int mine, opens, down, run, may_run = !kthread;
 
 	x->real[key][mb] += delta;
 	if (x->real[key][mb] < 0)
@@ -353,12 +357,14 @@ static void change(struct model *x, int cpu, uint32_t key, uint32_t mb, int64_t 
 	/* rss_change */
 	mine = s->open && s->mm_key == key && s->member == mb;
 	before = mine ? (int64_t)s->bytes : x->bytes[key][mb];
-	opens = v < before || (!mine && x->run_cpu[key][mb]);
-	if (mine || (!opens && may_run && v > 0))
+	down = v < before;
+	opens = (!mine && x->run_cpu[key][mb]) || (down ? !(x->phase & 1) : (x->phase & 1));
+	run = !opens && !down && may_run && v > 0;
+	if (mine || run)
 		run_end(x, cpu, key);
 	x->bytes[key][mb] = v;
 	x->run_cpu[key][mb] = 0;
-	if (!opens && may_run && v > 0) {
+	if (run) {
 		s->run++;
 		s->open = 1;
 		s->mm_key = key;
@@ -370,7 +376,10 @@ static void change(struct model *x, int cpu, uint32_t key, uint32_t mb, int64_t 
 		s->window_end = (x->ts / BMT_RUN_WINDOW_NS + 1) * BMT_RUN_WINDOW_NS;
 		x->run_cpu[key][mb] = cpu + 1;
 	} else if (opens) {
-		rss_rec(x, BMT_WIRE_OPENS, 0, 0, ++x->phase, x->ts, key, mb, v);
+		uint32_t by = (x->phase & 1) == (uint64_t)down ? 2 : 1; /* submit_opens */
+
+		x->phase += by;
+		rss_rec(x, BMT_WIRE_OPENS, 0, by, x->phase, x->ts, key, mb, v);
 	} else {
 		rss_rec(x, BMT_WIRE_IN, 0, 0, x->phase, x->ts, key, mb, v);
 	}
@@ -384,7 +393,8 @@ static void oom(struct model *x, uint32_t pid)
 
 	x->ts += 1000;
 	assert_int_equal(collector__feed(x->truth, buf, rec_oom(buf, x->ts, pid)), 0);
-	r = ring_add(x, ++x->phase, BMT_WIRE_OPENS, 0, 0);
+	x->phase += 2; /* the same kind of phase */
+	r = ring_add(x, x->phase, BMT_WIRE_OPENS, 0, 2);
 	ring_done(x, rec_oom(r, x->ts, pid));
 }
 

@@ -44,17 +44,23 @@ struct cpu {
 	uint32_t last_events; /* standing for its events up to this many */
 };
 
+/* An opening record: phase `phase` follows phase `prev` (phase numbers are not dense). */
+struct link {
+	uint64_t prev, phase;
+};
+
 struct merge {
 	merge_fn fn;
 	void *ctx;
 	struct entry *e;
 	size_t n, cap;
 	uint64_t opened;  /* every phase up to this one has its opening record */
-	uint64_t *ahead;  /* opening records' phases past opened + 1, unsorted */
+	struct link *ahead; /* opening records that do not follow on from opened yet */
 	size_t n_ahead, cap_ahead;
 	struct cpu *cpu; /* by CPU */
 	size_t n_cpu;
 	uint64_t max_phase; /* the highest opening record seen */
+	uint64_t n_opens;   /* opening records seen */
 	uint64_t seq, bad, gaps;
 	unsigned int stuck; /* flushes since a held record could not go */
 };
@@ -101,6 +107,11 @@ uint64_t merge__bad(const struct merge *m)
 uint64_t merge__gaps(const struct merge *m)
 {
 	return m->gaps;
+}
+
+uint64_t merge__phases(const struct merge *m)
+{
+	return m->n_opens;
 }
 
 /* CPU c's state, made on first use; NULL on ENOMEM. */
@@ -156,42 +167,46 @@ static struct entry *add(struct merge *m, const void *rec, uint32_t len)
 	return e;
 }
 
-/* An opening record arrived: phases up to opened may go once they are consecutive. */
-static int opens(struct merge *m, uint64_t phase)
+/* Absorb the opening records that arrived early and now follow on from opened. */
+static void absorb(struct merge *m)
 {
 	bool moved = true;
 
-	if (phase > m->max_phase)
-		m->max_phase = phase;
-	if (phase < m->opened)
-		return 0;
-	if (phase == m->opened)
-		goto absorb;
-	if (phase > m->opened + 1) {
-		if (m->n_ahead == m->cap_ahead) {
-			uint64_t *g = util_grow(m->ahead, &m->cap_ahead, m->n_ahead,
-						sizeof(*m->ahead), 16);
-
-			if (!g)
-				return -ENOMEM;
-			m->ahead = g;
-		}
-		m->ahead[m->n_ahead++] = phase;
-		return 0;
-	}
-	m->opened = phase;
-absorb:
-	while (moved) { /* absorb the ones that arrived early */
+	while (moved) {
 		moved = false;
 		for (size_t i = 0; i < m->n_ahead; i++) {
-			if (m->ahead[i] <= m->opened + 1) {
-				if (m->ahead[i] == m->opened + 1)
-					m->opened++;
+			if (m->ahead[i].phase <= m->opened || m->ahead[i].prev == m->opened) {
+				if (m->ahead[i].phase > m->opened)
+					m->opened = m->ahead[i].phase;
 				m->ahead[i--] = m->ahead[--m->n_ahead];
 				moved = true;
 			}
 		}
 	}
+}
+
+/* The opening record of phase, which follows prev: phases up to opened may go. */
+static int opens(struct merge *m, uint64_t prev, uint64_t phase)
+{
+	m->n_opens++;
+	if (phase > m->max_phase)
+		m->max_phase = phase;
+	if (phase <= m->opened)
+		return 0;
+	if (prev != m->opened) {
+		if (m->n_ahead == m->cap_ahead) {
+			struct link *g = util_grow(m->ahead, &m->cap_ahead, m->n_ahead,
+						   sizeof(*m->ahead), 16);
+
+			if (!g)
+				return -ENOMEM;
+			m->ahead = g;
+		}
+		m->ahead[m->n_ahead++] = (struct link){ prev, phase };
+		return 0;
+	}
+	m->opened = phase;
+	absorb(m);
 	return 0;
 }
 
@@ -202,7 +217,8 @@ int merge__push(struct merge *m, const void *data, size_t len)
 	struct entry *e;
 
 	if (len < sizeof(*w) + sizeof(*h) || h->size < sizeof(*h) ||
-	    h->size > len - sizeof(*w) || w->kind < BMT_WIRE_OPENS || w->kind > BMT_WIRE_RUN) {
+	    h->size > len - sizeof(*w) || w->kind < BMT_WIRE_OPENS || w->kind > BMT_WIRE_RUN ||
+	    (w->kind == BMT_WIRE_OPENS && (!w->run || w->run > w->phase))) {
 		m->bad++;
 		return -EINVAL;
 	}
@@ -221,7 +237,7 @@ int merge__push(struct merge *m, const void *data, size_t len)
 			return -ENOMEM;
 		got_run(c, w->run, w->phase);
 	}
-	return w->kind == BMT_WIRE_OPENS ? opens(m, w->phase) : 0;
+	return w->kind == BMT_WIRE_OPENS ? opens(m, w->phase - w->run, w->phase) : 0;
 }
 
 int merge__run(struct merge *m, uint32_t cpu, const struct bmt_cpu_run *r)
@@ -349,23 +365,20 @@ static void patience(struct merge *m, bool held)
 			c->got = need;
 		}
 	}
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n_ahead; i++) /* the earliest opening record that came */
+		if (m->ahead[i].prev < low)
+			low = m->ahead[i].prev;
+	for (size_t i = 0; low == UINT64_MAX && i < m->n; i++) /* else the lowest phase held */
 		if (m->e[i].phase > m->opened && m->e[i].phase < low)
 			low = m->e[i].phase;
-	for (size_t i = 0; i < m->n_ahead; i++)
-		if (m->ahead[i] < low)
-			low = m->ahead[i];
 	if (low == UINT64_MAX)
 		return;
-	/* give up on the phases before the lowest one held: their opening records never came */
-	if (low > m->opened + 1) {
-		m->gaps += low - 1 - m->opened;
-		m->opened = low - 1;
-	} else {
+	/* give up on the opening records before it: they never came */
+	if (low > m->opened) {
 		m->gaps++;
 		m->opened = low;
 	}
-	opens(m, m->opened); /* absorb the early ones that now follow on */
+	absorb(m);
 	m->stuck = 0;
 }
 

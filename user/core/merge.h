@@ -55,5 +55,7 @@ long merge__flush(struct merge *m, bool final);
 /* Records refused by merge__push; phases given up on (an opening record never came). */
 uint64_t merge__bad(const struct merge *m);
 uint64_t merge__gaps(const struct merge *m);
+/* Phases opened (opening records seen). */
+uint64_t merge__phases(const struct merge *m);
 
 #endif /* BMT_MERGE_H */

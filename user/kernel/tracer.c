@@ -691,9 +691,10 @@ static void say_costs(const struct tracer *t)
 		esc_say(stderr, "btf-percpu reads: %" PRIu64 " from the cache, %" PRIu64
 			" full sums, %" PRIu64 " snapshots of a moving counter", fast, full, moved);
 	esc_say(stderr, "%" PRIu64 " rss events, %" PRIu64 " of them within runs; %" PRIu64
-		" records; merge: %" PRIu64 " refused, %" PRIu64 " phases given up",
+		" records, %" PRIu64 " of them opening a phase; merge: %" PRIu64 " refused, %" PRIu64
+		" phases given up",
 		(uint64_t)v.s.events, (uint64_t)v.in_run, (uint64_t)v.records,
-		merge__bad(t->merge), merge__gaps(t->merge));
+		merge__phases(t->merge), merge__bad(t->merge), merge__gaps(t->merge));
 	bpf_object__for_each_program(p, t->skel->obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
