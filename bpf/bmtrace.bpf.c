@@ -230,14 +230,6 @@ static __always_inline void *reserve(__u32 size, __u16 type, __u64 ts)
 	return h;
 }
 
-/*
- * Send a reserved record as the first of a new phase (dir: PHASE_UP, PHASE_DOWN, or
- * PHASE_KEEP the current one's kind): every CPU's run ends at its next event. phase_now
- * moves to the next number of the wanted parity, by 1 or 2, which the record carries (in
- * run) so that userspace chains the phases; the phase is taken after the reservation
- * succeeded, so every phase has its record and userspace can wait for one still being
- * written.
- */
 struct phase_try {
 	__u64 old, next;
 	int dir;
@@ -272,6 +264,14 @@ __noinline __u64 take_phase(int dir)
 	return t.next ? t.next << 2 | (t.next - t.old) : 0;
 }
 
+/*
+ * Send a reserved record as the first of a new phase (dir: PHASE_UP, PHASE_DOWN, or
+ * PHASE_KEEP the current one's kind): every CPU's run ends at its next event. phase_now
+ * moves to the next number of the wanted parity, by 1 or 2, which the record carries (in
+ * run) so that userspace chains the phases; the phase is taken after the reservation
+ * succeeded, so every phase has its record and userspace can wait for one still being
+ * written.
+ */
 static __always_inline void submit_opens(void *rec, int dir)
 {
 	struct bmt_wire *w = (struct bmt_wire *)rec - 1;

@@ -210,17 +210,21 @@ struct bmt_stats_val {
  * A run is a CPU's consecutive increases of one counter of one address space, made by the
  * process's own faults, within one millisecond of CLOCK_MONOTONIC (windows aligned to whole
  * milliseconds, the timeline's). It costs no record per event: the CPU keeps the run's latest
- * value in its struct bmt_cpu_run, and writes one record when the run ends. Every other record
- * either opens a phase (BMT_WIRE_OPENS: anything but an increase - a decrease, fork, exec,
- * exit, ... - takes the next phase number, which ends every CPU's run) or belongs to the
- * current one (BMT_WIRE_IN: an increase outside a run; BMT_WIRE_RUN: a run's last value).
- * Within a phase every change is an increase, so a run's intermediate values can never be a
- * peak, of the tree, its anon part or a timeline window: the merger feeds a phase's opening
- * record, then its changes by time, and the collector sees exactly the maxima it would have
- * seen from every event.
+ * value in its struct bmt_cpu_run, and writes one record when the run ends. Every record
+ * carries a phase: phases of increases (even numbers; the only ones runs start in) alternate
+ * with phases of decreases (odd). A record opens a new phase (BMT_WIRE_OPENS), which ends
+ * every CPU's run at its next event, when it is a decrease in a phase of increases or the
+ * other way round, an increase of a counter another CPU ran, or any record that is not a
+ * change (fork, exec, exit, ...); otherwise it belongs to the current phase (BMT_WIRE_IN: a
+ * change outside a run; BMT_WIRE_RUN: a run's last value). An opening record's `run` says
+ * how far its phase number is from the one before (1 or 2), so the phases chain. In a phase
+ * of increases a run's intermediate values can never be a peak, of the tree, its anon part
+ * or a timeline window; in one of decreases every change has its record: the merger feeds
+ * a phase's opening record, then its changes by time, and the collector sees exactly the
+ * maxima it would have seen from every event.
  */
-#define BMT_WIRE_OPENS 1 /* the first record of phase `phase` */
-#define BMT_WIRE_IN 2    /* an increase within phase `phase` */
+#define BMT_WIRE_OPENS 1 /* the first record of phase `phase`, `run` after the one before */
+#define BMT_WIRE_IN 2    /* a change within phase `phase` */
 #define BMT_WIRE_RUN 3   /* the latest value of run `run` of CPU `cpu`, in phase `phase` */
 
 /* Before each record in the ring; the record (struct bmt_hdr first) follows. */

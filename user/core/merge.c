@@ -245,7 +245,7 @@ int merge__run(struct merge *m, uint32_t cpu, const struct bmt_cpu_run *r)
 	struct cpu *c = cpu_of(m, cpu);
 	struct bmt_rss rec = {
 		.hdr = { .type = BMT_REC_RSS, .size = sizeof(rec), .ts = r ? r->ts : 0 },
-		/* set when it goes (handed_over) */
+		/* hdr.flags: set by seen() when it goes */
 		.mm_key = r ? r->mm_key : 0,
 		.member = r ? r->member : 0,
 		.bytes = r ? r->bytes : 0,

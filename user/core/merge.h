@@ -5,16 +5,18 @@
  * The BPF side sends a CPU's consecutive increases of one counter as one run (bmtrace.h,
  * "The ring's records and runs"): the run's last value, sent when the run ends, or read by
  * userspace from the CPU's struct bmt_cpu_run while it lasts. Every record carries a phase:
- * a record that is not an increase opens one, and ends every run; the increases of a phase,
- * run or not, commute for every maximum the collector keeps (the tree, its anon part, a
- * timeline window), so they are handed over by time.
+ * phases of increases, where runs live, alternate with phases of decreases, and a record
+ * that is not a change opens a phase of its own. The changes of a phase commute for every
+ * maximum the collector keeps (the tree, its anon part, a timeline window) once they are
+ * in time order, so they are handed over by time.
  *
  * The order handed over: by phase; in a phase, its opening record, then the rest by time (a
  * run's value once per run and time: a value read from the CPU and later sent in the ring
  * is handed over once). A phase goes out once every phase up to it has its opening record
  * and every run of it has arrived: a record still being written on another CPU holds back
- * what follows it. Records go out as
- * their struct bmt_hdr and what follows (the records of bmtrace.h, a trace file's body).
+ * what follows it. Records go out as their struct bmt_hdr and what follows (the records of
+ * bmtrace.h, a trace file's body); a run's record says in hdr.flags how many more events it
+ * stands for than those already handed over.
  */
 #ifndef BMT_MERGE_H
 #define BMT_MERGE_H
