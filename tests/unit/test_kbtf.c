@@ -18,14 +18,17 @@
 #include <bpf/btf.h>
 #include "kbtf.h"
 
-/* A kernel's shape: how many arguments each tracepoint has (-1: none), and the batching. */
+/*
+ * A kernel's shape: how many arguments each tracepoint has (-1: none), the batching, and
+ * whether mark_victim passes a task (a pointer) or a pid.
+ */
 struct shape {
 	int fork, exec, exit, rss_stat, cgroup_attach;
-	bool task_rss_stat;
+	bool task_rss_stat, mark_victim_task;
 };
 
-static const struct shape linux_6_1 = { 2, 3, 1, 3, 3, true };
-static const struct shape linux_6_18 = { 2, 3, 2, 2, 3, false };
+static const struct shape linux_6_1 = { 2, 3, 1, 3, 3, true, false };
+static const struct shape linux_6_18 = { 2, 3, 2, 2, 3, false, true };
 
 /* typedef btf_trace_NAME: a pointer to void (void *__data, int, ... nargs ints) */
 static void add_tp(struct btf *b, const char *name, int nargs, int int_id, int voidp)
@@ -62,6 +65,21 @@ static void write_btf(const char *path, const struct shape *s)
 	add_tp(b, "sched_process_exit", s->exit, int_id, voidp);
 	add_tp(b, "rss_stat", s->rss_stat, int_id, voidp);
 	add_tp(b, "cgroup_attach_task", s->cgroup_attach, int_id, voidp);
+	if (s->mark_victim_task) { /* (void *, struct task_struct *, uid_t) */
+		int task = btf__add_struct(b, "task_struct", 4), taskp, proto;
+
+		assert_true(task > 0);
+		assert_int_equal(btf__add_field(b, "pid", int_id, 0, 0), 0);
+		taskp = btf__add_ptr(b, task); /* before the prototype: its params follow it */
+		proto = btf__add_func_proto(b, 0);
+		assert_true(taskp > 0 && proto > 0);
+		assert_int_equal(btf__add_func_param(b, "__data", voidp), 0);
+		assert_int_equal(btf__add_func_param(b, "task", taskp), 0);
+		assert_int_equal(btf__add_func_param(b, "uid", int_id), 0);
+		assert_true(btf__add_typedef(b, "btf_trace_mark_victim", btf__add_ptr(b, proto)) > 0);
+	} else {
+		add_tp(b, "mark_victim", 1, int_id, voidp); /* (void *, int pid) */
+	}
 	if (s->task_rss_stat) {
 		assert_true(btf__add_struct(b, "task_rss_stat", 4) > 0);
 		assert_int_equal(btf__add_field(b, "events", int_id, 0, 0), 0);
@@ -97,22 +115,24 @@ static int choose(const struct shape *s, bool serve, struct kbtf_choice *c, char
 
 static void test_linux_6_1(void **state)
 {
-	struct kbtf_choice c = { true, 0 };
+	struct kbtf_choice c = { true, 0, true };
 	char err[256];
 
 	assert_int_equal(choose(&linux_6_1, false, &c, err, sizeof(err)), 0);
 	assert_false(c.exit_has_group_dead);
 	assert_int_equal(c.thread_batch, 64);
+	assert_false(c.mark_victim_task);
 }
 
 static void test_linux_6_18(void **state)
 {
-	struct kbtf_choice c = { false, 64 };
+	struct kbtf_choice c = { false, 64, false };
 	char err[256];
 
 	assert_int_equal(choose(&linux_6_18, true, &c, err, sizeof(err)), 0);
 	assert_true(c.exit_has_group_dead);
 	assert_int_equal(c.thread_batch, 0);
+	assert_true(c.mark_victim_task);
 }
 
 /* One line naming what is missing, whichever it is; serve alone needs cgroup_attach_task. */

@@ -52,6 +52,26 @@ int kbtf__tp_nargs(const struct kbtf *k, const char *tp)
 	return btf_vlen(t) - 1;
 }
 
+/* Is argument i (from 0, after the context) of BTF tracepoint tp a pointer? */
+static bool tp_arg_is_ptr(const struct kbtf *k, const char *tp, int i)
+{
+	char name[128];
+	const struct btf_type *t = NULL;
+	int id;
+
+	if (snprintf(name, sizeof(name), "btf_trace_%s", tp) >= (int)sizeof(name))
+		return false;
+	id = btf__find_by_name_kind(k->btf, name, BTF_KIND_TYPEDEF);
+	if (id > 0)
+		t = btf__type_by_id(k->btf, btf__resolve_type(k->btf, id)); /* the pointer */
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(k->btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < i + 2)
+		return false;
+	t = btf__type_by_id(k->btf, btf__resolve_type(k->btf, btf_params(t)[i + 1].type));
+	return t && btf_is_ptr(t);
+}
+
 bool kbtf__has_struct(const struct kbtf *k, const char *name)
 {
 	return btf__find_by_name_kind(k->btf, name, BTF_KIND_STRUCT) >= 0;
@@ -73,6 +93,7 @@ int kbtf__choose(const struct kbtf *k, bool serve, struct kbtf_choice *c, char *
 	c->exit_has_group_dead = kbtf__tp_nargs(k, "sched_process_exit") >= 2;
 	/* SPLIT_RSS_COUNTING: a thread syncs its counts every TASK_RSS_EVENTS_THRESH faults */
 	c->thread_batch = kbtf__has_struct(k, "task_rss_stat") ? 64 : 0;
+	c->mark_victim_task = tp_arg_is_ptr(k, "mark_victim", 0);
 	return 0;
 }
 

@@ -25,6 +25,8 @@ struct kbtf_choice {
 	 * SPLIT_RSS_COUNTING, before 6.2), 0 where every change reaches them at once.
 	 */
 	uint32_t thread_batch;
+	/* oom/mark_victim passes the victim's task (6.18), not its pid (older kernels) */
+	bool mark_victim_task;
 };
 
 /*
