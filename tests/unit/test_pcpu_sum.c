@@ -372,6 +372,83 @@ static void test_never_negative(void **state)
 	assert_int_equal(event(&s, &c, 2, 1, &path), 0);
 }
 
+/*
+ * A run (bmt_pc_run_read): one CPU's events read on from the state the run started with,
+ * through this CPU's own flushes and another's (count moves: a full sum, else the other's
+ * slot would count twice) and the refresh every 64th event; every value exact, about six
+ * slot loads per event on 256 CPUs.
+ */
+static void test_run_reads_exact(void **state)
+{
+	static struct sim s;
+	struct bmt_pc_cache c = {};
+	struct bmt_pc_used used;
+	struct bmt_pc_src src = { &s };
+	struct bmt_pc_run r;
+	enum bmt_pc_path path;
+	unsigned int cpu = 42, n = 100000, loads, full = 0;
+
+	memset(&s, 0, sizeof(s));
+	for (unsigned int i = 0; i < 300; i++) /* other CPUs' slots hold something */
+		add(&s, i % NCPU, 1 + i % 5);
+	add(&s, cpu, 1);
+	assert_int_equal(bmt_pc_read(&c, &src, cpu, NCPU, 1, &path, &used), truth(&s));
+	r = (struct bmt_pc_run){ used.count, used.others, 0 };
+	loads = s.loads;
+	for (unsigned int i = 0; i < n; i++) {
+		add(&s, cpu, 1 + (int)(i % 3)); /* flushes into count every ~256 events */
+		if (i % 5000 == 4999) /* another CPU's flush (it ends the run in the kernel) */
+			add(&s, 9, BATCH);
+		assert_int_equal(bmt_pc_run_read(&r, &src, cpu, NCPU, &path), truth(&s));
+		full += path != BMT_PC_FAST;
+	}
+	fprintf(stderr, "  %u of %u run reads summed every slot, %.2f slot loads per event\n", full,
+		n, (double)(s.loads - loads) / n);
+	assert_true(full <= n / 64 + n / 200 + 1); /* the refresh, the flushes */
+	assert_true((s.loads - loads) / n < 8);
+}
+
+/*
+ * A run's read while a flush is under way (the lock held) sums every slot; one that never
+ * settles (the counter moving at every try) gives -1: the caller ends the run.
+ */
+static void flush_now(struct sim *s)
+{
+	s->count += s->slot[3] + 1; /* another CPU's change, and its flush */
+	s->slot[3] = 0;
+	s->all_loads = 0; /* and again two loads later: during every try */
+}
+
+static void unlock(struct sim *s)
+{
+	s->locked = 0;
+}
+
+static void test_run_read_moving_counter(void **state)
+{
+	static struct sim s;
+	struct bmt_pc_src src = { &s };
+	struct bmt_pc_run r = { 0, 0, 0 };
+	enum bmt_pc_path path;
+
+	memset(&s, 0, sizeof(s));
+	add(&s, 3, 100);
+	add(&s, 5, 7);
+	r.others = 100;
+	s.locked = 1; /* seen held, then released before the full sum */
+	s.act = unlock;
+	s.act_at = 3;
+	assert_int_equal(bmt_pc_run_read(&r, &src, 5, NCPU, &path), truth(&s));
+	assert_int_equal(path, BMT_PC_FULL);
+	s.act = flush_now;
+	s.act_at = 2; /* between count and its re-read, at every try */
+	s.all_loads = 0;
+	r.count = -1; /* count moved: a full sum */
+	add(&s, 3, 50);
+	assert_int_equal(bmt_pc_run_read(&r, &src, 5, NCPU, &path), -1);
+	assert_int_equal(path, BMT_PC_MOVED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +463,8 @@ int main(void)
 		cmocka_unit_test(test_overlapping_saves),
 		cmocka_unit_test(test_counter_never_still),
 		cmocka_unit_test(test_never_negative),
+		cmocka_unit_test(test_run_reads_exact),
+		cmocka_unit_test(test_run_read_moving_counter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
