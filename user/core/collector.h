@@ -96,7 +96,7 @@ struct bmt_result {
 	const struct bmt_alive_proc *alive; /* processes alive at the end, by pid */
 	size_t n_alive;
 	uint64_t processes_total;       /* processes seen, the root included */
-	uint64_t events;                /* RSS records fed */
+	uint64_t events;                /* rss events the RSS records fed stand for (hdr.flags) */
 	uint64_t rejected;              /* records rejected as unknown or short */
 	uint64_t first_ts, last_ts;     /* of the records fed */
 	uint64_t tree_bytes_now, anon_bytes_now; /* at the last record fed (live exporters) */

@@ -97,7 +97,6 @@ static int tracefs_state(void)
 	return -ENODEV;
 }
 
-/* Every capability tracing needs and this process lacks, named in one line (privilege.h). */
 /* The BPF side's per-CPU runs, mapped read-only. */
 static int map_runs(struct tracer *t, char *err, size_t errlen)
 {
@@ -115,6 +114,7 @@ static int map_runs(struct tracer *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Every capability tracing needs and this process lacks, named in one line (privilege.h). */
 static int check_privileges(const struct tracer_opts *o, char *err, size_t errlen)
 {
 	struct privilege_need need = { o->user, o->switch_user, o->give_files, !!o->serve,
