@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +58,7 @@ struct tracer {
 	void *ctx;
 	int stop;
 	bool no_runs; /* BMTRACE_RUNS=off */
-	pthread_t detacher; /* detaches the self-test's program (detach_later) */
-	bool detaching;
+	struct bpf_link *check_link; /* the self-test's, detached at the first drain */
 	enum source source;
 };
 
@@ -379,24 +377,17 @@ static int load(struct tracer *t, const struct tracer_opts *opts, enum source sr
 
 #define CHECK_PAGES 64
 
-static void *detach(void *link)
-{
-	bpf_link__destroy(link);
-	return NULL;
-}
-
 /*
- * Detach the self-test's program from the classic tracepoint on a thread of its own: the
- * kernel waits for an RCU grace period before it returns (tracepoint_synchronize_unregister:
- * 83 ms measured with strace), which bmtrace need not wait for. tracer__close joins it.
+ * Detaching the self-test's program from the classic tracepoint waits for an RCU grace
+ * period in the kernel (tracepoint_synchronize_unregister: 83 ms measured with strace).
+ * COMMAND need not wait for it: the program does nothing any more (check_tgid is 0) and is
+ * detached at the first drain, once COMMAND runs. Not on a thread: a thread makes glibc set
+ * a handler for its SIGSETXID, and COMMAND would not inherit that signal ignored.
  */
-static void detach_later(struct tracer *t, struct bpf_link *link)
+static void detach_check(struct tracer *t)
 {
-	if (pthread_create(&t->detacher, NULL, detach, link)) {
-		bpf_link__destroy(link);
-		return;
-	}
-	t->detaching = true;
+	bpf_link__destroy(t->check_link);
+	t->check_link = NULL;
 }
 
 /*
@@ -427,7 +418,7 @@ static int self_test(struct tracer *t, char *why, size_t len)
 		munmap(mem, CHECK_PAGES * page);
 	}
 	__atomic_store_n(&bss->check_tgid, 0, __ATOMIC_SEQ_CST); /* it counts no more */
-	detach_later(t, link);
+	t->check_link = link;
 	equal = __atomic_load_n(&bss->check_equal, __ATOMIC_SEQ_CST);
 	differ = __atomic_load_n(&bss->check_differ, __ATOMIC_SEQ_CST);
 	fast = __atomic_load_n(&bss->check_fast, __ATOMIC_SEQ_CST);
@@ -475,6 +466,7 @@ static int load_source(struct tracer *t, const struct tracer_opts *opts, char *e
 		    self_test(t, why, sizeof(why)) == 0)
 			t->source = SRC_BTF;
 		if (t->source != SRC_BTF) {
+			detach_check(t);
 			bmtrace__destroy(t->skel);
 			t->skel = NULL;
 		}
@@ -615,6 +607,8 @@ static int drain(struct tracer *t, bool final)
 	long n;
 	int rc;
 
+	if (t->check_link)
+		detach_check(t);
 	/* the runs first: a run that ends after it was read has its record in the ring by then */
 	rc = read_runs(t);
 	if (rc)
@@ -720,8 +714,7 @@ void tracer__close(struct tracer *t)
 		say_costs(t);
 	ring_buffer__free(t->rb);
 	merge__free(t->merge);
-	if (t->detaching)
-		pthread_join(t->detacher, NULL);
+	detach_check(t);
 	if (t->runs_len)
 		munmap((void *)t->runs, t->runs_len);
 	bmtrace__destroy(t->skel);
