@@ -96,6 +96,7 @@ static void test_order(void **state)
 	struct merge *m = merge__new(to_sink, &s);
 
 	assert_non_null(m);
+	assert_int_equal(merge__flush(m, false), 0); /* nothing yet: a drain before any record */
 	push(m, 2, BMT_WIRE_IN, 0, 0, 50, 3, 1);
 	push(m, 1, BMT_WIRE_RUN, 1, 7, 40, 2, 2); /* phase 1's, written after phase 2 opened */
 	push(m, 2, BMT_WIRE_OPENS, 0, 0, 45, 0, 0);

@@ -404,7 +404,8 @@ long merge__flush(struct merge *m, bool final)
 			n_go++;
 		}
 	}
-	qsort(m->e, n_go, sizeof(*m->e), cmp_entry);
+	if (n_go > 1) /* m->e may be NULL: nothing pushed yet */
+		qsort(m->e, n_go, sizeof(*m->e), cmp_entry);
 	for (i = 0; i < n_go; i++) {
 		struct entry *e = &m->e[i];
 		int s = e->kind == BMT_WIRE_RUN ? seen(m, e) : 0;
