@@ -505,7 +505,10 @@ static __always_inline int run_grows(const struct bmt_cpu_run *s, __u64 ts, __s6
 	return ts < s->window_end && bytes >= (__s64)s->bytes;
 }
 
-static __always_inline void run_set(struct bmt_cpu_run *s, __s64 bytes, __u64 ts)
+#define NO_READ 3 /* run_set's path when the value came with the event (classic tracepoint) */
+
+/* The event extends the run; path: how btf-percpu read the value, counted in the same stats. */
+static __always_inline void run_set(struct bmt_cpu_run *s, __s64 bytes, __u64 ts, int path)
 {
 	struct bmt_stats_val *sv = stats_val();
 
@@ -520,6 +523,8 @@ static __always_inline void run_set(struct bmt_cpu_run *s, __s64 bytes, __u64 ts
 	if (sv) {
 		sv->s.events++;
 		sv->in_run++;
+		if (path != NO_READ)
+			sv->pc_path[path & 3]++;
 	}
 }
 
@@ -630,7 +635,7 @@ static __always_inline void rss_event(__u64 mm, __u32 member, __s64 bytes)
 	if (member >= BMT_NR_MEMBERS)
 		return;
 	if (s && run_grows(s, ts, bytes)) {
-		run_set(s, bytes, ts);
+		run_set(s, bytes, ts, NO_READ);
 		return;
 	}
 	m = rss_mm(mm, &known);
@@ -703,8 +708,7 @@ int BPF_PROG(rss_stat_exact, struct mm_struct *mm, int member)
 				s->count = pr.count;
 				s->others = pr.others;
 				s->n = pr.n;
-				run_set(s, pages << page_shift, ts);
-				count_read(path);
+				run_set(s, pages << page_shift, ts, path);
 				return 0;
 			}
 		}

@@ -76,7 +76,7 @@ struct merge *merge__new(merge_fn fn, void *ctx)
 	return m;
 }
 
-static const uint8_t *rec_of(const struct entry *e)
+static uint8_t *rec_of(struct entry *e)
 {
 	return e->len > SMALL ? e->rec.big : e->rec.small;
 }
@@ -159,8 +159,8 @@ static struct entry *add(struct merge *m, const void *rec, uint32_t len)
 		if (!e->rec.big)
 			return NULL;
 	}
-	memcpy(len > SMALL ? e->rec.big : e->rec.small, rec, len);
 	e->len = len;
+	memcpy(rec_of(e), rec, len);
 	e->ts = ((const struct bmt_hdr *)rec)->ts;
 	e->seq = m->seq++;
 	m->n++;
@@ -297,7 +297,7 @@ static int cmp_entry(const void *pa, const void *pb)
 static int seen(struct merge *m, struct entry *e)
 {
 	struct cpu *l = cpu_of(m, e->cpu);
-	struct bmt_hdr *h = (struct bmt_hdr *)(e->len > SMALL ? e->rec.big : e->rec.small);
+	struct bmt_hdr *h = (struct bmt_hdr *)rec_of(e);
 	uint32_t before = 0, more;
 
 	if (!l)
@@ -320,6 +320,12 @@ static int seen(struct merge *m, struct entry *e)
 	return 0;
 }
 
+/* How many of the runs the CPU ended are still to arrive (the one it holds open is read). */
+static int32_t runs_missing(const struct cpu *c)
+{
+	return (int32_t)((c->now_open ? c->now - 1 : c->now) - c->got);
+}
+
 /*
  * The highest phase that may go: every opening record up to it arrived, and no CPU has a
  * run of it or before still behind a record being written. *held: a CPU's runs are missing.
@@ -331,9 +337,7 @@ static int64_t ready(struct merge *m, bool *held)
 	*held = false;
 	for (size_t i = 0; i < m->n_cpu; i++) {
 		struct cpu *c = &m->cpu[i];
-		uint32_t need = c->now_open ? c->now - 1 : c->now;
-
-		if (c->unreadable || (int32_t)(need - c->got) > 0) {
+		if (c->unreadable || runs_missing(c) > 0) {
 			*held = true;
 			if ((int64_t)c->got_phase - 1 < limit)
 				limit = (int64_t)c->got_phase - 1;
@@ -358,11 +362,9 @@ static void patience(struct merge *m, bool held)
 		return;
 	for (size_t i = 0; i < m->n_cpu; i++) {
 		struct cpu *c = &m->cpu[i];
-		uint32_t need = c->now_open ? c->now - 1 : c->now;
-
-		if (!c->unreadable && (int32_t)(need - c->got) > 0) {
+		if (!c->unreadable && runs_missing(c) > 0) {
 			m->gaps++;
-			c->got = need;
+			c->got += (uint32_t)runs_missing(c);
 		}
 	}
 	for (size_t i = 0; i < m->n_ahead; i++) /* the earliest opening record that came */

@@ -31,42 +31,38 @@ struct kbtf *kbtf__open(const char *path)
 	return k;
 }
 
-int kbtf__tp_nargs(const struct kbtf *k, const char *tp)
+/* The prototype of BTF tracepoint tp: typedef btf_trace_TP -> pointer -> (void *ctx, ...). */
+static const struct btf_type *tp_proto(const struct kbtf *k, const char *tp)
 {
 	char name[128];
 	const struct btf_type *t;
 	int id;
 
 	if (snprintf(name, sizeof(name), "btf_trace_%s", tp) >= (int)sizeof(name))
-		return -ENOENT;
+		return NULL;
 	id = btf__find_by_name_kind(k->btf, name, BTF_KIND_TYPEDEF);
 	if (id < 0)
-		return -ENOENT;
-	/* typedef -> pointer -> function prototype (void *ctx, the arguments...) */
+		return NULL;
 	t = btf__type_by_id(k->btf, btf__resolve_type(k->btf, id));
 	if (!t || !btf_is_ptr(t))
-		return -ENOENT;
+		return NULL;
 	t = btf__type_by_id(k->btf, t->type);
-	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
-		return -ENOENT;
-	return btf_vlen(t) - 1;
+	return t && btf_is_func_proto(t) && btf_vlen(t) >= 1 ? t : NULL;
+}
+
+int kbtf__tp_nargs(const struct kbtf *k, const char *tp)
+{
+	const struct btf_type *t = tp_proto(k, tp);
+
+	return t ? btf_vlen(t) - 1 : -ENOENT;
 }
 
 /* Is argument i (from 0, after the context) of BTF tracepoint tp a pointer? */
 static bool tp_arg_is_ptr(const struct kbtf *k, const char *tp, int i)
 {
-	char name[128];
-	const struct btf_type *t = NULL;
-	int id;
+	const struct btf_type *t = tp_proto(k, tp);
 
-	if (snprintf(name, sizeof(name), "btf_trace_%s", tp) >= (int)sizeof(name))
-		return false;
-	id = btf__find_by_name_kind(k->btf, name, BTF_KIND_TYPEDEF);
-	if (id > 0)
-		t = btf__type_by_id(k->btf, btf__resolve_type(k->btf, id)); /* the pointer */
-	if (t && btf_is_ptr(t))
-		t = btf__type_by_id(k->btf, t->type);
-	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < i + 2)
+	if (!t || btf_vlen(t) < i + 2)
 		return false;
 	t = btf__type_by_id(k->btf, btf__resolve_type(k->btf, btf_params(t)[i + 1].type));
 	return t && btf_is_ptr(t);
